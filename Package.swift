@@ -57,7 +57,7 @@ let package = Package(
         ),
 
         .testTarget(name: "HALTests", dependencies: ["HAL", .target(name: "CLinuxHAL", condition: .when(platforms: [.linux]))]),
-        .testTarget(name: "EmeterTests", dependencies: ["emeter", "HAL", "Simulator"]),
+        .testTarget(name: "EmeterTests", dependencies: ["emeter", "HAL", .product(name: "Yams", package: "Yams")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,360 @@
+import Foundation
+import HAL
+
+/// A length of time in a YAML file: `250ms`, `1s`, `60s`, `15m`, `2h`, or a plain number of seconds.
+struct ConfigDuration: Codable, Equatable, CustomStringConvertible {
+    var duration: Duration
+
+    init(_ duration: Duration) { self.duration = duration }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let seconds = try? container.decode(Double.self) {
+            duration = .milliseconds(Int64((seconds * 1000).rounded()))
+            return
+        }
+        let text = try container.decode(String.self)
+        guard let parsed = Self.parse(text) else {
+            throw DecodingError.dataCorruptedError(in: container,
+                debugDescription: "expected a duration such as `500ms`, `1s`, `15m` or `2h`")
+        }
+        duration = parsed
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+
+    static func parse(_ text: String) -> Duration? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
+        for (suffix, scale) in units where trimmed.hasSuffix(suffix) {
+            guard let number = Double(trimmed.dropLast(suffix.count)), number.isFinite, number >= 0 else { return nil }
+            return .milliseconds(Int64((number * scale * 1000).rounded()))
+        }
+        guard let seconds = Double(trimmed), seconds.isFinite, seconds >= 0 else { return nil }
+        return .milliseconds(Int64((seconds * 1000).rounded()))
+    }
+
+    var description: String {
+        let ms = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        if ms % 3_600_000 == 0 && ms > 0 { return "\(ms / 3_600_000)h" }
+        if ms % 60_000 == 0 && ms > 0 { return "\(ms / 60_000)m" }
+        if ms % 1000 == 0 { return "\(ms / 1000)s" }
+        return "\(ms)ms"
+    }
+}
+
+/// A GPIO line in a board file: a line offset (`25`) or a line name from the device tree (`GPIO25`).
+struct GPIOLineRef: Codable, Equatable, CustomStringConvertible {
+    var selector: GPIOLineSelector
+
+    init(_ selector: GPIOLineSelector) { self.selector = selector }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let offset = try? container.decode(Int.self) {
+            guard (0...1023).contains(offset) else {
+                throw DecodingError.dataCorruptedError(in: container,
+                    debugDescription: "expected a line offset from 0 to 1023 or a line name")
+            }
+            selector = .offset(UInt32(offset))
+        } else if let name = try? container.decode(String.self), !name.isEmpty {
+            selector = .name(name)
+        } else {
+            throw DecodingError.dataCorruptedError(in: container,
+                debugDescription: "expected a line offset (e.g. 25) or a line name (e.g. GPIO25)")
+        }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch selector {
+        case .offset(let offset): try container.encode(Int(offset))
+        case .name(let name): try container.encode(name)
+        }
+    }
+
+    var description: String { selector.description }
+}
+
+/// The wiring of one board: which buses and lines the meters hang on, and the analog front end.
+/// Decoded from `boards/*.yaml`; see `boards/README.md` for every key.
+struct BoardFile: ValidatedConfig, Equatable {
+    var name: String
+    var description: String?
+    var ade9000: ADE9000Board?
+    var p1: P1Board?
+    var eeprom: EEPROMBoard?
+
+    struct ADE9000Board: Codable, Equatable {
+        /// spidev wiring; absent when `simulate` is given.
+        var spi: SPIBoard?
+        var gpio: ADE9000Lines?
+        var frontEnd: FrontEndBoard
+        /// Run the software ADE9000 instead of hardware.
+        var simulate: ADE9000Simulation?
+        /// Where `emeter calibrate --save` writes and `emeter run` reads the gains.
+        var calibrationFile: String?
+        /// Poll period, default 1 s; ignored when `use_irq` and an IRQ0 line are set.
+        var pollInterval: ConfigDuration?
+        /// Wake on IRQ0 (data ready) instead of polling.
+        var useIrq: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case spi, gpio, simulate
+            case frontEnd = "front_end"
+            case calibrationFile = "calibration_file"
+            case pollInterval = "poll_interval"
+            case useIrq = "use_irq"
+        }
+    }
+
+    struct SPIBoard: Codable, Equatable {
+        var device: String
+        var mode: Int?
+        var maxSpeedHz: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case device, mode
+            case maxSpeedHz = "max_speed_hz"
+        }
+    }
+
+    struct ADE9000Lines: Codable, Equatable {
+        /// `gpiochip0`, `/dev/gpiochip0`, or a chip label.
+        var chip: String
+        var reset: GPIOLineRef?
+        var irq0: GPIOLineRef?
+        var irq1: GPIOLineRef?
+        var pm0: GPIOLineRef?
+        var pm1: GPIOLineRef?
+    }
+
+    struct FrontEndBoard: Codable, Equatable {
+        /// `3P4W` (wye, with neutral) or `3P3W` (delta).
+        var wiring: String
+        var lineFrequencyHz: Int
+        /// Voltage divider: top resistor (line side) and bottom resistor (across the ADC input), in ohms.
+        var voltageDividerTopOhms: Double
+        var voltageDividerBottomOhms: Double
+        /// Current transformer turns ratio (e.g. 2500 for 2500:1) and burden resistor across its secondary.
+        var ctTurns: Double
+        var burdenOhms: Double
+        /// PGA gain of the current channels: 1, 2 or 4.
+        var currentPGA: Int?
+        /// Nominal line voltage (V rms), used for VLEVEL and calibration defaults.
+        var nominalVoltage: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case wiring
+            case lineFrequencyHz = "line_frequency_hz"
+            case voltageDividerTopOhms = "voltage_divider_top_ohms"
+            case voltageDividerBottomOhms = "voltage_divider_bottom_ohms"
+            case ctTurns = "ct_turns"
+            case burdenOhms = "burden_ohms"
+            case currentPGA = "current_pga"
+            case nominalVoltage = "nominal_voltage"
+        }
+    }
+
+    struct ADE9000Simulation: Codable, Equatable {
+        /// A scenario YAML file (see `fixtures/ade9000/`); the built-in house scenario when absent.
+        var scenario: String?
+    }
+
+    struct P1Board: Codable, Equatable {
+        /// `/dev/ttyUSB0`, a `/dev/serial/by-id/…` link, or `tcp://host:port`; absent when `simulate` is given.
+        var port: String?
+        /// `auto` (default) or a setting like `115200-8N1`, `9600-7E1`.
+        var serial: String?
+        /// How to raise the meter's data-request line: `none` (default; USB cables hold it high), `rts`, `dtr`,
+        /// or a GPIO.
+        var dataRequest: DataRequest?
+        /// AES-128 key (32 hex digits) for encrypted meters (Luxembourg Smarty, Austria); or `env:NAME` / `file:PATH`.
+        var key: String?
+        var simulate: P1Simulation?
+
+        enum CodingKeys: String, CodingKey {
+            case port, serial, key, simulate
+            case dataRequest = "data_request"
+        }
+    }
+
+    struct DataRequest: Codable, Equatable {
+        /// `rts`, `dtr` or `gpio`.
+        var line: String
+        var chip: String?
+        var gpio: GPIOLineRef?
+    }
+
+    struct P1Simulation: Codable, Equatable {
+        /// Meter profile: see `emeter simulate p1 --help`.
+        var profile: String
+        /// Fault injection, e.g. `[bitflip, garbage]`.
+        var faults: [String]?
+    }
+
+    struct EEPROMBoard: Codable, Equatable {
+        /// `/dev/i2c-1`, or `simulate`.
+        var bus: String
+        /// 7-bit address of the first block (0x50 for a 24C04 with A1/A2 low); the second block is address + 1.
+        var address: Int?
+    }
+}
+
+extension BoardFile {
+    static let knownWirings = ["3P4W", "3P3W"]
+    static let maxSPISpeed = 20_000_000
+
+    func problems() -> [FieldError] {
+        var problems: [FieldError] = []
+        if name.trimmingCharacters(in: .whitespaces).isEmpty {
+            problems.append(FieldError(["name"], "expected a non-empty board name"))
+        }
+        if ade9000 == nil && p1 == nil {
+            problems.append(FieldError([], "the board has no meter: expected an `ade9000:` or a `p1:` section"))
+        }
+        if let ade = ade9000 { problems += ade.problems(path: ["ade9000"]) }
+        if let p1 { problems += p1.problems(path: ["p1"]) }
+        if let eeprom {
+            if eeprom.bus != "simulate" && !eeprom.bus.hasPrefix("/dev/") {
+                problems.append(FieldError(["eeprom", "bus"],
+                    "expected an i2c-dev path like /dev/i2c-1 or `simulate`, got `\(eeprom.bus)`"))
+            }
+            if let address = eeprom.address, !(0x50...0x56).contains(address) || address % 2 != 0 {
+                problems.append(FieldError(["eeprom", "address"],
+                    "expected an even 24C04 address from 0x50 to 0x56 (decimal 80–86), got \(address)"))
+            }
+        }
+        return problems
+    }
+}
+
+extension BoardFile.ADE9000Board {
+    func problems(path: [String]) -> [FieldError] {
+        var problems: [FieldError] = []
+        switch (spi, simulate) {
+        case (nil, nil):
+            problems.append(FieldError(path, "expected either `spi:` (hardware) or `simulate:` (software ADE9000)"))
+        case (.some, .some):
+            problems.append(FieldError(path + ["simulate"], "`spi:` and `simulate:` exclude each other; remove one"))
+        default: break
+        }
+        if let spi {
+            if !spi.device.hasPrefix("/dev/spidev") {
+                problems.append(FieldError(path + ["spi", "device"],
+                    "expected a spidev node like /dev/spidev0.0, got `\(spi.device)`"))
+            }
+            if let mode = spi.mode, !(0...3).contains(mode) {
+                problems.append(FieldError(path + ["spi", "mode"], "expected SPI mode 0, 1, 2 or 3 (ADE9000: 0 or 3), got \(mode)"))
+            }
+            if let speed = spi.maxSpeedHz, !(1...BoardFile.maxSPISpeed).contains(speed) {
+                problems.append(FieldError(path + ["spi", "max_speed_hz"],
+                    "expected 1 to 20000000 Hz (the ADE9000's SPI clock limit), got \(speed)"))
+            }
+        }
+        if let gpio {
+            let named: [(String, GPIOLineRef?)] = [
+                ("reset", gpio.reset), ("irq0", gpio.irq0), ("irq1", gpio.irq1), ("pm0", gpio.pm0), ("pm1", gpio.pm1),
+            ]
+            var seen: [GPIOLineRef: String] = [:]
+            for case let (key, line?) in named {
+                if let other = seen[line] {
+                    problems.append(FieldError(path + ["gpio", key], "\(line) is already used by `\(other)`"))
+                }
+                seen[line] = key
+            }
+        }
+        if useIrq == true && gpio?.irq0 == nil && simulate == nil {
+            problems.append(FieldError(path + ["use_irq"], "`use_irq: true` needs a `gpio.irq0` line"))
+        }
+        if let interval = pollInterval?.duration, interval < .milliseconds(10) || interval > .seconds(3600) {
+            problems.append(FieldError(path + ["poll_interval"], "expected 10ms to 1h, got \(pollInterval!)"))
+        }
+        let fe = frontEnd
+        let fePath = path + ["front_end"]
+        if !BoardFile.knownWirings.contains(fe.wiring) {
+            problems.append(FieldError(fePath + ["wiring"],
+                "expected `3P4W` (wye with neutral) or `3P3W` (delta), got `\(fe.wiring)`"))
+        }
+        if fe.lineFrequencyHz != 50 && fe.lineFrequencyHz != 60 {
+            problems.append(FieldError(fePath + ["line_frequency_hz"], "expected 50 or 60, got \(fe.lineFrequencyHz)"))
+        }
+        for (key, value) in [
+            ("voltage_divider_top_ohms", fe.voltageDividerTopOhms),
+            ("voltage_divider_bottom_ohms", fe.voltageDividerBottomOhms), ("ct_turns", fe.ctTurns),
+            ("burden_ohms", fe.burdenOhms),
+        ] where !(value > 0 && value.isFinite) {
+            problems.append(FieldError(fePath + [key], "expected a positive number, got \(value)"))
+        }
+        if let pga = fe.currentPGA, ![1, 2, 4].contains(pga) {
+            problems.append(FieldError(fePath + ["current_pga"], "expected PGA gain 1, 2 or 4, got \(pga)"))
+        }
+        if let nominal = fe.nominalVoltage, !(50...500).contains(nominal) {
+            problems.append(FieldError(fePath + ["nominal_voltage"], "expected 50 to 500 V rms, got \(nominal)"))
+        }
+        // Full scale at the ADC pins is 0.707 V rms: check the nominal voltage stays inside it.
+        if fe.voltageDividerTopOhms > 0 && fe.voltageDividerBottomOhms > 0 {
+            let nominal = fe.nominalVoltage ?? (fe.lineFrequencyHz == 60 ? 120 : 230)
+            let atPins = nominal * fe.voltageDividerBottomOhms / (fe.voltageDividerTopOhms + fe.voltageDividerBottomOhms)
+            if atPins > 0.707 {
+                problems.append(FieldError(fePath + ["voltage_divider_bottom_ohms"],
+                    "the divider puts \(nominal) V at \(String(format: "%.3f", atPins)) V rms on the ADC, above its 0.707 V rms full scale; expected a larger top or smaller bottom resistor"))
+            }
+        }
+        return problems
+    }
+}
+
+extension BoardFile.P1Board {
+    func problems(path: [String]) -> [FieldError] {
+        var problems: [FieldError] = []
+        switch (port, simulate) {
+        case (nil, nil):
+            problems.append(FieldError(path, "expected either `port:` (a tty or tcp://host:port) or `simulate:`"))
+        case (.some, .some):
+            problems.append(FieldError(path + ["simulate"], "`port:` and `simulate:` exclude each other; remove one"))
+        default: break
+        }
+        if let port, !port.hasPrefix("/dev/") && !port.hasPrefix("tcp://") {
+            problems.append(FieldError(path + ["port"],
+                "expected a tty path like /dev/ttyUSB0 or tcp://host:port, got `\(port)`"))
+        }
+        if let port, port.hasPrefix("tcp://") {
+            let rest = port.dropFirst("tcp://".count)
+            let pieces = rest.split(separator: ":")
+            if pieces.count != 2 || UInt16(pieces[1]) == nil || UInt16(pieces[1]) == 0 {
+                problems.append(FieldError(path + ["port"], "expected tcp://host:port with a port from 1 to 65535, got `\(port)`"))
+            }
+        }
+        if let serial, serial != "auto", SerialConfiguration(parsing: serial) == nil {
+            problems.append(FieldError(path + ["serial"],
+                "expected `auto` or a setting like 115200-8N1, 9600-7E1 or 115200-7E1, got `\(serial)`"))
+        }
+        if let request = dataRequest {
+            switch request.line {
+            case "rts", "dtr", "none": break
+            case "gpio":
+                if request.gpio == nil || request.chip == nil {
+                    problems.append(FieldError(path + ["data_request"], "`line: gpio` needs `chip:` and `gpio:`"))
+                }
+            default:
+                problems.append(FieldError(path + ["data_request", "line"],
+                    "expected `none`, `rts`, `dtr` or `gpio`, got `\(request.line)`"))
+            }
+        }
+        if let key, !key.hasPrefix("env:"), !key.hasPrefix("file:"),
+            key.count != 32 || !key.allSatisfy(\.isHexDigit)
+        {
+            problems.append(FieldError(path + ["key"],
+                "expected 32 hex digits (AES-128), `env:VARIABLE` or `file:PATH`, got \(key.count) characters"))
+        }
+        return problems
+    }
+}
+
+extension GPIOLineRef: Hashable {
+    func hash(into hasher: inout Hasher) { hasher.combine(selector.description) }
+}

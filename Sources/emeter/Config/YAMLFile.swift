@@ -1,0 +1,230 @@
+import Foundation
+import Yams
+
+/// A problem in a YAML file (board, configuration, scenario, calibration), with where and what was expected.
+///
+/// `description` reads like
+/// `boards/pi.yaml:7:5: ade9000.spi.max_speed_hz: expected at most 20000000 Hz (ADE9000 SPI limit), got 50000000`.
+struct ConfigError: Error, CustomStringConvertible, Equatable {
+    var file: String
+    var line: Int?
+    var column: Int?
+    /// Dotted field path: `ade9000.gpio.reset`; empty for the whole document.
+    var field: String
+    var message: String
+
+    var description: String {
+        var location = file
+        if let line { location += ":\(line)" + (column.map { ":\($0)" } ?? "") }
+        return field.isEmpty ? "\(location): \(message)" : "\(location): \(field): \(message)"
+    }
+}
+
+/// A semantic problem found after decoding, located by its field path.
+struct FieldError: Error {
+    var path: [String]
+    var message: String
+
+    init(_ path: [String], _ message: String) {
+        self.path = path
+        self.message = message
+    }
+}
+
+/// Types decoded from YAML files that check their values beyond what `Codable` checks.
+protocol ValidatedConfig: Codable {
+    /// Every semantic problem, each with its field path; empty when valid.
+    func problems() -> [FieldError]
+}
+
+/// Loads YAML files into `Codable` types with precise errors: syntax (line:column), unknown keys (with a
+/// suggestion), missing or mistyped fields, and semantic checks, each naming file, line and field.
+enum YAMLFile {
+    /// Reads and decodes `path`.
+    /// - Throws: `[ConfigError]` wrapped in `ConfigErrors`, one per problem found.
+    static func load<T: ValidatedConfig>(_ type: T.Type, path: String) throws(ConfigErrors) -> T {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read as UTF-8 text" : "no such file"
+            throw ConfigErrors([ConfigError(file: path, field: "", message: reason)])
+        }
+        return try decode(type, yaml: text, file: path)
+    }
+
+    /// Decodes `yaml` (named `file` in errors).
+    static func decode<T: ValidatedConfig>(_ type: T.Type, yaml: String, file: String) throws(ConfigErrors) -> T {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: yaml) else {
+                throw ConfigErrors([ConfigError(file: file, line: 1, field: "", message: "the file is empty; expected a YAML mapping")])
+            }
+            root = node
+        } catch let error as ConfigErrors {
+            throw error
+        } catch let error as YamlError {
+            throw ConfigErrors([syntaxError(error, file: file)])
+        } catch {
+            throw ConfigErrors([ConfigError(file: file, field: "", message: "invalid YAML: \(error)")])
+        }
+        guard root.mapping != nil else {
+            throw ConfigErrors([ConfigError(file: file, line: root.mark?.line, column: root.mark?.column, field: "",
+                message: "expected a mapping of keys (like `name: …`) at the top level, found \(kindName(root))")])
+        }
+        let value: T
+        do {
+            value = try YAMLDecoder().decode(T.self, from: root)
+        } catch let error as DecodingError {
+            throw ConfigErrors([decodingError(error, root: root, file: file)])
+        } catch {
+            throw ConfigErrors([ConfigError(file: file, field: "", message: "\(error)")])
+        }
+        var errors = unknownKeys(in: root, decoded: value, schema: KeySchema(T.self), file: file)
+        errors += value.problems().map { problem in
+            let mark = node(at: problem.path, in: root)?.mark
+            return ConfigError(file: file, line: mark?.line, column: mark?.column,
+                field: problem.path.joined(separator: "."), message: problem.message)
+        }
+        if !errors.isEmpty { throw ConfigErrors(errors) }
+        return value
+    }
+
+    // MARK: - Locating and explaining problems
+
+    static func node(at path: [String], in root: Node) -> Node? {
+        var current: Node? = root
+        var lastFound: Node? = root
+        for component in path {
+            guard let node = current else { break }
+            if let mapping = node.mapping {
+                current = mapping[component]
+            } else if let sequence = node.sequence, let index = Int(component), sequence.indices.contains(index) {
+                current = sequence[index]
+            } else {
+                current = nil
+            }
+            if let current { lastFound = current }
+        }
+        return current ?? lastFound
+    }
+
+    private static func kindName(_ node: Node) -> String {
+        switch node {
+        case .scalar(let scalar): "the value `\(scalar.string)`"
+        case .sequence: "a list"
+        case .mapping: "a mapping"
+        case .alias: "an alias"
+        }
+    }
+
+    private static func syntaxError(_ error: YamlError, file: String) -> ConfigError {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
+            .composer(_, let problem, let mark, _):
+            return ConfigError(file: file, line: mark.line, column: mark.column, field: "",
+                message: "invalid YAML: \(problem)")
+        default:
+            return ConfigError(file: file, field: "", message: "invalid YAML: \(error)")
+        }
+    }
+
+    private static func path(_ codingPath: [any CodingKey]) -> [String] {
+        codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }
+    }
+
+    private static func decodingError(_ error: DecodingError, root: Node, file: String) -> ConfigError {
+        let (codingPath, message): ([any CodingKey], String) = switch error {
+        case .keyNotFound(let key, let context):
+            (context.codingPath + [key], "is missing; it is required here")
+        case .typeMismatch(let type, let context):
+            (context.codingPath, "expected \(describe(type))\(found(context.codingPath, root))")
+        case .valueNotFound(let type, let context):
+            (context.codingPath, "expected \(describe(type)), found nothing")
+        case .dataCorrupted(let context):
+            (context.codingPath, context.debugDescription + found(context.codingPath, root))
+        @unknown default:
+            ([], "\(error)")
+        }
+        let fieldPath = path(codingPath)
+        let located = node(at: fieldPath, in: root)
+        return ConfigError(file: file, line: located?.mark?.line, column: located?.mark?.column,
+            field: fieldPath.joined(separator: "."), message: message)
+    }
+
+    private static func found(_ codingPath: [any CodingKey], _ root: Node) -> String {
+        guard let node = node(at: path(codingPath), in: root), path(codingPath).count > 0 else { return "" }
+        return ", found \(kindName(node))"
+    }
+
+    private static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is Int.Type, is Int64.Type, is UInt32.Type, is UInt8.Type, is UInt16.Type, is Int32.Type: "a whole number"
+        case is Double.Type, is Float.Type: "a number"
+        case is String.Type: "text"
+        case is Bool.Type: "true or false"
+        default: "\(type)"
+        }
+    }
+
+    /// Keys present in the file (with a value) that decoding did not use: typos and misplaced settings.
+    /// Found by encoding the decoded value again and comparing key sets level by level.
+    private static func unknownKeys<T: Encodable>(in root: Node, decoded: T, schema: KeySchema, file: String)
+        -> [ConfigError]
+    {
+        guard let encoded = try? Yams.compose(yaml: YAMLEncoder().encode(decoded)) ?? Node.mapping([:]) else {
+            return []
+        }
+        var errors: [ConfigError] = []
+        func walk(_ source: Node, _ known: Node?, _ path: [String]) {
+            if let mapping = source.mapping {
+                let knownMapping = known?.mapping
+                for (keyNode, value) in mapping {
+                    let key = keyNode.string ?? "?"
+                    if value.null != nil { continue }
+                    if let knownValue = knownMapping?[key] {
+                        walk(value, knownValue, path + [key])
+                    } else if knownMapping != nil || known == nil {
+                        let candidates = schema.keys(at: path)
+                        let hint = suggestion(for: key, among: candidates)
+                        errors.append(ConfigError(file: file, line: keyNode.mark?.line, column: keyNode.mark?.column,
+                            field: (path + [key]).joined(separator: "."),
+                            message: "unknown key" + (hint.map { "; did you mean `\($0)`?" } ?? "")
+                                + (candidates.isEmpty ? "" : " (known here: \(candidates.joined(separator: ", ")))")))
+                    }
+                }
+            } else if let sequence = source.sequence, let knownSequence = known?.sequence {
+                for (index, element) in sequence.enumerated() where index < knownSequence.count {
+                    walk(element, knownSequence[index], path + [String(index)])
+                }
+            }
+        }
+        walk(root, encoded, [])
+        return errors
+    }
+
+    /// The closest known key by edit distance, when it is close enough to be a typo.
+    static func suggestion(for key: String, among candidates: [String]) -> String? {
+        func distance(_ a: [Character], _ b: [Character]) -> Int {
+            var previous = Array(0...b.count)
+            for (i, ca) in a.enumerated() {
+                var current = [i + 1] + Array(repeating: 0, count: b.count)
+                for (j, cb) in b.enumerated() {
+                    current[j + 1] = min(previous[j + 1] + 1, current[j] + 1, previous[j] + (ca == cb ? 0 : 1))
+                }
+                previous = current
+            }
+            return previous[b.count]
+        }
+        let scored = candidates.map { ($0, distance(Array(key.lowercased()), Array($0.lowercased()))) }
+        guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= max(2, key.count / 3) else { return nil }
+        return best.0
+    }
+}
+
+/// One or more problems in one file; `description` lists them one per line.
+struct ConfigErrors: Error, CustomStringConvertible {
+    var errors: [ConfigError]
+    init(_ errors: [ConfigError]) { self.errors = errors }
+    var description: String { errors.map(\.description).joined(separator: "\n") }
+}
