@@ -57,6 +57,7 @@ let package = Package(
         ),
 
         .testTarget(name: "HALTests", dependencies: ["HAL", .target(name: "CLinuxHAL", condition: .when(platforms: [.linux]))]),
+        .testTarget(name: "FirmwareTests", dependencies: ["Firmware", "Simulator", "HAL"]),
         .testTarget(name: "EmeterTests", dependencies: ["emeter", "HAL", .product(name: "Yams", package: "Yams")]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,47 @@
+/// Counters that show whether the firmware is healthy, logged periodically and offered to forwarders.
+public struct Health: Sendable, Equatable, Codable {
+    public var telegramsAccepted = 0
+    public var telegramsRejected = 0
+    /// Rejections by reason (`crc_mismatch`, `line_too_long`, …).
+    public var rejectionReasons: [String: Int] = [:]
+    public var adeSamples = 0
+    public var adeErrors = 0
+    public var spiCRCErrors = 0
+    public var chipResets = 0
+    public var deadlinesMissed = 0
+    public var ticks = 0
+    /// Worst tick lateness seen, microseconds, and a histogram of lateness (bucket upper bounds in µs).
+    public var maxLatenessMicros: Int64 = 0
+    public var latenessHistogram: [Int] = Array(repeating: 0, count: Health.latenessBuckets.count + 1)
+    public var samplesRejected = 0
+    public var recordsClosed = 0
+    public var ringBytesUsed = 0
+    public var ringRecords = 0
+    public var recordsMerged = 0
+    public var storageBytesWritten = 0
+
+    public static let latenessBuckets: [Int64] = [100, 250, 500, 1000, 2000, 5000, 10000, 50000, 100_000]
+
+    public init() {}
+
+    mutating func record(lateness: Duration) {
+        let micros = lateness.components.seconds * 1_000_000 + lateness.components.attoseconds / 1_000_000_000_000
+        maxLatenessMicros = max(maxLatenessMicros, micros)
+        let bucket = Health.latenessBuckets.firstIndex { micros <= $0 } ?? Health.latenessBuckets.count
+        latenessHistogram[bucket] += 1
+    }
+
+    /// The lateness (µs, bucket upper bound) below which `fraction` of ticks fired; `nil` before any tick.
+    public func latenessPercentile(_ fraction: Double) -> Int64? {
+        let total = latenessHistogram.reduce(0, +)
+        guard total > 0 else { return nil }
+        var seen = 0
+        for (index, count) in latenessHistogram.enumerated() {
+            seen += count
+            if Double(seen) >= fraction * Double(total) {
+                return index < Health.latenessBuckets.count ? Health.latenessBuckets[index] : maxLatenessMicros
+            }
+        }
+        return maxLatenessMicros
+    }
+}

@@ -1,0 +1,29 @@
+import Testing
+
+@testable import Firmware
+
+@Test func civilDatesRoundTrip() {
+    #expect(Civil.unix(year: 1970, month: 1, day: 1) == 0)
+    #expect(Civil.unix(year: 2025, month: 3, day: 30) == 1_743_292_800)
+    #expect(Civil(unix: 1_743_292_800) == Civil(year: 2025, month: 3, day: 30))
+    #expect(Civil(unix: -1) == Civil(year: 1969, month: 12, day: 31))
+}
+
+@Test func europeanSummerTimeSwitchesAtOneUTC() {
+    let cet = LocalTime.centralEurope
+    // 2025: summer time from 30 March 01:00 UTC to 26 October 01:00 UTC.
+    #expect(cet.offset(at: 1_743_296_400 - 1) == 3600)
+    #expect(cet.offset(at: 1_743_296_400) == 7200)
+    #expect(cet.offset(at: 1_761_440_400 - 1) == 7200)
+    #expect(cet.offset(at: 1_761_440_400) == 3600)
+    #expect(LocalTime.utc.offset(at: 1_743_296_400) == 0)
+}
+
+@Test func localMonthStartsAtLocalMidnight() {
+    let cet = LocalTime.centralEurope
+    // 1 April 2025 00:00 CEST = 31 March 22:00 UTC.
+    let aprilStart: Int64 = 1_743_458_400
+    #expect(cet.monthStart(containing: aprilStart) == aprilStart)
+    #expect(cet.monthStart(containing: aprilStart + 86400 * 10) == aprilStart)
+    #expect(cet.monthStart(containing: aprilStart - 1) == 1_740_783_600)  // 1 March 00:00 CET = 28 Feb 23:00 UTC
+}
