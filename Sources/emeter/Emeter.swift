@@ -40,7 +40,7 @@ struct Emeter: AsyncParsableCommand {
 
             \(ExitStatus.help)
             """,
-        subcommands: [BoardCommand.self],
+        subcommands: [P1Command.self, SimulateCommand.self, BoardCommand.self],
     )
 }
 

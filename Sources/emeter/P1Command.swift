@@ -1,0 +1,218 @@
+import ArgumentParser
+import Foundation
+import HAL
+import Logging
+import P1
+import Simulator
+import Synchronization
+
+struct P1Command: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "p1",
+        abstract: "Read and parse smart-meter P1 telegrams (DSMR 2.2–5, Belgian e-MUCS, Luxembourg Smarty).",
+        subcommands: [Parse.self, Read.self],
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case json, text
+    }
+
+    /// Keeps the output of `parse` and `read` the same.
+    struct Printer {
+        var format: Format
+        var rejected = 0
+        var failedFrames = 0
+        var telegrams = 0
+
+        mutating func handle(_ event: P1StreamEvent) {
+            switch event {
+            case .telegram(let telegram):
+                telegrams += 1
+                switch format {
+                case .json: standardOutput(telegram.jsonLine)
+                case .text: standardOutput(telegram.reading.textSummary + "\n")
+                }
+            case .rejected(let rejection):
+                rejected += 1
+                standardError("rejected telegram: \(rejection)")
+            case .frameFailed(let error):
+                failedFrames += 1
+                standardError("rejected frame: \(error)")
+            }
+        }
+
+        func summary(source: String) {
+            var text = "\(source): \(telegrams) telegram\(telegrams == 1 ? "" : "s")"
+            text += ", \(rejected) rejected"
+            if failedFrames > 0 { text += ", \(failedFrames) frames failed decryption" }
+            standardError(text)
+        }
+    }
+
+    /// `--key` / `--auth-key` for encrypted meters.
+    struct KeyOptions: ParsableArguments {
+        @Option(help: ArgumentHelp("AES-128 decryption key (32 hex digits) of an encrypted meter (Luxembourg Smarty, Austria).",
+            valueName: "hex"))
+        var key: String?
+
+        @Option(help: ArgumentHelp("Authentication key (32 hex digits); default: the fixed Smarty key 00112233445566778899AABBCCDDEEFF. Pass `none` to skip the tag check.",
+            valueName: "hex"))
+        var authKey: String?
+
+        func decryptor() throws -> P1Decryptor? {
+            guard let key else { return nil }
+            do {
+                let auth: String? = authKey == "none" ? nil : (authKey ?? "00112233445566778899AABBCCDDEEFF")
+                return try P1Decryptor(encryptionKeyHex: key, authenticationKeyHex: auth)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        }
+    }
+
+    struct Parse: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Parse a P1 byte stream (a capture file or stdin) and print every valid telegram.",
+            discussion: """
+                JSON (default) prints one object per valid telegram per line (JSON Lines), in input order:
+                {"header": …, "crc": …, "obis": {code as sent: value, …}, "reading": {normalised reading}}.
+                Rejected telegrams (CRC mismatch, truncated, …) are reported on stderr with their reason, and a
+                count at the end. The input can hold any number of telegrams, garbage between them, or encrypted
+                DLMS frames (with --key).
+
+                Exit status: 0 also when telegrams were rejected; 66 when FILE cannot be read; 64 for bad options.
+                Examples:
+                  emeter p1 parse capture.txt
+                  cat /dev/ttyUSB0 | emeter p1 parse - --format text
+                  emeter p1 parse smarty.bin --key 000102030405060708090A0B0C0D0E0F
+                """
+        )
+
+        @Argument(help: "The byte stream: a file, or - for stdin.")
+        var file: String = "-"
+
+        @Option(help: "Output: json (JSON Lines) or text.")
+        var format: Format = .json
+
+        @OptionGroup var keys: KeyOptions
+
+        func run() throws {
+            let handle: FileHandle
+            if file == "-" {
+                handle = FileHandle.standardInput
+            } else {
+                guard let opened = FileHandle(forReadingAtPath: file) else {
+                    standardError("\(file): cannot be opened for reading (\(FileManager.default.fileExists(atPath: file) ? "permission denied" : "no such file"))")
+                    throw ExitStatus.noInput
+                }
+                handle = opened
+            }
+            var printer = Printer(format: format)
+            var framer = P1Framer()
+            var decoder = try keys.decryptor().map { P1EncryptedStreamDecoder(decryptor: $0) }
+            while true {
+                let chunk: Data
+                do {
+                    chunk = try handle.read(upToCount: 65536) ?? Data()
+                } catch {
+                    standardError("\(file): read failed: \(error.localizedDescription)")
+                    throw ExitStatus.ioError
+                }
+                if chunk.isEmpty { break }
+                if decoder != nil {
+                    decoder?.feed(chunk) { printer.handle($0) }
+                } else {
+                    framer.feed(chunk) { event in
+                        switch event {
+                        case .telegram(let telegram): printer.handle(.telegram(telegram))
+                        case .rejected(let rejection): printer.handle(.rejected(rejection))
+                        }
+                    }
+                }
+            }
+            // A telegram still open at the end of input is incomplete.
+            framer.reset { event in if case .rejected(let rejection) = event { printer.handle(.rejected(rejection)) } }
+            printer.summary(source: file == "-" ? "stdin" : file)
+        }
+    }
+
+    struct Read: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Read telegrams live from a P1 port and print them.",
+            discussion: """
+                PORT is a tty (/dev/ttyUSB0, a /dev/serial/by-id/… link, a simulator pty) or tcp://host:port
+                (ser2net, network P1 dongles). --serial auto tries 115200-8N1, 9600-7E1 and 115200-7E1 until a
+                valid telegram arrives. An unplugged cable is reported and reopened until you stop with Ctrl-C.
+                Examples:
+                  emeter p1 read --port /dev/ttyUSB0
+                  emeter p1 read --port tcp://192.0.2.10:2001 --format text --count 1
+                """
+        )
+
+        @Option(help: "tty path or tcp://host:port.")
+        var port: String
+
+        @Option(help: "auto, or a line setting like 115200-8N1, 9600-7E1, 115200-7E1.")
+        var serial: String = "auto"
+
+        @Option(help: "Output: json (JSON Lines) or text.")
+        var format: Format = .json
+
+        @Option(help: "Stop after this many telegrams (default: run until interrupted).")
+        var count: Int?
+
+        @Option(help: "Raise the cable's data-request line: none, rts or dtr.")
+        var dataRequest: String = "none"
+
+        @OptionGroup var keys: KeyOptions
+        @OptionGroup var global: GlobalOptions
+
+        func validate() throws {
+            guard P1Endpoint(port) != nil else {
+                throw ValidationError("--port: expected a tty path like /dev/ttyUSB0 or tcp://host:port, got `\(port)`")
+            }
+            guard serial == "auto" || SerialConfiguration(parsing: serial) != nil else {
+                throw ValidationError("--serial: expected auto or a setting like 115200-8N1 or 9600-7E1, got `\(serial)`")
+            }
+            guard ["none", "rts", "dtr"].contains(dataRequest) else {
+                throw ValidationError("--data-request: expected none, rts or dtr, got `\(dataRequest)`")
+            }
+            if let count, count < 1 { throw ValidationError("--count: expected at least 1") }
+        }
+
+        func run() async throws {
+            let logger = global.bootstrapLogging()
+            guard let endpoint = P1Endpoint(port) else { throw ExitStatus.usage }
+            let decryptor = try keys.decryptor()
+            let request: DataRequestLine = dataRequest == "rts" ? .rts : dataRequest == "dtr" ? .dtr : .none
+            let (events, continuation) = AsyncStream<P1ReaderThread.Event>.makeStream()
+            let thread = P1ReaderThread(endpoint: endpoint, serial: SerialConfiguration(parsing: serial),
+                key: decryptor?.encryptionKey, dataRequest: request, logger: logger) { continuation.yield($0) }
+            thread.start()
+            var printer = Printer(format: format)
+            await withTaskCancellationHandler {
+                for await event in events {
+                    switch event {
+                    case .stream(let streamEvent, _): printer.handle(streamEvent)
+                    case .detected(let setting): standardError("\(endpoint): detected \(setting)")
+                    case .portError(let message): standardError(message)
+                    }
+                    if let count, printer.telegrams >= count { break }
+                }
+            } onCancel: {
+                continuation.finish()
+            }
+            thread.stop()
+            printer.summary(source: endpoint.description)
+        }
+    }
+}
+
+/// Writes one line to stdout, unbuffered (so pipes see each telegram as it arrives).
+func standardOutput(_ text: String) {
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+}
+
+func standardError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}

@@ -1,0 +1,172 @@
+import Foundation
+import HAL
+import Logging
+import P1
+import Synchronization
+
+/// How the P1 cable's data-request line is raised.
+enum DataRequestLine: Sendable, Equatable {
+    case none, rts, dtr
+}
+
+/// Where P1 telegrams come from: a tty (USB P1 cable, `/dev/serial/by-id/…`, a simulator pty) or TCP.
+enum P1Endpoint: Sendable, Equatable, CustomStringConvertible {
+    case tty(String)
+    case tcp(host: String, port: UInt16)
+
+    /// Parses `/dev/ttyUSB0` or `tcp://host:port`.
+    init?(_ text: String) {
+        if text.hasPrefix("tcp://") {
+            let rest = text.dropFirst("tcp://".count)
+            guard let colon = rest.lastIndex(of: ":"), let port = UInt16(rest[rest.index(after: colon)...]), port > 0
+            else { return nil }
+            let host = String(rest[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            guard !host.isEmpty else { return nil }
+            self = .tcp(host: host, port: port)
+        } else if text.hasPrefix("/") {
+            self = .tty(text)
+        } else {
+            return nil
+        }
+    }
+
+    var description: String {
+        switch self {
+        case .tty(let path): path
+        case .tcp(let host, let port): "tcp://\(host):\(port)"
+        }
+    }
+}
+
+/// Reads P1 telegrams on a dedicated thread (the tty calls block) and hands every event, stamped with the
+/// board's wall clock at reception, to `onEvent`.
+///
+/// With `serial: nil` the line setting is detected (115200-8N1, 9600-7E1, 115200-7E1) and then kept for
+/// reconnects. When the port goes away (cable unplugged, pty closed) or cannot be opened, the thread reports it and
+/// tries again with a growing pause (0.5 s doubling to 10 s), until `stop()`.
+final class P1ReaderThread: Sendable {
+    enum Event: Sendable {
+        case stream(P1StreamEvent, receivedAt: Int64)
+        case detected(SerialConfiguration)
+        case portError(String)
+    }
+
+    let endpoint: P1Endpoint
+    let serial: SerialConfiguration?
+    let key: [UInt8]?
+    let dataRequest: DataRequestLine
+    private let logger: Logger
+    private let onEvent: @Sendable (Event) -> Void
+    private let stopped = Mutex(false)
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(endpoint: P1Endpoint, serial: SerialConfiguration?, key: [UInt8]?, dataRequest: DataRequestLine,
+        logger: Logger, onEvent: @escaping @Sendable (Event) -> Void)
+    {
+        self.endpoint = endpoint
+        self.serial = serial
+        self.key = key
+        self.dataRequest = dataRequest
+        self.logger = logger
+        self.onEvent = onEvent
+    }
+
+    func start() {
+        let thread = Thread { [self] in
+            switch endpoint {
+            case .tty(let path):
+                let request = dataRequest
+                run { (configuration: SerialConfiguration) throws(HALError) -> TTYPort in
+                    let port = try TTYPort(path: path, configuration: configuration)
+                    switch request {
+                    case .none: break
+                    case .rts: try port.setRTS(true)
+                    case .dtr: try port.setDTR(true)
+                    }
+                    return port
+                }
+            case .tcp(let host, let port):
+                run { (_: SerialConfiguration) throws(HALError) -> TCPStream in
+                    try TCPStream(host: host, port: port)
+                }
+            }
+            finished.signal()
+        }
+        thread.name = "p1-reader"
+        thread.start()
+    }
+
+    /// Asks the thread to stop and waits (bounded) for it to finish its current read.
+    func stop() {
+        stopped.withLock { $0 = true }
+        _ = finished.wait(timeout: .now() + 3)
+    }
+
+    private var isStopped: Bool { stopped.withLock { $0 } }
+
+    private static func wallClock() -> Int64 {
+        Int64((Date().timeIntervalSince1970 * 1000).rounded())
+    }
+
+    private func pause(_ duration: Duration) {
+        let deadline = ContinuousClock.now.advanced(by: duration)
+        while !isStopped && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.05) }
+    }
+
+    private func run<Port: SerialPort>(open: @escaping P1Reader<Port>.Opener) {
+        let decryptor: P1Decryptor?
+        do {
+            decryptor = try key.map { key throws(P1Error) in try P1Decryptor(encryptionKey: key) }
+        } catch {
+            onEvent(.portError("P1 key: \(error)"))
+            return
+        }
+        var backoff = Duration.milliseconds(500)
+        var configuration = serial
+        var reader: P1Reader<Port>?
+        let start = ContinuousClock.now
+        while !isStopped {
+            if reader == nil {
+                if let configuration {
+                    reader = P1Reader(configuration: configuration, decryptor: decryptor, open: open)
+                } else {
+                    do {
+                        let detector = P1AutoDetector(decryptor: decryptor)
+                        let detection = try detector.detect(open: open, now: { start.duration(to: ContinuousClock.now) })
+                        configuration = detection.configuration
+                        onEvent(.detected(detection.configuration))
+                        logger.info("P1 line setting detected",
+                            metadata: ["port": "\(endpoint)", "serial": "\(detection.configuration)"])
+                        onEvent(.stream(.telegram(detection.telegram), receivedAt: Self.wallClock()))
+                        reader = P1Reader(configuration: detection.configuration, decryptor: decryptor,
+                            port: detection.port, open: open)
+                    } catch {
+                        onEvent(.portError("\(endpoint): \(error)"))
+                        pause(backoff)
+                        backoff = min(backoff * 2, .seconds(10))
+                        continue
+                    }
+                }
+            }
+            guard var current = reader else { continue }
+            do {
+                let hadPort = current.port != nil
+                try current.poll(timeout: .milliseconds(200)) { event in
+                    onEvent(.stream(event, receivedAt: Self.wallClock()))
+                }
+                if hadPort && current.port == nil {
+                    onEvent(.portError("\(endpoint): the device went away (unplugged?); reopening"))
+                    backoff = .milliseconds(500)
+                } else if current.port != nil {
+                    backoff = .milliseconds(500)
+                }
+                reader = current
+            } catch {
+                reader = current
+                onEvent(.portError("\(error)"))
+                pause(backoff)
+                backoff = min(backoff * 2, .seconds(10))
+            }
+        }
+    }
+}
