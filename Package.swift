@@ -59,6 +59,7 @@ let package = Package(
         ),
 
         .testTarget(name: "HALTests", dependencies: ["HAL", .target(name: "CLinuxHAL", condition: .when(platforms: [.linux]))]),
+        .testTarget(name: "P1Tests", dependencies: ["P1", "Simulator", "HAL"]),
         .testTarget(name: "FirmwareTests", dependencies: ["Firmware", "Simulator", "HAL"]),
         .testTarget(name: "EmeterTests", dependencies: ["emeter", "HAL", .product(name: "Yams", package: "Yams")]),
     ],

@@ -1,0 +1,199 @@
+import HAL
+
+/// Reads telegrams from a P1 serial port: reads with a timeout, feeds the framer (or the encrypted-stream decoder)
+/// and reports telegrams; reopens the port after it throws `.unavailable` (USB cable unplugged, pty closed).
+///
+/// Generic over the port, so the Linux `TTYPort`, a pty and the in-memory double all run the same code. Time is not
+/// read here: each `poll` does one read with the caller's timeout; the caller's loop decides cadence and backoff.
+public struct P1Reader<Port: SerialPort> {
+    /// Opens the port for a line setting (the composition root passes e.g. `{ try TTYPort(path:configuration:) }`).
+    public typealias Opener = (SerialConfiguration) throws(HALError) -> Port
+
+    public var configuration: SerialConfiguration
+    /// The open port, `nil` until the first `poll` or after it went away.
+    public private(set) var port: Port?
+    /// Raise RTS after opening (for cables that wire the P1 Data Request line to RTS; DSMR 5.0.2 §5.7.1).
+    public var requestData: Bool
+    /// Bytes asked for per read.
+    public var chunkSize: Int
+    /// How often the port was (re)opened.
+    public private(set) var openCount = 0
+    /// How often the port went away.
+    public private(set) var lostCount = 0
+    private var framer: P1Framer
+    private var decoder: P1EncryptedStreamDecoder?
+    private let open: Opener
+
+    /// - Parameters:
+    ///   - decryptor: set for encrypted meters (Luxembourg Smarty, Austria); `nil` for plaintext telegrams.
+    public init(
+        configuration: SerialConfiguration, options: P1Framer.Options = .init(), decryptor: P1Decryptor? = nil,
+        requestData: Bool = false, chunkSize: Int = 512, port: Port? = nil, open: @escaping Opener
+    ) {
+        self.configuration = configuration
+        self.requestData = requestData
+        self.chunkSize = chunkSize
+        self.port = port
+        self.open = open
+        framer = P1Framer(options: options)
+        decoder = decryptor.map { P1EncryptedStreamDecoder(decryptor: $0, options: options) }
+    }
+
+    /// Framer counters (telegrams, rejections by reason, skipped bytes) for plaintext meters.
+    public var statistics: P1Framer.Statistics { decoder?.framer.statistics ?? framer.statistics }
+
+    /// Frames that failed decryption (encrypted meters).
+    public var failedFrames: Int { decoder?.failedFrames ?? 0 }
+
+    /// Opens the port if needed, reads once (waiting up to `timeout`) and reports what completed.
+    ///
+    /// When the port throws `.unavailable`, it is dropped, a telegram in progress is rejected as `.interrupted`,
+    /// and the next `poll` reopens it.
+    /// - Throws: `HALError` from opening the port (the caller backs off and polls again) or any read error other
+    ///   than `.unavailable`.
+    public mutating func poll(timeout: Duration, _ handler: (P1StreamEvent) -> Void) throws(HALError) {
+        if port == nil {
+            var opened = try open(configuration)
+            if requestData { try opened.setRTS(true) }
+            port = opened
+            openCount += 1
+        }
+        guard var current = port else { return }
+        port = nil  // keep the port uniquely referenced while reading
+        let bytes: [UInt8]
+        do {
+            bytes = try current.read(maxCount: chunkSize, timeout: timeout)
+        } catch {
+            if error.kind == .unavailable {
+                lostCount += 1
+                framer.reset { event in if let rejection = event.rejection { handler(.rejected(rejection)) } }
+                return
+            }
+            port = current
+            throw error
+        }
+        port = current
+        feed(bytes, handler)
+    }
+
+    /// Polls until `count` telegrams arrived or `maxPolls` reads were made; returns the telegrams.
+    public mutating func readTelegrams(count: Int, maxPolls: Int, timeout: Duration) throws(HALError) -> [P1Telegram] {
+        var telegrams: [P1Telegram] = []
+        var polls = 0
+        while telegrams.count < count && polls < maxPolls {
+            polls += 1
+            try poll(timeout: timeout) { event in
+                if case .telegram(let telegram) = event { telegrams.append(telegram) }
+            }
+        }
+        return telegrams
+    }
+
+    /// Feeds bytes received some other way (e.g. already read during auto-detection).
+    public mutating func feed(_ bytes: [UInt8], _ handler: (P1StreamEvent) -> Void) {
+        if decoder != nil {
+            decoder?.feed(bytes, handler)
+        } else {
+            framer.feed(bytes) { event in
+                switch event {
+                case .telegram(let telegram): handler(.telegram(telegram))
+                case .rejected(let rejection): handler(.rejected(rejection))
+                }
+            }
+        }
+    }
+}
+
+/// Finds the line setting of an unknown meter.
+///
+/// Tries `candidates` in order — 115200 8N1 (DSMR 4/5, e-MUCS, Smarty), 9600 7E1 (DSMR 2.2/3), 115200 7E1 (some
+/// DSMR 4.2 Kaifa meters) — opening the port for each and reading for up to `window` of line time. A setting is
+/// accepted as soon as one telegram is framed that carries a valid CRC, or, for DSMR 2.2/3 (no CRC), that is
+/// well-formed: identification line, at least `minimumLinesWithoutCRC` OBIS lines and no diagnostics. A wrong baud
+/// rate yields garbage (no `/`…`!` frame); 7E1 data read at 8N1 has the parity bit in bit 7 (`/` becomes 0xAF), so
+/// it is not framed either. 8N1 data read at 7E1 is seen with bit 7 cleared, which changes nothing for ASCII — that
+/// is why 8N1 is tried first.
+///
+/// Elapsed time comes from `now` (monotonic, injected), so tests run on virtual time.
+public struct P1AutoDetector {
+    public static let defaultCandidates: [SerialConfiguration] = [.dsmr5, .dsmr22, .dsmr42Kaifa]
+
+    public var candidates: [SerialConfiguration]
+    /// How long to listen at each setting: DSMR 2.2/3/4 send every 10 s, so 12 s covers one full telegram.
+    public var window: Duration
+    public var readTimeout: Duration
+    public var minimumLinesWithoutCRC: Int
+    /// Encrypted meters: frames are decrypted before framing.
+    public var decryptor: P1Decryptor?
+
+    public init(
+        candidates: [SerialConfiguration] = P1AutoDetector.defaultCandidates, window: Duration = .seconds(22),
+        readTimeout: Duration = .milliseconds(500), minimumLinesWithoutCRC: Int = 3, decryptor: P1Decryptor? = nil
+    ) {
+        self.candidates = candidates
+        self.window = window
+        self.readTimeout = readTimeout
+        self.minimumLinesWithoutCRC = minimumLinesWithoutCRC
+        self.decryptor = decryptor
+    }
+
+    /// The result: the open port, its setting and the first telegram.
+    public struct Detection<Port: SerialPort> {
+        public var port: Port
+        public var configuration: SerialConfiguration
+        public var telegram: P1Telegram
+    }
+
+    /// Tries each candidate in turn.
+    /// - Parameters:
+    ///   - open: opens the port at a setting; a port that fails to open is skipped (the error is reported if no
+    ///     setting works and every open failed).
+    ///   - now: monotonic time (e.g. `{ ContinuousClock.now - start }`).
+    /// - Throws: `P1Error.noMeterDetected` listing the settings tried, or `.serial` when no port could be opened.
+    public func detect<Port: SerialPort>(
+        open: (SerialConfiguration) throws(HALError) -> Port, now: () -> Duration
+    ) throws(P1Error) -> Detection<Port> {
+        var lastError: HALError?
+        var opened = 0
+        for configuration in candidates {
+            var port: Port
+            do {
+                port = try open(configuration)
+            } catch {
+                lastError = error
+                continue
+            }
+            opened += 1
+            var reader = P1Reader<Port>(configuration: configuration, decryptor: decryptor, port: port) {
+                (_: SerialConfiguration) throws(HALError) -> Port in
+                throw HALError(.unavailable, subsystem: "p1", device: "auto-detect", operation: "reopen")
+            }
+            let start = now()
+            var found: P1Telegram?
+            while found == nil && now() - start < window {
+                do {
+                    try reader.poll(timeout: readTimeout) { event in
+                        if found == nil, case .telegram(let telegram) = event, accept(telegram) { found = telegram }
+                    }
+                } catch {
+                    lastError = error
+                    break
+                }
+                if reader.port == nil { break }  // went away
+            }
+            if let found, let open = reader.port {
+                port = open
+                return Detection(port: port, configuration: configuration, telegram: found)
+            }
+        }
+        if opened == 0, let lastError { throw .serial(lastError) }
+        throw .noMeterDetected(tried: candidates)
+    }
+
+    /// A telegram proves the setting when its CRC verified, or (no CRC) when it is well-formed.
+    public func accept(_ telegram: P1Telegram) -> Bool {
+        if telegram.transmittedCRC != nil { return true }
+        return !telegram.header.isEmpty && telegram.lines.count >= minimumLinesWithoutCRC
+            && telegram.diagnostics.isEmpty && telegram.unparsedLines.isEmpty
+    }
+}

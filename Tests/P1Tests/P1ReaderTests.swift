@@ -1,0 +1,132 @@
+import HAL
+import Simulator
+import Testing
+@testable import P1
+
+/// Lets escaping `refill` closures share one simulator.
+private final class MeterBox {
+    var meter: P1MeterSimulator
+    init(_ meter: P1MeterSimulator) { self.meter = meter }
+    func next() -> [UInt8] { meter.nextTelegram() }
+}
+
+@Test func readerDeliversTelegramsFromAPortInChunks() throws {
+    let port = InMemorySerialPort(maxChunk: 37)
+    let telegram = try Fixtures.bytes("nl_dsmr50_iskra_mt382_v5.txt")
+    port.enqueue(Array(telegram[300...]) + telegram + telegram)
+    var reader = P1Reader<InMemorySerialPort>(configuration: .dsmr5, requestData: true) { _ throws(HALError) in port }
+    let telegrams = try reader.readTelegrams(count: 5, maxPolls: 200, timeout: .milliseconds(100))
+    #expect(telegrams.count == 2)
+    #expect(telegrams.allSatisfy { $0["1-0:1.8.1"] == "4.426 kWh" })
+    #expect(port.rts == true, "data request raised on open")
+    #expect(reader.openCount == 1)
+    #expect(reader.statistics.telegrams == 2)
+}
+
+@Test func readerReopensAfterThePortBecomesUnavailable() throws {
+    let telegram = try Fixtures.bytes("nl_dsmr42_kaifa_v4_2.txt")
+    var ports: [InMemorySerialPort] = []
+    var reader = P1Reader<InMemorySerialPort>(configuration: .dsmr5) { configuration throws(HALError) in
+        let port = InMemorySerialPort(configuration: configuration, maxChunk: 100)
+        ports.append(port)
+        return port
+    }
+    var telegrams = 0
+    var rejections: [P1RejectReason] = []
+    let handler: (P1StreamEvent) -> Void = { event in
+        switch event {
+        case .telegram: telegrams += 1
+        case .rejected(let rejection): rejections.append(rejection.reason)
+        case .frameFailed: break
+        }
+    }
+    try reader.poll(timeout: .milliseconds(10), handler)  // opens port 1, nothing queued
+    ports[0].enqueue(telegram + Array(telegram.prefix(400)))
+    for _ in 0..<13 { try reader.poll(timeout: .milliseconds(10), handler) }
+    #expect(telegrams == 1)
+    ports[0].unplug()
+    try reader.poll(timeout: .milliseconds(10), handler)  // throws .unavailable inside → dropped
+    #expect(reader.port == nil)
+    #expect(reader.lostCount == 1)
+    #expect(rejections == [.interrupted])
+    try reader.poll(timeout: .milliseconds(10), handler)  // reopens: port 2
+    #expect(ports.count == 2)
+    #expect(reader.openCount == 2)
+    ports[1].enqueue(Array(telegram.suffix(100)) + telegram)
+    for _ in 0..<20 { try reader.poll(timeout: .milliseconds(10), handler) }
+    #expect(telegrams == 2)
+}
+
+@Test func readerPropagatesOpenFailuresAndOtherReadErrors() throws {
+    var attempts = 0
+    var reader = P1Reader<InMemorySerialPort>(configuration: .dsmr5) { _ throws(HALError) in
+        attempts += 1
+        throw HALError(.permissionDenied, subsystem: "tty", device: "/dev/ttyUSB0", operation: "open")
+    }
+    #expect(throws: HALError.self) { try reader.poll(timeout: .seconds(1)) { _ in } }
+    #expect(attempts == 1)
+    let port = InMemorySerialPort()
+    port.failure = HALError(.io, subsystem: "mem", device: "p", operation: "read")
+    port.failureCount = 1
+    var second = P1Reader<InMemorySerialPort>(configuration: .dsmr5) { _ throws(HALError) in port }
+    #expect(throws: HALError(.io, subsystem: "mem", device: "p", operation: "read")) {
+        try second.poll(timeout: .seconds(1)) { _ in }
+    }
+    #expect(second.port != nil, "an I/O error keeps the port")
+}
+
+@Test func encryptedReaderDecryptsSmartyFrames() throws {
+    let key: [UInt8] = Array(100..<116)
+    let box = MeterBox(try P1MeterSimulator(profile: .smartyEncrypted, seed: 2, encryptionKey: key))
+    let port = InMemorySerialPort(maxChunk: 200)
+    port.refill = box.next
+    var reader = P1Reader<InMemorySerialPort>(
+        configuration: .dsmr5, decryptor: try P1Decryptor(encryptionKey: key), port: port
+    ) { _ throws(HALError) in port }
+    let telegrams = try reader.readTelegrams(count: 3, maxPolls: 200, timeout: .seconds(1))
+    #expect(telegrams.count == 3)
+    #expect(telegrams.last?.reading.importWh.total == P1Decimal(box.meter.counters.importTotalWh))
+    #expect(reader.failedFrames == 0)
+}
+
+@Test(arguments: [P1SimulatedProfile.dsmr5NL, .dsmr22, .dsmr42, .belgian3PhaseGasWater])
+func autoDetectionFindsTheMetersLineSetting(profile: P1SimulatedProfile) throws {
+    let clock = InMemorySerialClock()
+    let box = MeterBox(try P1MeterSimulator(profile: profile, seed: 8))
+    var opened: [SerialConfiguration] = []
+    let detector = P1AutoDetector()
+    let detection = try detector.detect(
+        open: { (configuration: SerialConfiguration) throws(HALError) -> InMemorySerialPort in
+            opened.append(configuration)
+            let port = InMemorySerialPort(
+                configuration: configuration, meterConfiguration: profile.serialConfiguration, maxChunk: 256,
+                clock: clock)
+            port.enqueue(Array(box.next().dropFirst(50)))  // joined mid-telegram
+            port.refill = box.next
+            return port
+        }, now: { clock.now })
+    #expect(detection.configuration == profile.serialConfiguration)
+    #expect(detection.port.configuration == profile.serialConfiguration)
+    let expectedOrder: [SerialConfiguration] = [.dsmr5, .dsmr22, .dsmr42Kaifa]
+    #expect(opened == Array(expectedOrder.prefix(opened.count)))
+    #expect(opened.last == profile.serialConfiguration)
+    #expect(detection.telegram.reading.importWh.total == P1Decimal(box.meter.counters.importWh.reduce(0, +)))
+}
+
+@Test func autoDetectionReportsWhatItTried() throws {
+    let clock = InMemorySerialClock()
+    let detector = P1AutoDetector(window: .seconds(5))
+    #expect(throws: P1Error.noMeterDetected(tried: [.dsmr5, .dsmr22, .dsmr42Kaifa])) {
+        try detector.detect(
+            open: { (configuration: SerialConfiguration) throws(HALError) -> InMemorySerialPort in
+                InMemorySerialPort(configuration: configuration, clock: clock)
+            }, now: { clock.now })
+    }
+    #expect(clock.now >= .seconds(15))
+    #expect(throws: P1Error.serial(HALError(.unavailable, subsystem: "tty", device: "/dev/ttyUSB9", operation: "open"))) {
+        try detector.detect(
+            open: { (_: SerialConfiguration) throws(HALError) -> InMemorySerialPort in
+                throw HALError(.unavailable, subsystem: "tty", device: "/dev/ttyUSB9", operation: "open")
+            }, now: { clock.now })
+    }
+}
