@@ -59,6 +59,13 @@ let package = Package(
         ),
 
         .testTarget(name: "HALTests", dependencies: ["HAL", .target(name: "CLinuxHAL", condition: .when(platforms: [.linux]))]),
+        .testTarget(
+            name: "ADE9000Tests",
+            dependencies: [
+                "HAL", "ADE9000", "Simulator", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .testTarget(name: "P1Tests", dependencies: ["P1", "Simulator", "HAL"]),
         .testTarget(name: "FirmwareTests", dependencies: ["Firmware", "Simulator", "HAL"]),
         .testTarget(name: "EmeterTests", dependencies: ["emeter", "HAL", .product(name: "Yams", package: "Yams")]),

@@ -19,6 +19,12 @@ public struct CRC16: Sendable, Hashable {
         value = (value >> 8) ^ Self.table[Int(UInt8(truncatingIfNeeded: value) ^ byte)]
     }
 
+    /// Adds one byte using a table the caller hoisted out of its loop (the framer's hot path).
+    @inline(__always)
+    mutating func update(_ byte: UInt8, table: UnsafeBufferPointer<UInt16>) {
+        value = (value >> 8) ^ table[Int(UInt8(truncatingIfNeeded: value) ^ byte)]
+    }
+
     /// Adds every byte of `bytes`.
     public mutating func update(_ bytes: some Sequence<UInt8>) {
         for byte in bytes { update(byte) }

@@ -80,6 +80,10 @@ public struct ObisCode: Hashable, Sendable, Comparable, CustomStringConvertible,
 
     public static func < (lhs: ObisCode, rhs: ObisCode) -> Bool { lhs.packed < rhs.packed }
 
+    public static func == (lhs: ObisCode, rhs: ObisCode) -> Bool { lhs.packed == rhs.packed }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(packed) }
+
     /// `1-0:1.8.1`; `*F` is appended only when F is not 255.
     public var description: String {
         let base = "\(a)-\(b):\(c).\(d).\(e)"

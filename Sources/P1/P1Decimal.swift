@@ -128,8 +128,12 @@ public struct P1Decimal: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 
     public func hash(into hasher: inout Hasher) {
-        var m = mantissa, s = scale
-        while s > 0 && m % 10 == 0 { m /= 10; s -= 1 }
+        var m = mantissa
+        var s = scale
+        while s > 0 && m % 10 == 0 {
+            m /= 10
+            s -= 1
+        }
         hasher.combine(m)
         hasher.combine(s)
     }

@@ -195,7 +195,8 @@ public struct P1Decryptor: Sendable {
         guard systemTitle.count == 8 else {
             throw .malformedFrame(reason: "system title is \(systemTitle.count) bytes, expected 8")
         }
-        var frame = P1DLMSFrame(systemTitle: systemTitle, frameCounter: frameCounter, ciphertext: [], authenticationTag: [])
+        var frame = P1DLMSFrame(
+            systemTitle: systemTitle, frameCounter: frameCounter, ciphertext: [], authenticationTag: [])
         let key = SymmetricKey(data: encryptionKey)
         do {
             let sealed = try AES.GCM.seal(
@@ -245,6 +246,9 @@ public struct P1FrameSplitter {
         self.maximumFrameLength = maximumFrameLength
         buffer = [UInt8](repeating: 0, count: maximumFrameLength)
     }
+
+    /// True while no frame has started (the next byte is looked at as a possible `DB`).
+    public var isSeeking: Bool { state == .seek }
 
     /// Feeds bytes; `handler` receives each complete frame's bytes (`P1DLMSFrame.parse` / `P1Decryptor` take them).
     public mutating func feed(_ bytes: some Sequence<UInt8>, _ handler: ([UInt8]) -> Void) {
@@ -335,10 +339,16 @@ public enum P1StreamEvent: Sendable, Equatable {
 }
 
 /// Splitter + decryptor + framer: turns a byte stream of encrypted frames into telegrams.
+///
+/// Bytes outside frames go to a second, plaintext framer, so a Smarty meter whose P1 security was switched off
+/// (security setup 0, spec v1.1.3) is still read. ASCII telegrams never contain the frame tag 0xDB.
 public struct P1EncryptedStreamDecoder {
     public var decryptor: P1Decryptor
     public private(set) var splitter: P1FrameSplitter
+    /// Frames the decrypted telegrams through.
     public private(set) var framer: P1Framer
+    /// Frames plaintext telegrams found between encrypted frames.
+    public private(set) var plaintextFramer: P1Framer
     /// Frames that failed decryption or authentication.
     public private(set) var failedFrames = 0
 
@@ -346,11 +356,23 @@ public struct P1EncryptedStreamDecoder {
         self.decryptor = decryptor
         splitter = P1FrameSplitter(maximumFrameLength: maximumFrameLength)
         framer = P1Framer(options: options)
+        plaintextFramer = P1Framer(options: options)
     }
 
     public mutating func feed(_ bytes: some Sequence<UInt8>, _ handler: (P1StreamEvent) -> Void) {
         var frames: [[UInt8]] = []
-        splitter.feed(bytes) { frames.append($0) }
+        for byte in bytes {
+            if splitter.isSeeking && byte != P1DLMSFrame.tag {
+                plaintextFramer.feed(byte) { event in
+                    switch event {
+                    case .telegram(let telegram): handler(.telegram(telegram))
+                    case .rejected(let rejection): handler(.rejected(rejection))
+                    }
+                }
+            } else {
+                splitter.feed(byte) { frames.append($0) }
+            }
+        }
         for frame in frames {
             do {
                 let plaintext = try decryptor.decrypt(frameBytes: frame)

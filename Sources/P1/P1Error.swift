@@ -30,7 +30,8 @@ public enum P1Error: Error, Equatable, Sendable, CustomStringConvertible {
         case .invalidKey(let name, let reason): "P1 \(name): \(reason); expected 32 hex digits (16 bytes)"
         case .malformedFrame(let reason): "not a DLMS encrypted P1 frame: \(reason)"
         case .unsupportedSecurityControl(let byte):
-            "DLMS frame security control 0x\(String(byte, radix: 16)) unsupported; expected 0x30 (encrypted + authenticated)"
+            "DLMS frame security control 0x\(String(byte, radix: 16)) unsupported; "
+                + "expected 0x30 (encrypted + authenticated)"
         case .authenticationFailed(let title, let counter):
             "DLMS frame from system title \(title), frame counter \(counter): GCM tag mismatch "
                 + "(wrong encryption/authentication key or damaged frame)"

@@ -41,7 +41,7 @@ public struct P1FieldDefinition: Hashable, Sendable {
 
 /// Every P1 field this library understands, declared once (DSMR 2.2–5.0.2, e-MUCS 1.7.1, Smarty v1.1.3 and the
 /// country variants in `../shared/spec/p1.md` §3.4–3.8). Lines with other OBIS codes are kept, generically parsed.
-public enum P1Field: CaseIterable, Hashable, Sendable {
+public enum P1Field: Int, CaseIterable, Hashable, Sendable {
     case p1Version, belgianVersion, timestamp, equipmentIdentifier, serialNumber, logicalDeviceName
     case importTotal, importTariff1, importTariff2, importTariff3, importTariff4
     case exportTotal, exportTariff1, exportTariff2, exportTariff3, exportTariff4
@@ -59,8 +59,13 @@ public enum P1Field: CaseIterable, Hashable, Sendable {
     case mbusDeviceType, mbusIdentifier, mbusIdentifierBelgium, mbusReading, mbusReadingBelgiumGas
     case mbusLegacyReading, mbusValve, mbusRelay
 
+    /// The field's OBIS code, name, unit and kind (from `declaration`, computed once per field).
+    public var definition: P1FieldDefinition { Self.definitions[rawValue] }
+
+    private static let definitions: [P1FieldDefinition] = allCases.map(\.declaration)
+
     /// The one place each field is declared.
-    public var definition: P1FieldDefinition {
+    private var declaration: P1FieldDefinition {
         switch self {
         case .p1Version: .init("1-3:0.2.8", "p1_version", nil, .string)
         case .belgianVersion: .init("0-0:96.1.4", "emucs_version", nil, .string)
@@ -149,14 +154,30 @@ public enum P1Field: CaseIterable, Hashable, Sendable {
     /// The field for a code as it appears on a line, with its M-Bus channel (0 for the meter's own fields).
     /// `0-3:24.2.1` is `.mbusReading` on channel 3; `0-0:96.1.1` is the meter's `.equipmentIdentifier`.
     public static func lookup(_ obis: ObisCode) -> (field: P1Field, channel: UInt8)? {
-        if let field = byObis[obis] {
-            return (field, field.definition.perChannel ? obis.b : 0)
+        if let field = find(obis.packed) {
+            return (field, perChannel[field.rawValue] ? obis.b : 0)
         }
-        if obis.a == 0, obis.b > 1, obis.b <= maximumChannel, let field = byObis[obis.onChannel(1)],
-            field.definition.perChannel
+        if obis.a == 0, obis.b > 1, obis.b <= maximumChannel, let field = find(obis.onChannel(1).packed),
+            perChannel[field.rawValue]
         {
             return (field, obis.b)
         }
         return nil
+    }
+
+    /// `(packed code, field)` sorted by code: a binary search is cheaper than hashing on the parser's hot path.
+    private static let sorted: [(UInt64, P1Field)] = allCases.map { ($0.obis.packed, $0) }.sorted { $0.0 < $1.0 }
+    private static let perChannel: [Bool] = allCases.map(\.definition.perChannel)
+
+    private static func find(_ key: UInt64) -> P1Field? {
+        sorted.withUnsafeBufferPointer { table in
+            var low = 0
+            var high = table.count
+            while low < high {
+                let middle = (low + high) / 2
+                if table[middle].0 < key { low = middle + 1 } else { high = middle }
+            }
+            return low < table.count && table[low].0 == key ? table[low].1 : nil
+        }
     }
 }

@@ -128,6 +128,8 @@ public struct P1Framer {
     private var lineCount = 0
     private var telegramLength = 0
     private var openParenthesis = false
+    /// True right after a line feed: `!` ends the telegram only there (also when a wrapped value is still open).
+    private var physicalLineStart = true
     private var crcDigits = 0
     private var crcValue: UInt16 = 0
     private var builder = P1TelegramBuilder()
@@ -158,7 +160,79 @@ public struct P1Framer {
 
     /// Feeds a contiguous buffer.
     public mutating func feed(buffer: UnsafeBufferPointer<UInt8>, _ handler: (P1FramerEvent) -> Void) {
-        for byte in buffer { feed(byte, handler) }
+        CRC16.table.withUnsafeBufferPointer { table in
+            var index = 0
+            while index < buffer.count {
+                if state == .idle {
+                    // skip to the next "/"
+                    var next = index
+                    while next < buffer.count {
+                        let byte = options.stripParityBit ? buffer[next] & 0x7F : buffer[next]
+                        if byte == UInt8(ascii: "/") { break }
+                        next += 1
+                    }
+                    statistics.skippedBytes &+= next - index
+                    statistics.bytes &+= next - index
+                    index = next
+                    if index == buffer.count { break }
+                } else if state == .data || state == .header {
+                    let consumed = ordinaryRun(buffer, from: index, table)
+                    index += consumed
+                    if index == buffer.count { break }
+                }
+                step(buffer[index], table, handler)
+                index += 1
+            }
+        }
+    }
+
+    /// Consumes a run of ordinary line bytes (no CR, LF, NUL, `/`, `!`) in one tight loop: CRC update, copy into the
+    /// line buffer, parenthesis tracking. Stops before any byte that needs `step`, before the line buffer or the
+    /// telegram limit would overflow. Returns how many bytes it consumed.
+    @inline(__always)
+    private mutating func ordinaryRun(
+        _ buffer: UnsafeBufferPointer<UInt8>, from start: Int, _ table: UnsafeBufferPointer<UInt16>
+    ) -> Int {
+        let strip: UInt8 = options.stripParityBit ? 0x7F : 0xFF
+        let limit = min(
+            buffer.count, start + (options.maximumTelegramLength - telegramLength), start + (line.count - lineLength))
+        guard limit > start else { return 0 }
+        var crcValue = crc.value
+        var length = lineLength
+        var open = openParenthesis
+        var index = start
+        line.withUnsafeMutableBufferPointer { lineBuffer in
+            while index < limit {
+                let byte = buffer[index] & strip
+                if byte <= UInt8(ascii: "/") {
+                    if byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") || byte == 0
+                        || byte == UInt8(ascii: "/")
+                        || byte == UInt8(ascii: "!")
+                    {
+                        break
+                    }
+                    if byte == UInt8(ascii: "(") {
+                        open = true
+                    } else if byte == UInt8(ascii: ")") {
+                        open = false
+                    }
+                }
+                crcValue = (crcValue >> 8) ^ table[Int(UInt8(truncatingIfNeeded: crcValue) ^ byte)]
+                lineBuffer[length] = byte
+                length += 1
+                index += 1
+            }
+        }
+        let consumed = index - start
+        if consumed > 0 {
+            crc = CRC16(value: crcValue)
+            lineLength = length
+            openParenthesis = open
+            physicalLineStart = false
+            telegramLength += consumed
+            statistics.bytes &+= consumed
+        }
+        return consumed
     }
 
     /// Drops a telegram in progress (counted as `.interrupted`), e.g. after the serial port was reopened.
@@ -168,6 +242,13 @@ public struct P1Framer {
 
     /// Feeds one byte.
     public mutating func feed(_ input: UInt8, _ handler: (P1FramerEvent) -> Void) {
+        CRC16.table.withUnsafeBufferPointer { table in step(input, table, handler) }
+    }
+
+    @inline(__always)
+    private mutating func step(
+        _ input: UInt8, _ table: UnsafeBufferPointer<UInt16>, _ handler: (P1FramerEvent) -> Void
+    ) {
         let byte = options.stripParityBit ? input & 0x7F : input
         statistics.bytes &+= 1
         switch state {
@@ -184,18 +265,20 @@ public struct P1Framer {
                 reject(.telegramTooLong, handler)
                 return
             }
-            crc.update(byte)
+            crc.update(byte, table: table)
             switch byte {
             case UInt8(ascii: "\n"):
+                physicalLineStart = true
                 if openParenthesis && state == .data { return }  // a value wrapped over lines continues
                 completeLine(handler)
             case UInt8(ascii: "\r"), 0:
                 return
-            case UInt8(ascii: "!") where lineLength == 0 && state == .data:
+            case UInt8(ascii: "!") where physicalLineStart && state == .data:
                 state = .checksum
                 crcDigits = 0
                 crcValue = 0
             default:
+                physicalLineStart = false
                 if lineLength == line.count {
                     reject(.lineTooLong, handler)
                     return
@@ -240,6 +323,7 @@ public struct P1Framer {
         lineCount = 0
         telegramLength = 1
         openParenthesis = false
+        physicalLineStart = false
         builder.begin()
     }
 

@@ -6,7 +6,8 @@
 ///   without unit → `{"value": 2}`;
 /// - timestamp → `"2025-03-30T01:59:59Z"` (UTC); placeholder dates and `()` → `null`;
 /// - identifiers, versions, tariff indicator → the string as sent; text messages (`96.13.x`) → decoded text;
-/// - value with capture time (M-Bus, `1-0:1.6.0`, DSMR 2.2/3 `24.3.0`) → `{"timestamp": …, "value": …, "unit": …}`;
+/// - value with capture time (M-Bus, `1-0:1.6.0`, DSMR 2.2/3 `24.3.0`) →
+///   `{"timestamp": …, "value": …, "unit": …}`;
 /// - power-failure log → `[{"end_utc": …, "duration_s": …}]`;
 /// - Belgian `0-0:98.1.0` → `[{"month_utc": …, "peak_time_utc": …, "value_kw": …}]`;
 /// - several groups of an unknown line → a list of the above.
@@ -233,7 +234,10 @@ extension P1Reading {
         func kWh(_ wh: P1Decimal?) -> String { wh.map { "\($0.shifted(by: -3)) kWh" } ?? "-" }
         func w(_ value: P1Decimal?) -> String { value.map { "\($0) W" } ?? "-" }
         var lines: [String] = []
-        var head = "/\(header.unicodeScalars.map { $0.value < 0x20 ? "\\x\(String($0.value, radix: 16))" : String($0) }.joined())"
+        let visibleHeader = header.unicodeScalars.map { scalar in
+            scalar.value < 0x20 ? "\\x\(String(scalar.value, radix: 16))" : String(scalar)
+        }
+        var head = "/" + visibleHeader.joined()
         head += "  country \(country.rawValue)"
         if let p1Version { head += ", P1 version \(p1Version)" }
         if let meterTime { head += ", time \(meterTime.iso8601)" }

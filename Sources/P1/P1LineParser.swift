@@ -92,7 +92,8 @@ struct P1TelegramBuilder {
         } else {
             value = genericValue(line)
         }
-        lines.append(P1Line(obisText: obisText, obis: obis, field: match?.field, channel: match?.channel ?? 0, value: value))
+        lines.append(
+            P1Line(obisText: obisText, obis: obis, field: match?.field, channel: match?.channel ?? 0, value: value))
     }
 
     // MARK: groups
@@ -161,7 +162,8 @@ struct P1TelegramBuilder {
             }
             if let expected = definition.unit, unit == nil || !(unit!.isCompatible(with: expected)) {
                 diagnostics.append(
-                    P1Diagnostic(line: lineNumber, obis: obisText, problem: .unexpectedUnit(expected: expected, got: unit)))
+                    P1Diagnostic(
+                        line: lineNumber, obis: obisText, problem: .unexpectedUnit(expected: expected, got: unit)))
             }
             return .number(number, unit: unit)
         case .string:
@@ -296,7 +298,7 @@ struct P1TelegramBuilder {
             return nil
         }
         if star + 1 < group.upperBound {
-            return (number, P1Unit(symbol: Self.utf8(line, (star + 1)..<group.upperBound)))
+            return (number, P1Unit(bytes: UnsafeBufferPointer(rebasing: line[(star + 1)..<group.upperBound])))
         }
         return (number, nil)
     }

@@ -119,7 +119,8 @@ public struct P1AutoDetector {
     public static let defaultCandidates: [SerialConfiguration] = [.dsmr5, .dsmr22, .dsmr42Kaifa]
 
     public var candidates: [SerialConfiguration]
-    /// How long to listen at each setting: DSMR 2.2/3/4 send every 10 s, so 12 s covers one full telegram.
+    /// How long (line time) to listen at each setting. DSMR 2.2–4.2 and Smarty send every 10 s and a transfer may
+    /// take up to 8 s; joining mid-telegram, the next complete one can take up to ~18 s, hence 22 s by default.
     public var window: Duration
     public var readTimeout: Duration
     public var minimumLinesWithoutCRC: Int

@@ -9,8 +9,15 @@
 /// 3. The Dutch manufacturers of DSMR meters (`ISk`/`ISK`, `KFM`, `XMX`, `KMP`, `KAM`, `Ene`, `NWA`) → Netherlands.
 /// 4. Otherwise `.unknown` (tariffs are then named "tariff 1", "tariff 2").
 public enum P1Country: String, Sendable, Hashable, Codable, CaseIterable {
-    case netherlands = "NL", belgium = "BE", luxembourg = "LU", austria = "AT", hungary = "HU", lithuania = "LT"
-    case ireland = "IE", germany = "DE", unknown = "unknown"
+    case netherlands = "NL"
+    case belgium = "BE"
+    case luxembourg = "LU"
+    case austria = "AT"
+    case hungary = "HU"
+    case lithuania = "LT"
+    case ireland = "IE"
+    case germany = "DE"
+    case unknown = "unknown"
 
     /// Applies the heuristic documented on the type.
     public static func detect(_ telegram: P1Telegram) -> P1Country {
@@ -184,17 +191,22 @@ public struct P1Reading: Sendable, Hashable, Codable {
             case .timestamp: if case .timestamp(let time) = value { meterTime = time }
             case .equipmentIdentifier: equipment = value.text
             case .serialNumber: serial = value.text
-            case .importTotal: importWh.total = energy(value); importWh.totalSent = importWh.total != nil
+            case .importTotal:
+                importWh.total = energy(value)
+                importWh.totalSent = importWh.total != nil
             case .importTariff1: importWh.tariffs[0] = energy(value)
             case .importTariff2: importWh.tariffs[1] = energy(value)
             case .importTariff3: importWh.tariffs[2] = energy(value)
             case .importTariff4: importWh.tariffs[3] = energy(value)
-            case .exportTotal: exportWh.total = energy(value); exportWh.totalSent = exportWh.total != nil
+            case .exportTotal:
+                exportWh.total = energy(value)
+                exportWh.totalSent = exportWh.total != nil
             case .exportTariff1: exportWh.tariffs[0] = energy(value)
             case .exportTariff2: exportWh.tariffs[1] = energy(value)
             case .exportTariff3: exportWh.tariffs[2] = energy(value)
             case .exportTariff4: exportWh.tariffs[3] = energy(value)
-            case .tariffIndicator: tariff = value.text.flatMap { Int($0) } ?? value.decimal.map { Int($0.roundedInteger) }
+            case .tariffIndicator:
+                tariff = value.text.flatMap { Int($0) } ?? value.decimal.map { Int($0.roundedInteger) }
             case .powerImport: powerImportW = energy(value)
             case .powerExport: powerExportW = energy(value)
             case .powerFailures: powerFailures = value.decimal.map { Int($0.roundedInteger) }

@@ -33,16 +33,23 @@ public struct P1Timestamp: Hashable, Sendable, Comparable, Codable, CustomString
     public static func parse(_ bytes: some Collection<UInt8>) -> Parsed? {
         let count = bytes.count
         guard count == 12 || count == 13 else { return nil }
-        var digits: [Int] = []
-        digits.reserveCapacity(6)
+        var digits = (0, 0, 0, 0, 0, 0)
         var index = bytes.startIndex
-        for _ in 0..<6 {
+        for position in 0..<6 {
             let hi = bytes[index]
             index = bytes.index(after: index)
             let lo = bytes[index]
             index = bytes.index(after: index)
             guard hi >= 0x30, hi <= 0x39, lo >= 0x30, lo <= 0x39 else { return nil }
-            digits.append(Int(hi &- 0x30) * 10 + Int(lo &- 0x30))
+            let value = Int(hi &- 0x30) * 10 + Int(lo &- 0x30)
+            switch position {
+            case 0: digits.0 = value
+            case 1: digits.1 = value
+            case 2: digits.2 = value
+            case 3: digits.3 = value
+            case 4: digits.4 = value
+            default: digits.5 = value
+            }
         }
         var summer: Bool?
         if count == 13 {
@@ -52,7 +59,7 @@ public struct P1Timestamp: Hashable, Sendable, Comparable, Codable, CustomString
             default: return nil
             }
         }
-        let (yy, month, day, hour, minute, second) = (digits[0], digits[1], digits[2], digits[3], digits[4], digits[5])
+        let (yy, month, day, hour, minute, second) = digits
         guard (1...12).contains(month), (1...daysIn(month: month, year: 2000 + yy)).contains(day), hour < 24,
             minute < 60, second < 60
         else { return .sentinel }
@@ -76,8 +83,10 @@ public struct P1Timestamp: Hashable, Sendable, Comparable, Codable, CustomString
     /// last Sunday of October 01:00 UTC (Directive 2000/84/EC).
     public static func isEUSummerTime(utcSeconds: Int64) -> Bool {
         let year = civil(fromDays: floorDiv(utcSeconds, 86_400)).year
-        let start = civilToSeconds(year: year, month: 3, day: lastSunday(year: year, month: 3), hour: 1, minute: 0, second: 0)
-        let end = civilToSeconds(year: year, month: 10, day: lastSunday(year: year, month: 10), hour: 1, minute: 0, second: 0)
+        let start = civilToSeconds(
+            year: year, month: 3, day: lastSunday(year: year, month: 3), hour: 1, minute: 0, second: 0)
+        let end = civilToSeconds(
+            year: year, month: 10, day: lastSunday(year: year, month: 10), hour: 1, minute: 0, second: 0)
         return utcSeconds >= start && utcSeconds < end
     }
 
@@ -98,7 +107,8 @@ public struct P1Timestamp: Hashable, Sendable, Comparable, Codable, CustomString
         let local = utcSeconds + (summer ? 7200 : 3600)
         let c = Self.civil(fromDays: Self.floorDiv(local, 86_400))
         let secs = Int(local - Self.floorDiv(local, 86_400) * 86_400)
-        var text = "\(Self.pad(c.year % 100, 2))\(Self.pad(c.month, 2))\(Self.pad(c.day, 2))"
+        var text =
+            "\(Self.pad(c.year % 100, 2))\(Self.pad(c.month, 2))\(Self.pad(c.day, 2))"
             + "\(Self.pad(secs / 3600, 2))\(Self.pad(secs / 60 % 60, 2))\(Self.pad(secs % 60, 2))"
         if suffix { text += summer ? "S" : "W" }
         return text

@@ -26,6 +26,33 @@ public enum P1Unit: Hashable, Sendable, CustomStringConvertible, Codable {
         }
     }
 
+    /// Maps unit bytes without building a string for the common units (the parser's hot path).
+    init(bytes: UnsafeBufferPointer<UInt8>) {
+        switch bytes.count {
+        case 1:
+            switch bytes[0] {
+            case UInt8(ascii: "W"): self = .W
+            case UInt8(ascii: "V"): self = .V
+            case UInt8(ascii: "A"): self = .A
+            case UInt8(ascii: "s"): self = .s
+            default: self.init(symbol: String(decoding: bytes, as: UTF8.self))
+            }
+        case 2:
+            switch (bytes[0], bytes[1]) {
+            case (UInt8(ascii: "k"), UInt8(ascii: "W")): self = .kW
+            case (UInt8(ascii: "m"), UInt8(ascii: "3")): self = .m3
+            case (UInt8(ascii: "W"), UInt8(ascii: "h")): self = .Wh
+            case (UInt8(ascii: "G"), UInt8(ascii: "J")): self = .GJ
+            case (UInt8(ascii: "H"), UInt8(ascii: "z")): self = .Hz
+            default: self.init(symbol: String(decoding: bytes, as: UTF8.self))
+            }
+        case 3 where bytes[0] == UInt8(ascii: "k") && bytes[1] == UInt8(ascii: "W") && bytes[2] == UInt8(ascii: "h"):
+            self = .kWh
+        default:
+            self.init(symbol: String(decoding: bytes, as: UTF8.self))
+        }
+    }
+
     /// The symbol as it is printed: `kWh`, `m3`.
     public var symbol: String {
         switch self {

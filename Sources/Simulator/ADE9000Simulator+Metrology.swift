@@ -1,11 +1,11 @@
 import ADE9000
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A phasor (rms magnitude, complex form).
@@ -48,7 +48,7 @@ struct Phasor {
 /// Register codes of one phase for one constant stretch of the scenario.
 struct PhaseCodes {
     var vrms: Int32 = 0, irms: Int32 = 0, vfrms: Int32 = 0, ifrms: Int32 = 0
-    var watt: Int32 = 0, var_: Int32 = 0, va: Int32 = 0, fwatt: Int32 = 0, fvar: Int32 = 0, fva: Int32 = 0
+    var watt: Int32 = 0, reactive: Int32 = 0, va: Int32 = 0, fwatt: Int32 = 0, fvar: Int32 = 0, fva: Int32 = 0
     var pf: Int32 = 0, vthd: Int32 = 0, ithd: Int32 = 0
     var vPCF: Int32 = 0, iPCF: Int32 = 0
     var neutral: Int32 = 0
@@ -58,7 +58,7 @@ struct PhaseCodes {
     var frequency = 50.0
 
     /// Per-sample energy increments: WATT, VAR, VA, FWATT, FVAR, FVA.
-    var energyCodes: [Int64] { [watt, var_, va, fwatt, fvar, fva].map { Int64($0) } }
+    var energyCodes: [Int64] { [watt, reactive, va, fwatt, fvar, fva].map { Int64($0) } }
 
     /// Value of the phase-A-relative measurement register `0x20A…0x21D`.
     func register(_ address: UInt16) -> Int32 {
@@ -70,7 +70,7 @@ struct PhaseCodes {
         case 0x20E: ifrms
         case 0x20F: vfrms
         case 0x210: watt
-        case 0x211: var_
+        case 0x211: reactive
         case 0x212: va
         case 0x213: fwatt
         case 0x214: fvar
@@ -123,7 +123,8 @@ extension ADE9000Simulator {
             for (index, harmonic) in orders.enumerated() {
                 let h = Double(harmonic.order)
                 let lag = harmonic.order == 1 ? load.angle : (harmonic.angle ?? 0)
-                let v = Phasor(magnitude: load.voltage * harmonic.voltage * frontEnd.voltageTransfer, degrees: h * theta)
+                let v = Phasor(
+                    magnitude: load.voltage * harmonic.voltage * frontEnd.voltageTransfer, degrees: h * theta)
                 let i = Phasor(
                     magnitude: load.current * harmonic.current * frontEnd.currentTransfer, degrees: h * theta - lag)
                 neutralByOrder[index] = neutralByOrder[index] + i * pga.neutral.factor
@@ -148,8 +149,9 @@ extension ADE9000Simulator {
             let vg = 1 + signed(0x00B + off) / FullScale.unity
             let ig = 1 + signed(0x000 + off) / FullScale.unity
             let pg = 1 + signed(0x00E + off) / FullScale.unity
-            let correction = CalibrationMath.phaseCorrection(
-                forPHCAL: Int32(bitPattern: stored(0x006 + off)), lineFrequency: frequency) * 180 / .pi
+            let correction =
+                CalibrationMath.phaseCorrection(
+                    forPHCAL: Int32(bitPattern: stored(0x006 + off)), lineFrequency: frequency) * 180 / .pi
             let vm = voltages[p].map { $0 * vg }
             let im = currents[p].enumerated().map { index, phasor in
                 (phasor * ig).rotated(degrees: Double(orders[index].order) * correction)
@@ -163,7 +165,8 @@ extension ADE9000Simulator {
             var total = Phasor.zero
             for (v, i) in zip(vm, im) { total = total + v.timesConjugate(i) }
             let fundamental = vm[0].timesConjugate(im[0])
-            let powerOffset = (error.powerOffset ?? 0) * frontEnd.voltageTransfer * frontEnd.currentTransfer
+            let powerOffset =
+                (error.powerOffset ?? 0) * frontEnd.voltageTransfer * frontEnd.currentTransfer
                 * pga.voltage(phase).factor * pga.current(phase).factor * vg * ig
             var codes = PhaseCodes()
             codes.frequency = frequency
@@ -175,7 +178,7 @@ extension ADE9000Simulator {
             let reactive = powerScale * total.im * pg + signed(0x010 + off)
             let apparent = powerScale * (vrms / rmsScale) * (irms / rmsScale) * pg
             codes.watt = Self.code(watt)
-            codes.var_ = Self.code(reactive)
+            codes.reactive = Self.code(reactive)
             codes.va = Self.code(apparent)
             codes.fwatt = Self.code(powerScale * fundamental.re * pg)
             codes.fvar = Self.code(powerScale * fundamental.im * pg)

@@ -7,6 +7,13 @@ import HAL
 /// virtual time after a reset (RESET line or CONFIG1.SWRST), computes measurement codes from a `Scenario` with
 /// the calibration registers applied as the chip does, and accumulates energy exactly as `VirtualTime` advances.
 ///
+/// Status bits simulated: EGYRDY (STATUS0, every EGY_TIME + 1 samples, or half line cycles) on IRQ0 when
+/// enabled in MASK0; RSTDONE, CRC_CHG and CRC_DONE (STATUS1), with RSTDONE driving IRQ1 regardless of MASK1.
+/// Not simulated: DREADY, PWRRDY, THD_PF_RDY, zero crossings, no-load, dip/swell, the waveform buffer, CF pulses,
+/// temperature. xPHCAL0 is applied as the exact inverse of the spec §6.3 formula
+/// (`CalibrationMath.phaseCorrection(forPHCAL:lineFrequency:)`), so the simulator agrees with the calibration
+/// arithmetic by construction; the formula itself is pinned by the worked example tests.
+///
 /// A `final class`: the driver holds it as its bus while the test keeps a handle to inject faults and change the
 /// load, and the fake IRQ lines call back into it. Not `Sendable`: confined to one task like any bus.
 public final class ADE9000Simulator: SPIDevice {
@@ -25,6 +32,8 @@ public final class ADE9000Simulator: SPIDevice {
         case irq0StuckHigh
         /// The next `transactions` transactions fail with `error` (as a failing spidev ioctl would).
         case busError(HALError, transactions: Int)
+        /// A configuration register changes by itself (a glitch, another master): CRC_RSLT changes, CRC_CHG set.
+        case corruptRegister(address: UInt16, value: UInt32)
     }
 
     public let time: VirtualTime
@@ -73,6 +82,8 @@ public final class ADE9000Simulator: SPIDevice {
     private var misoStuckHigh = false
     private var irq0Stuck: Bool?  // true = stuck high, false = stuck low
     private var busFailure: (error: HALError, remaining: Int)?
+    private var scheduledFaults: [(at: Duration, fault: Fault)] = []
+    private var crcDoneAt: Duration?
     private var registerVersion = 0
     var codeCache: [Int: [PhaseCodes]] = [:]
 
@@ -124,17 +135,31 @@ public final class ADE9000Simulator: SPIDevice {
 
     public func inject(_ fault: Fault) {
         synchronize()
+        applyFault(fault, at: time.now)
+        updateLines()
+    }
+
+    private func applyFault(_ fault: Fault, at instant: Duration) {
         switch fault {
         case .corruptCRC(let reads): crcCorruptions += reads
         case .misoStuckHigh: misoStuckHigh = true
-        case .chipReset:
-            performReset()
-            resetCompleteAt = time.now + resetDelay
+        case .chipReset: performReset(at: instant)
         case .irq0StuckLow: irq0Stuck = false
         case .irq0StuckHigh: irq0Stuck = true
         case .busError(let error, let transactions): busFailure = (error, transactions)
+        case .corruptRegister(let address, let value):
+            registers[address] = value
+            registerVersion += 1
+            codeCache.removeAll()
+            updateConfigurationCRC()
         }
-        updateLines()
+    }
+
+    /// Injects `fault` when virtual time reaches `instant` (checked whenever the simulator synchronises:
+    /// on every transaction and IRQ wait).
+    public func schedule(_ fault: Fault, at instant: Duration) {
+        scheduledFaults.append((instant, fault))
+        scheduledFaults.sort { $0.at < $1.at }
     }
 
     /// Removes every persistent fault (stuck MISO, stuck IRQ, pending CRC corruptions and bus errors).
@@ -143,6 +168,7 @@ public final class ADE9000Simulator: SPIDevice {
         misoStuckHigh = false
         irq0Stuck = nil
         busFailure = nil
+        scheduledFaults.removeAll()
         updateLines()
     }
 
@@ -238,7 +264,9 @@ public final class ADE9000Simulator: SPIDevice {
         var stream: [UInt8] = []
         let burstEnabled = Config1(rawValue: UInt16(truncatingIfNeeded: stored(0x481))).burstEnabled
         if burstEnabled && Framing.isBurstCapable(address) {
-            if payload % 4 != 0 { try violation("burst read of \(payload) bytes from \(label) is not whole 32-bit words") }
+            if payload % 4 != 0 {
+                try violation("burst read of \(payload) bytes from \(label) is not whole 32-bit words")
+            }
             var next = address.rawValue
             while stream.count < payload {
                 stream += Framing.bigEndianBytes(next <= 0xFFF ? value(at: RegisterAddress(rawValue: next)) : 0)
@@ -251,7 +279,8 @@ public final class ADE9000Simulator: SPIDevice {
                         + "optionally + 2 CRC bytes)")
             }
             let raw = value(at: address)
-            let data: [UInt8] = width == 2
+            let data: [UInt8] =
+                width == 2
                 ? Framing.bigEndianBytes(UInt16(truncatingIfNeeded: raw)) : Framing.bigEndianBytes(raw)
             var crc = CRC16CCITTFalse.checksum(data)
             lastCRC = crc
@@ -269,7 +298,8 @@ public final class ADE9000Simulator: SPIDevice {
 
     // MARK: - Writes
 
-    private func write(_ address: RegisterAddress, _ data: UInt32, label: String, info: RegisterInfo?) throws(HALError) {
+    private func write(_ address: RegisterAddress, _ data: UInt32, label: String, info: RegisterInfo?) throws(HALError)
+    {
         guard let info else {
             try violation("write to unknown register \(label)")
             return
@@ -297,7 +327,11 @@ public final class ADE9000Simulator: SPIDevice {
         let value = address.isSixteenBit ? data & 0xFFFF : data
         if a == 0x481, Config1(rawValue: UInt16(truncatingIfNeeded: value)).softwareReset {
             performReset()
-            resetCompleteAt = time.now + resetDelay
+            return
+        }
+        if a == 0x4B4 {
+            // FORCE_CRC_UPDATE: one configuration-CRC pass takes 10.8 ms, then CRC_DONE (spec §1.6).
+            if value & 1 == 1 { crcDoneAt = time.now + .microseconds(10_800) }
             return
         }
         registers[a] = value
@@ -319,9 +353,13 @@ public final class ADE9000Simulator: SPIDevice {
 
     private func updateConfigurationCRC() {
         var bytes: [UInt8] = []
-        for info in RegisterMap.all where info.access == .readWrite && info.address.rawValue < 0x4BF {
+        // Our stand-in for the chip's fixed register set: every RW configuration register except RUN, CRC_FORCE
+        // and WR_LOCK (the real set is not documented in what we read; any change detection works alike).
+        for info in RegisterMap.all
+        where info.access == .readWrite && ![0x480, 0x4B4, 0x4BF].contains(info.address.rawValue) {
             let value = stored(info.address.rawValue)
-            bytes += info.address.isSixteenBit
+            bytes +=
+                info.address.isSixteenBit
                 ? Framing.bigEndianBytes(UInt16(truncatingIfNeeded: value)) : Framing.bigEndianBytes(value)
         }
         let crc = CRC16CCITTFalse.checksum(bytes)
@@ -333,7 +371,7 @@ public final class ADE9000Simulator: SPIDevice {
 
     // MARK: - Reset
 
-    private func performReset() {
+    private func performReset(at instant: Duration? = nil) {
         resetCount += 1
         registers.removeAll()
         status0 = 0
@@ -344,9 +382,10 @@ public final class ADE9000Simulator: SPIDevice {
         userEnergy = [[Int64]](repeating: [Int64](repeating: 0, count: 6), count: 3)
         internalEnergy = userEnergy
         nextEnergyReady = nil
+        crcDoneAt = nil
         registerVersion += 1
         codeCache.removeAll()
-        resetCompleteAt = time.now + resetDelay
+        resetCompleteAt = (instant ?? time.now) + resetDelay
         configCRC = 0
         updateConfigurationCRC()
         status1 = 0
@@ -379,15 +418,27 @@ public final class ADE9000Simulator: SPIDevice {
     /// Brings the simulated chip up to `time.now`: finishes a pending reset, integrates energy sample by
     /// sample (analytically, per constant stretch), raises EGYRDY, and updates the IRQ lines.
     public func synchronize() {
-        let target = Self.sample(at: time.now)
-        if let done = resetCompleteAt, !resetLineLow, time.now >= done {
+        while let first = scheduledFaults.first, first.at <= time.now {
+            scheduledFaults.removeFirst()
+            advanceState(to: first.at)
+            applyFault(first.fault, at: first.at)
+        }
+        advanceState(to: time.now)
+        updateLines()
+    }
+
+    private func advanceState(to instant: Duration) {
+        if let done = crcDoneAt, instant >= done, resetCompleteAt == nil, !resetLineLow {
+            crcDoneAt = nil
+            status1 |= Status1.configurationCRCDone.rawValue
+        }
+        if let done = resetCompleteAt, !resetLineLow, instant >= done {
             // Energy integration is off during reset; skip the samples up to the completion.
             processedSample = max(processedSample, Self.sample(at: done))
             resetCompleteAt = nil
             status1 |= Status1.resetDone.rawValue
         }
-        integrate(upTo: target)
-        updateLines()
+        integrate(upTo: Self.sample(at: instant))
     }
 
     private var accumulating: Bool {
@@ -429,7 +480,8 @@ public final class ADE9000Simulator: SPIDevice {
                 let perSample = codes[phase].energyCodes
                 for quantity in 0..<6 {
                     var code = perSample[quantity]
-                    let accumulationMode = quantity == 1 || quantity == 4
+                    let accumulationMode =
+                        quantity == 1 || quantity == 4
                         ? (mode.rawValue >> 2) & 0b11 : mode.activeAccumulation
                     if quantity != 2 && quantity != 5 {
                         switch accumulationMode {
@@ -566,7 +618,11 @@ public final class ADE9000Simulator: SPIDevice {
             switch a {
             case 0x482: return UInt32(codes[1].voltageAngleFromA)
             case 0x484: return UInt32(codes[2].voltageAngleFromA)
-            case 0x483: return UInt32(Self.ticks(degrees: codes[1].voltageAngleDegrees - codes[2].voltageAngleDegrees, frequency: codes[0].frequency))
+            case 0x483:
+                return UInt32(
+                    Self.ticks(
+                        degrees: codes[1].voltageAngleDegrees - codes[2].voltageAngleDegrees,
+                        frequency: codes[0].frequency))
             default: return UInt32(codes[Int(a - 0x485)].currentAngle)
             }
         }

@@ -13,6 +13,9 @@ public final class FakeGPIOLine: GPIOOutput, GPIOInput {
     public private(set) var setLevels: [Bool] = []
     /// Edges waiting to be returned by `waitForEdge` (scripted, or produced by `drive(_:)`).
     public var pendingEdges: [GPIOEdgeEvent] = []
+    /// At most this many unread edges are kept; older ones are dropped, like the kernel's bounded line-event
+    /// buffer (16 events in gpiolib). Keeps a long polling run from growing without bound.
+    public var edgeCapacity = 16
     /// Called after the driver set the line (e.g. the simulator watching RESET).
     public var onSet: ((Bool) -> Void)?
     /// Called by `waitForEdge` when no edge is pending: should advance time and `drive` the line, or return
@@ -41,6 +44,7 @@ public final class FakeGPIOLine: GPIOOutput, GPIOInput {
     public func drive(_ high: Bool) {
         guard high != level else { return }
         level = high
+        if pendingEdges.count >= edgeCapacity { pendingEdges.removeFirst(pendingEdges.count - edgeCapacity + 1) }
         pendingEdges.append(GPIOEdgeEvent(edge: high ? .rising : .falling, timestamp: time?.now ?? .zero))
     }
 

@@ -122,7 +122,8 @@ public struct P1MeterSimulator: Sendable {
         cipher = profile.isEncrypted ? try P1Decryptor(encryptionKey: encryptionKey) : nil
         let time = P1Timestamp(utcSeconds: startEpoch)
         counters = P1SimulatedCounters(
-            time: time, importJoules: [1_234_567 * 3600, 2_345_678 * 3600], exportJoules: [345_678 * 3600, 123_456 * 3600],
+            time: time, importJoules: [1_234_567 * 3600, 2_345_678 * 3600],
+            exportJoules: [345_678 * 3600, 123_456 * 3600],
             tariff: 1, phasePowerW: [Int](repeating: 0, count: profile.phases),
             phaseVoltageDecivolts: [Int](repeating: 2300, count: profile.phases), gasLitres: 4_321_000,
             gasCapturedLitres: 4_321_000, gasCaptureTime: nil, waterLitres: 87_654, waterCapturedLitres: 87_654,
@@ -142,7 +143,8 @@ public struct P1MeterSimulator: Sendable {
         let now = startEpoch + elapsedSeconds
         counters.time = P1Timestamp(utcSeconds: now)
         counters.phasePowerW = load.netPowerW(at: counters.time, phases: profile.phases, random: &random)
-        counters.phaseVoltageDecivolts = (0..<profile.phases).map { _ in 2300 + Int.random(in: -40...40, using: &random) }
+        counters.phaseVoltageDecivolts = (0..<profile.phases).map { _ in 2300 + Int.random(in: -40...40, using: &random)
+        }
         counters.tariff = tariff(at: counters.time)
         capture(now)
         let plaintext = telegramBytes()
@@ -231,7 +233,8 @@ public struct P1MeterSimulator: Sendable {
     static func firstOfMonth(year: Int, month: Int) -> P1Timestamp {
         let text = "\(P1MeterSimulator.pad(year % 100, 2))\(P1MeterSimulator.pad(month, 2))01000000"
         if case .time(let time) = P1Timestamp.parse(text) { return time }
-        return P1Timestamp(utcSeconds: P1Timestamp.civilToSeconds(year: year, month: month, day: 1, hour: 0, minute: 0, second: 0))
+        return P1Timestamp(
+            utcSeconds: P1Timestamp.civilToSeconds(year: year, month: month, day: 1, hour: 0, minute: 0, second: 0))
     }
 
     // MARK: telegram text
@@ -246,7 +249,8 @@ public struct P1MeterSimulator: Sendable {
         let phaseCodes = [(21, 22, 31, 32), (41, 42, 51, 52), (61, 62, 71, 72)]
         func phaseVoltages() {
             for (index, codes) in phaseCodes.prefix(profile.phases).enumerated() {
-                lines.append("1-0:\(codes.3).7.0(\(Self.fixed(Int64(c.phaseVoltageDecivolts[index]), integerDigits: 3, decimals: 1))*V)")
+                let volts = Self.fixed(Int64(c.phaseVoltageDecivolts[index]), integerDigits: 3, decimals: 1)
+                lines.append("1-0:\(codes.3).7.0(\(volts)*V)")
             }
         }
         func phaseCurrents(decimals: Int) {
@@ -301,7 +305,9 @@ public struct P1MeterSimulator: Sendable {
         case .dsmr5NL, .dsmr42:
             let v5 = profile == .dsmr5NL
             header = v5 ? "ISK5\\2M550T-1012" : "KFM5KAIFA-METER"
-            lines += ["1-3:0.2.8(\(v5 ? 50 : 42))", "0-0:1.0.0(\(ts))", "0-0:96.1.1(4530303434303037333832323436303139)"]
+            lines += [
+                "1-3:0.2.8(\(v5 ? 50 : 42))", "0-0:1.0.0(\(ts))", "0-0:96.1.1(4530303434303037333832323436303139)",
+            ]
             lines += [
                 "1-0:1.8.1(\(kWh(c.importWh[0]))*kWh)", "1-0:1.8.2(\(kWh(c.importWh[1]))*kWh)",
                 "1-0:2.8.1(\(kWh(c.exportWh[0]))*kWh)", "1-0:2.8.2(\(kWh(c.exportWh[1]))*kWh)",

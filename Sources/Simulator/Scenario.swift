@@ -1,11 +1,11 @@
 import ADE9000
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// What the simulated ADE9000 "sees" on its inputs: true line quantities per phase over time, the board's front
@@ -69,7 +69,8 @@ public struct Scenario: Codable, Sendable, Equatable {
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             self.init(
-                voltage: try c.decode(Double.self, forKey: .voltage), current: try c.decode(Double.self, forKey: .current),
+                voltage: try c.decode(Double.self, forKey: .voltage),
+                current: try c.decode(Double.self, forKey: .current),
                 angle: try c.decodeIfPresent(Double.self, forKey: .angle) ?? 0)
         }
 
@@ -258,7 +259,8 @@ public struct Scenario: Codable, Sendable, Equatable {
     public func trueActivePower(_ load: PhaseLoad) -> Double {
         var power = load.activePower
         for harmonic in harmonics ?? [] {
-            power += load.voltage * harmonic.voltage * load.current * harmonic.current
+            power +=
+                load.voltage * harmonic.voltage * load.current * harmonic.current
                 * cos((harmonic.angle ?? 0) * .pi / 180)
         }
         return power

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import P1
 
 @Test func crc16ArcCheckValue() {
@@ -37,7 +38,8 @@ func decimalParsesExactly(text: String, mantissa: Int64, scale: Int, printed: St
 }
 
 @Test func decimalArithmeticIsExact() throws {
-    let a = dec("1581.123"), b = dec("1435.706")
+    let a = dec("1581.123")
+    let b = dec("1435.706")
     #expect(P1Decimal.sum(a, b)?.description == "3016.829")
     #expect(a.shifted(by: 3).description == "1581123")
     #expect(dec("4.4").shifted(by: 3).description == "4400")
@@ -122,7 +124,9 @@ func sentinelTimestampsAreNoValue(text: String) {
     #expect(fluvius.value.rendered == "2.589 kW @ 2020-05-09T11:45:58Z")
     #expect(P1LineParser.parse(line: "1-0:99.97.0(0)()")?.value == .failureLog([]))
     #expect(P1LineParser.parse(line: "1-0:99.97.0()")?.value == .failureLog([]))
-    #expect(P1LineParser.parse(line: "1-0:99.97.0(1)()()()")?.value == .failureLog([P1PowerFailure(end: nil, durationSeconds: nil)]))
+    #expect(
+        P1LineParser.parse(line: "1-0:99.97.0(1)()()()")?.value
+            == .failureLog([P1PowerFailure(end: nil, durationSeconds: nil)]))
     let smarty = try #require(P1LineParser.parse(line: "1-1:31.4.0(040*A)(-040*A)"))
     #expect(smarty.value.rendered == "[40 A, -40 A]")
     #expect(P1LineParser.parse(line: "0-1:24.2.1(0)")?.value.rendered == "0 @ nil")

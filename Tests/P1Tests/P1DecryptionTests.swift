@@ -1,6 +1,7 @@
 import Foundation
 import Simulator
 import Testing
+
 @testable import P1
 
 private let ek = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
@@ -19,16 +20,18 @@ private func hexFile(_ name: String) throws -> [UInt8] {
     return bytes
 }
 
-@Test(arguments: [
-    ("encrypted/at_t210dr_gcm_ek-AAAA_ak-BBBB.bin", akB, "at_sagemcom_t210dr_plain.txt"),
-    ("encrypted/at_t210dr_gcm_ek-AAAA_ak-lux.bin", nil, "at_sagemcom_t210dr_plain.txt"),
-    ("encrypted/esphome_libs_encrypted_packet.bin", nil, "at_sagemcom_t210dr_plain.txt"),
-    ("encrypted/lu_smarty_gcm_ek-AAAA_ak-lux.bin", nil, "lu_smarty_lux5_plain.txt"),
-    ("encrypted/lu_smarty_gcm_ek-AAAA_ak-0102.bin", ak0102, "lu_smarty_lux5_plain.txt"),
-] as [(String, String?, String)])
+@Test(
+    arguments: [
+        ("encrypted/at_t210dr_gcm_ek-AAAA_ak-BBBB.bin", akB, "at_sagemcom_t210dr_plain.txt"),
+        ("encrypted/at_t210dr_gcm_ek-AAAA_ak-lux.bin", nil, "at_sagemcom_t210dr_plain.txt"),
+        ("encrypted/esphome_libs_encrypted_packet.bin", nil, "at_sagemcom_t210dr_plain.txt"),
+        ("encrypted/lu_smarty_gcm_ek-AAAA_ak-lux.bin", nil, "lu_smarty_lux5_plain.txt"),
+        ("encrypted/lu_smarty_gcm_ek-AAAA_ak-0102.bin", ak0102, "lu_smarty_lux5_plain.txt"),
+    ] as [(String, String?, String)])
 func encryptedFramesDecryptToTheirPlaintext(file: String, ak: String?, plain: String) throws {
     let frameBytes = try Fixtures.bytes(file)
-    let decryptor = try ak.map { try P1Decryptor(encryptionKeyHex: ek, authenticationKeyHex: $0) }
+    let decryptor =
+        try ak.map { try P1Decryptor(encryptionKeyHex: ek, authenticationKeyHex: $0) }
         ?? P1Decryptor(encryptionKeyHex: ek)  // default AK = the fixed Smarty key
     let frame = try P1DLMSFrame.parse(frameBytes)
     #expect(frame.systemTitleText == "SYSTEMID")
@@ -111,7 +114,9 @@ func encryptedFramesDecryptToTheirPlaintext(file: String, ak: String?, plain: St
     #expect(throws: P1Error.self) { try P1DLMSFrame.parse(Array(good.dropLast())) }
     var wrongTag = good
     wrongTag[0] = 0x7E
-    #expect(throws: P1Error.malformedFrame(reason: "first byte 0x7e, expected 0xdb")) { try P1DLMSFrame.parse(wrongTag) }
+    #expect(throws: P1Error.malformedFrame(reason: "first byte 0x7e, expected 0xdb")) {
+        try P1DLMSFrame.parse(wrongTag)
+    }
     var authOnly = good
     authOnly[13] = 0x10
     let decryptor = try P1Decryptor(encryptionKeyHex: ek)
@@ -158,4 +163,23 @@ func encryptedFramesDecryptToTheirPlaintext(file: String, ak: String?, plain: St
     let plaintext = try Fixtures.bytes("lu_smarty_lux5_plain.txt")
     let frame = try decryptor.encrypt(plaintext, systemTitle: Array("SYSTEMID".utf8), frameCounter: 0x1000_0001)
     #expect(frame.bytes == (try Fixtures.bytes("encrypted/lu_smarty_gcm_ek-AAAA_ak-lux.bin")))
+}
+
+@Test func encryptedStreamAlsoAcceptsPlaintextTelegrams() throws {
+    let lu = try Fixtures.bytes("encrypted/lu_smarty_gcm_ek-AAAA_ak-lux.bin")
+    let plain = try Fixtures.bytes("lu_smarty_lux5_plain.txt")
+    for chunking in Chunking.allCases {
+        var decoder = P1EncryptedStreamDecoder(decryptor: try P1Decryptor(encryptionKeyHex: ek))
+        var telegrams: [P1Telegram] = []
+        for chunk in chunking.chunks(lu + plain + lu + plain) {
+            decoder.feed(chunk) { event in
+                if case .telegram(let telegram) = event { telegrams.append(telegram) }
+                if case .rejected(let rejection) = event { Issue.record("\(rejection)") }
+            }
+        }
+        #expect(telegrams.count == 4, "\(chunking)")
+        #expect(Set(telegrams).count == 1, "encrypted and plaintext copies parse identically")
+        #expect(decoder.plaintextFramer.statistics.telegrams == 2)
+        #expect(decoder.framer.statistics.telegrams == 2)
+    }
 }

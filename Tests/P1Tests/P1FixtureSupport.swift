@@ -16,7 +16,8 @@ enum Fixtures {
             url = url.deletingLastPathComponent()
         }
         candidates.append(URL(fileURLWithPath: "/work/shared/fixtures/p1"))
-        for candidate in candidates where fileManager.fileExists(atPath: candidate.appendingPathComponent("README.md").path) {
+        for candidate in candidates
+        where fileManager.fileExists(atPath: candidate.appendingPathComponent("README.md").path) {
             return candidate
         }
         return URL(fileURLWithPath: "/work/shared/fixtures/p1")
@@ -99,7 +100,9 @@ func dec(_ text: String) -> P1Decimal {
 }
 
 func utc(_ year: Int, _ month: Int, _ day: Int, _ hour: Int, _ minute: Int, _ second: Int) -> P1Timestamp {
-    P1Timestamp(utcSeconds: P1Timestamp.civilToSeconds(year: year, month: month, day: day, hour: hour, minute: minute, second: second))
+    P1Timestamp(
+        utcSeconds: P1Timestamp.civilToSeconds(
+            year: year, month: month, day: day, hour: hour, minute: minute, second: second))
 }
 
 extension P1Value {

@@ -1,5 +1,5 @@
-import Testing
 import P1
+import Testing
 
 /// The values each fixture is known to contain (../shared/fixtures/p1/README.md), checked on the parsed telegram.
 let fixtureExpectations: [String: @Sendable (P1Telegram) -> Void] = [
@@ -373,7 +373,9 @@ struct FixtureCase: CustomTestStringConvertible, Sendable {
     var testDescription: String { "\(name) [\(chunking)]" }
 }
 
-let fixtureCases = Fixtures.validTelegrams.flatMap { name in Chunking.allCases.map { FixtureCase(name: name, chunking: $0) } }
+let fixtureCases = Fixtures.validTelegrams.flatMap { name in
+    Chunking.allCases.map { FixtureCase(name: name, chunking: $0) }
+}
 
 @Test(arguments: fixtureCases)
 func fixtureYieldsExpectedValues(_ fixture: FixtureCase) throws {

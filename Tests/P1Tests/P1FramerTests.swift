@@ -1,6 +1,7 @@
-import Testing
-@testable import P1
 import Simulator
+import Testing
+
+@testable import P1
 
 private func v42() throws -> [UInt8] { try Fixtures.bytes("nl_dsmr42_kaifa_v4_2.txt") }
 private func v22() throws -> [UInt8] { try Fixtures.bytes("nl_dsmr22_iskra_mt382_v2_2.txt") }
@@ -169,9 +170,10 @@ private func v22() throws -> [UInt8] { try Fixtures.bytes("nl_dsmr22_iskra_mt382
     text += Array(P1Framer.hex4(CRC16.checksum(text)).utf8) + [13, 10]
     let result = frame(text, .whole)
     let telegram = try #require(result.telegrams.first)
-    #expect(telegram.diagnostics.map(\.problem) == [
-        .unexpectedUnit(expected: .kWh, got: .m3), .malformedValue(expected: .number), .notAnObisLine,
-    ])
+    #expect(
+        telegram.diagnostics.map(\.problem) == [
+            .unexpectedUnit(expected: .kWh, got: .m3), .malformedValue(expected: .number), .notAnObisLine,
+        ])
     #expect(telegram.unparsedLines == ["foo bar"])
     #expect(telegram["1-0:32.7.0"] == "abc*V")
 }
@@ -190,4 +192,15 @@ private func v22() throws -> [UInt8] { try Fixtures.bytes("nl_dsmr22_iskra_mt382
     #expect(framer.statistics.telegrams == 2000)
     #expect(framer.statistics.rejected == 0)
     #expect(framer.statistics.skippedBytes == 6000)
+}
+
+@Test func valueWrappedOverLinesIsJoinedAndOpenValueDoesNotSwallowTheEnd() throws {
+    var text = Array("/XXX5 wrap\r\n\r\n0-0:96.13.0(3031\r\n3233)\r\n1-0:1.8.1(000001.000*kWh\r\n!".utf8)
+    text += Array(P1Framer.hex4(CRC16.checksum(text)).utf8) + [13, 10]
+    for chunking in Chunking.allCases {
+        let result = frame(text, chunking)
+        let telegram = try #require(result.telegrams.first, "\(chunking)")
+        #expect(telegram.value(.textMessage)?.decodedText == "0123")
+        #expect(telegram["1-0:1.8.1"] == "1.000 kWh")
+    }
 }

@@ -1,6 +1,7 @@
 import HAL
 import Simulator
 import Testing
+
 @testable import P1
 
 /// Lets escaping `refill` closures share one simulator.
@@ -123,7 +124,8 @@ func autoDetectionFindsTheMetersLineSetting(profile: P1SimulatedProfile) throws 
             }, now: { clock.now })
     }
     #expect(clock.now >= .seconds(15))
-    #expect(throws: P1Error.serial(HALError(.unavailable, subsystem: "tty", device: "/dev/ttyUSB9", operation: "open"))) {
+    #expect(throws: P1Error.serial(HALError(.unavailable, subsystem: "tty", device: "/dev/ttyUSB9", operation: "open")))
+    {
         try detector.detect(
             open: { (_: SerialConfiguration) throws(HALError) -> InMemorySerialPort in
                 throw HALError(.unavailable, subsystem: "tty", device: "/dev/ttyUSB9", operation: "open")

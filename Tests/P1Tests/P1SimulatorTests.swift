@@ -1,6 +1,7 @@
 import HAL
 import Simulator
 import Testing
+
 @testable import P1
 
 /// Parses what the simulator sent (decrypting Smarty frames with the simulator's key).
@@ -121,7 +122,9 @@ func profilesCarryTheirLineSettingAndCadence(profile: P1SimulatedProfile) {
     #expect(first.authenticationTag.count == 12)
     let plaintext = try P1Decryptor(encryptionKey: key).decrypt(second)
     #expect(plaintext == meter.lastPlaintext)
-    #expect(throws: P1Error.self) { try P1Decryptor(encryptionKey: [UInt8](repeating: 0xAA, count: 16)).decrypt(second) }
+    #expect(throws: P1Error.self) {
+        try P1Decryptor(encryptionKey: [UInt8](repeating: 0xAA, count: 16)).decrypt(second)
+    }
 }
 
 @Test func faultInjectionProducesCountedRejections() throws {

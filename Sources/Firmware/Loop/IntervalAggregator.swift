@@ -39,6 +39,8 @@ public struct IntervalAggregator: Sendable {
         let seconds = DemandTracker.seconds(time)
         guard var start = currentStart else {
             currentStart = floor(seconds)
+            // Started mid-interval: the first record does not cover its whole interval.
+            if time > floor(seconds) * 1000 { pendingFlags.insert(.gap) }
             return []
         }
         var closed: [IntervalRecord] = []

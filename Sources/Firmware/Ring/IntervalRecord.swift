@@ -57,7 +57,7 @@ public struct IntervalRecord: Equatable, Sendable {
 
     /// Merges `self` with the next record `later` (which starts where `self` ends, or later):
     /// start = `self.start`, end = `later.end`; energies, gas and water summed; maxima max, minima min;
-    /// average powers time-weighted by duration; quarter-hour demand and month peak from `later`
+    /// average powers time-weighted by duration; quarter-hour demand and month peak (P1 and ADE9000) from `later`
     /// (within one month the running peak never decreases, so this is the larger of the two; across a
     /// month boundary the new month's peak is the right one); flags OR-ed plus ``Flags/merged``
     /// (plus ``Flags/gap`` when `later` does not start where `self` ends); sequence range the union.
@@ -145,7 +145,7 @@ public struct P1Interval: Equatable, Sendable {
             importTariff2Wh: importTariff2Wh + later.importTariff2Wh,
             exportTariff1Wh: exportTariff1Wh + later.exportTariff1Wh,
             exportTariff2Wh: exportTariff2Wh + later.exportTariff2Wh,
-            averagePowerW: timeWeightedAverage(averagePowerW, later.averagePowerW, weights),
+            averagePowerW: IntervalRecord.timeWeightedAverage(averagePowerW, later.averagePowerW, weights),
             maxImportPowerW: max(maxImportPowerW, later.maxImportPowerW),
             maxExportPowerW: max(maxExportPowerW, later.maxExportPowerW),
             voltageMinDecivolts: combine(voltageMinDecivolts, later.voltageMinDecivolts, min),
@@ -181,11 +181,12 @@ public struct ADE9000Interval: Equatable, Sendable {
     public var voltageMinDecivolts: Int64?
     /// Highest phase voltage RMS over all phases, 0.1 V.
     public var voltageMaxDecivolts: Int64?
-    /// Capacity tariff computed from the ADE9000's import energy: running quarter-hour demand at interval end, W.
-    public var quarterHourDemandW: Int64 = 0
-    /// The month's peak quarter-hour demand so far, W, and the end of that quarter-hour (Unix seconds).
-    public var monthPeakDemandW: Int64 = 0
-    public var monthPeakTime: Int64 = 0
+    /// Capacity tariff from the own measurement: running quarter-hour average demand at interval end, W, ≥ 0.
+    public var quarterHourDemandW: Int64
+    /// This month's peak quarter-hour demand from the own measurement, W, ≥ 0; 0 = none yet.
+    public var monthPeakDemandW: Int64
+    /// Time of `monthPeakDemandW`, Unix seconds; 0 = none.
+    public var monthPeakTime: Int64
 
     public init(
         phaseA: PhaseEnergy = PhaseEnergy(), phaseB: PhaseEnergy = PhaseEnergy(),
@@ -217,7 +218,7 @@ public struct ADE9000Interval: Equatable, Sendable {
         return ADE9000Interval(
             phaseA: sum(phaseA, later.phaseA), phaseB: sum(phaseB, later.phaseB),
             phaseC: sum(phaseC, later.phaseC),
-            averagePowerW: timeWeightedAverage(averagePowerW, later.averagePowerW, weights),
+            averagePowerW: IntervalRecord.timeWeightedAverage(averagePowerW, later.averagePowerW, weights),
             maxPowerW: max(maxPowerW, later.maxPowerW),
             voltageMinDecivolts: combine(voltageMinDecivolts, later.voltageMinDecivolts, min),
             voltageMaxDecivolts: combine(voltageMaxDecivolts, later.voltageMaxDecivolts, max),
@@ -226,14 +227,16 @@ public struct ADE9000Interval: Equatable, Sendable {
     }
 }
 
-/// `(a·wa + b·wb) / (wa + wb)`, rounded half away from zero; `b` when both weights are 0.
-func timeWeightedAverage(_ a: Int64, _ b: Int64, _ weights: (Int64, Int64)) -> Int64 {
-    let total = Int128(weights.0) + Int128(weights.1)
-    guard total > 0 else { return b }
-    let sum = Int128(a) * Int128(weights.0) + Int128(b) * Int128(weights.1)
-    let half = total / 2
-    let rounded = sum >= 0 ? (sum + half) / total : (sum - half) / total
-    return Int64(rounded)  // lies between a and b, so it fits
+extension IntervalRecord {
+    /// `(a·wa + b·wb) / (wa + wb)`, rounded half away from zero; `b` when both weights are 0.
+    static func timeWeightedAverage(_ a: Int64, _ b: Int64, _ weights: (Int64, Int64)) -> Int64 {
+        let total = Int128(weights.0) + Int128(weights.1)
+        guard total > 0 else { return b }
+        let sum = Int128(a) * Int128(weights.0) + Int128(b) * Int128(weights.1)
+        let half = total / 2
+        let rounded = sum >= 0 ? (sum + half) / total : (sum - half) / total
+        return Int64(rounded)  // lies between a and b, so it fits
+    }
 }
 
 private func combine(_ a: Int64?, _ b: Int64?, _ pick: (Int64, Int64) -> Int64) -> Int64? {

@@ -1,0 +1,152 @@
+import Logging
+import Synchronization
+
+/// What consumers (stdout, forwarders) and the loop need from the offline store, whatever medium holds it.
+public protocol RecordStoring: Actor {
+    /// Stores a closed record; returns its sequence number.
+    func append(_ record: IntervalRecord) throws(RingError) -> UInt32
+    /// Registers a consumer (idempotent; a registered consumer keeps its position across restarts).
+    func register(_ consumer: ConsumerID) throws(RingError)
+    /// The oldest record `consumer` has not acknowledged, waiting until one is stored; `nil` when cancelled.
+    func next(for consumer: ConsumerID) async -> IntervalRecord?
+    /// The oldest unacknowledged record right now, without waiting.
+    func peek(for consumer: ConsumerID) -> IntervalRecord?
+    /// The backend accepted everything through `lastSequence`.
+    func acknowledge(_ consumer: ConsumerID, through lastSequence: UInt32) throws(RingError)
+    /// A record handed out will not be acknowledged soon (the send failed): it may be merged again.
+    func release(_ consumer: ConsumerID)
+    /// Fill and wear counters for the health report.
+    var statistics: RecordStoreStatistics { get }
+}
+
+public struct RecordStoreStatistics: Sendable, Equatable {
+    public var records: Int
+    public var usedBytes: Int
+    public var merges: Int
+    public var commits: Int
+    public var backlog: [Int: Int]
+}
+
+/// The 512-byte ring behind an actor, so the loop appends and forwarders drain concurrently.
+/// Consumers waiting in `next(for:)` are woken by every append.
+public actor RecordStore<Storage: RingStorage>: RecordStoring {
+    private var ring: ReadingRing<Storage>
+    private let waiters = Waiters()
+    private let logger: Logger
+
+    /// Opens the ring in `storage` (an existing image is loaded, so nothing stored before a restart is lost).
+    public init(storage: consuming sending Storage, nominalInterval: Int64, logger: Logger) throws(RingError) {
+        let opened = try ReadingRing(storage: storage, nominalInterval: nominalInterval)
+        if opened.loadedExistingImage {
+            logger.info("offline ring loaded", metadata: ["records": "\(opened.count)", "bytes": "\(opened.usedBytes)"])
+        }
+        ring = opened
+        self.logger = logger
+    }
+
+    /// Whether an image from an earlier run was found.
+    public var loadedExistingImage: Bool { ring.loadedExistingImage }
+    /// Every stored record, oldest first.
+    public var records: [IntervalRecord] { ring.records }
+
+    public func append(_ record: IntervalRecord) throws(RingError) -> UInt32 {
+        let mergesBefore = ring.mergeCount
+        let sequence = try ring.append(record)
+        if ring.mergeCount > mergesBefore {
+            logger.notice("offline ring full: merged the oldest records",
+                metadata: ["merges": "\(ring.mergeCount - mergesBefore)", "records": "\(ring.count)"])
+        }
+        waiters.resumeAll()
+        return sequence
+    }
+
+    public func register(_ consumer: ConsumerID) throws(RingError) {
+        try ring.register(consumer)
+    }
+
+    public func peek(for consumer: ConsumerID) -> IntervalRecord? {
+        try? ring.next(for: consumer)
+    }
+
+    public func next(for consumer: ConsumerID) async -> IntervalRecord? {
+        while !Task.isCancelled {
+            do {
+                if let record = try ring.next(for: consumer) { return record }
+            } catch {
+                logger.error("offline ring: \(error)")
+                return nil
+            }
+            let waiters = self.waiters
+            let id = waiters.makeID()
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { continuation in
+                    waiters.add(id, continuation)
+                }
+            } onCancel: {
+                waiters.cancel(id)
+            }
+        }
+        return nil
+    }
+
+    public func acknowledge(_ consumer: ConsumerID, through lastSequence: UInt32) throws(RingError) {
+        try ring.acknowledge(consumer, through: lastSequence)
+    }
+
+    public func release(_ consumer: ConsumerID) {
+        ring.cancelInFlight(consumer)
+    }
+
+    public var statistics: RecordStoreStatistics {
+        var backlog: [Int: Int] = [:]
+        for index in 0..<ReadingRing<Storage>.maxConsumers {
+            let consumer = ConsumerID(index)
+            if ring.acknowledgedSequence(for: consumer) != nil { backlog[index] = ring.backlog(for: consumer) }
+        }
+        return RecordStoreStatistics(records: ring.count, usedBytes: ring.usedBytes, merges: ring.mergeCount,
+            commits: ring.commitCount, backlog: backlog)
+    }
+}
+
+/// Continuations of consumers waiting for a record; cancellation may arrive before or after the wait starts.
+private final class Waiters: Sendable {
+    private struct State {
+        var next: UInt64 = 0
+        var waiting: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var cancelled: Set<UInt64> = []
+    }
+    private let state = Mutex(State())
+
+    func makeID() -> UInt64 {
+        state.withLock { state in
+            state.next += 1
+            return state.next
+        }
+    }
+
+    func add(_ id: UInt64, _ continuation: CheckedContinuation<Void, Never>) {
+        let resumeNow = state.withLock { state -> Bool in
+            if state.cancelled.remove(id) != nil { return true }
+            state.waiting[id] = continuation
+            return false
+        }
+        if resumeNow { continuation.resume() }
+    }
+
+    func cancel(_ id: UInt64) {
+        let continuation = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if let continuation = state.waiting.removeValue(forKey: id) { return continuation }
+            state.cancelled.insert(id)
+            return nil
+        }
+        continuation?.resume()
+    }
+
+    func resumeAll() {
+        let all = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            defer { state.waiting.removeAll() }
+            return Array(state.waiting.values)
+        }
+        for continuation in all { continuation.resume() }
+    }
+}

@@ -1,0 +1,143 @@
+/// The byte layout of the 512-byte ring image (pure; no I/O). Little-endian throughout.
+///
+/// ```
+/// 0x000 ..< 0x040   header slot 0 (64 bytes = 4 pages)
+/// 0x040 ..< 0x080   header slot 1 (64 bytes = 4 pages)
+/// 0x080 ..< 0x200   data area (384 bytes), a circular byte buffer of encoded records (`RecordCoding`)
+/// ```
+/// Header slot (the context is the state after the last record removed, which the oldest record is coded
+/// against):
+/// ```
+///  0  "ER" magic (0x45 0x52)        2     20  context: last sequence before the oldest   u32
+///  2  version = 1                   1     24  context: end before the oldest, Unix s     u32
+///  3  slot index (0/1)              1     28  context: P1 month peak W, time          2 × u32
+///  4  generation                  u32     36  context: ADE9000 month peak W, time     2 × u32
+///  8  record count                u16     44  consumer 0…3 acknowledged sequence  4 × u32 (0xFFFFFFFF: none)
+/// 10  run 1 offset, length    2 × u16     60  CRC-32 (IEEE) of bytes 0..<60 followed by
+/// 14  run 2 offset, length    2 × u16         the live bytes of run 1 and run 2
+/// 18  nominal interval, s         u16
+/// ```
+/// Records are stored oldest first in at most two *runs* (contiguous, possibly wrapping stretches of the data
+/// area); normally there is one, a second appears only for the instant between the two commits of a merge.
+/// The slot with the highest generation (serial-number arithmetic) whose CRC matches is the current image.
+enum RingImage {
+    static let size = 512
+    static let slotSize = 64
+    static let slotCount = 2
+    static let dataStart = slotSize * slotCount
+    static let dataSize = size - dataStart
+    static let magic: (UInt8, UInt8) = (0x45, 0x52)
+    static let version: UInt8 = 1
+    static let noConsumer = UInt32.max
+    static let maxConsumers = 4
+    static let crcOffset = 60
+
+    struct Run: Equatable {
+        var offset: Int
+        var length: Int
+    }
+
+    struct Header: Equatable {
+        var slot: Int
+        var generation: UInt32
+        var count: Int
+        var runs: [Run]  // exactly two; unused ones have length 0
+        var nominalInterval: Int64
+        var context: RecordCoding.Context
+        var cursors: [UInt32?]  // maxConsumers entries
+    }
+
+    static func slotRange(_ slot: Int) -> Range<Int> { slot * slotSize..<(slot + 1) * slotSize }
+
+    /// Writes `header` into its slot of `image`, with the CRC over the header and the live data.
+    static func write(_ header: Header, into image: inout [UInt8]) {
+        var bytes: [UInt8] = [magic.0, magic.1, version, UInt8(header.slot)]
+        bytes.appendRingLE(header.generation, 4)
+        bytes.appendRingLE(UInt32(header.count), 2)
+        for run in header.runs {
+            bytes.appendRingLE(UInt32(run.offset), 2)
+            bytes.appendRingLE(UInt32(run.length), 2)
+        }
+        bytes.appendRingLE(UInt32(header.nominalInterval), 2)
+        bytes.appendRingLE(header.context.lastSequence, 4)
+        bytes.appendRingLE(UInt32(header.context.end), 4)
+        bytes.appendRingLE(UInt32(header.context.peakW), 4)
+        bytes.appendRingLE(UInt32(header.context.peakTime), 4)
+        bytes.appendRingLE(UInt32(header.context.adePeakW), 4)
+        bytes.appendRingLE(UInt32(header.context.adePeakTime), 4)
+        for cursor in header.cursors { bytes.appendRingLE(cursor ?? noConsumer, 4) }
+        var crc = RingCRC32()
+        crc.update(bytes)
+        for run in header.runs { crc.update(dataBytes(image, run)) }
+        bytes.appendRingLE(crc.value, 4)
+        image.replaceSubrange(slotRange(header.slot), with: bytes)
+    }
+
+    /// Reads and checks one header slot; `nil` when the magic, version, layout or CRC is wrong.
+    static func readHeader(_ image: [UInt8], slot: Int) -> Header? {
+        let base = slot * slotSize
+        func le(_ offset: Int, _ count: Int) -> UInt32 {
+            (0..<count).reduce(UInt32(0)) { $0 | UInt32(image[base + offset + $1]) << (8 * $1) }
+        }
+        guard image.count == size, image[base] == magic.0, image[base + 1] == magic.1, image[base + 2] == version,
+            image[base + 3] == UInt8(slot)
+        else { return nil }
+        let runs = [
+            Run(offset: Int(le(10, 2)), length: Int(le(12, 2))), Run(offset: Int(le(14, 2)), length: Int(le(16, 2))),
+        ]
+        guard runs.allSatisfy({ $0.offset < dataSize && $0.length <= dataSize }),
+            runs[0].length + runs[1].length <= dataSize
+        else { return nil }
+        var crc = RingCRC32()
+        crc.update(image[base..<(base + crcOffset)])
+        for run in runs { crc.update(dataBytes(image, run)) }
+        guard crc.value == le(crcOffset, 4) else { return nil }
+        let nominal = Int64(le(18, 2))
+        guard nominal > 0 else { return nil }
+        let context = RecordCoding.Context(
+            end: Int64(le(24, 4)), peakW: Int64(le(28, 4)), peakTime: Int64(le(32, 4)), lastSequence: le(20, 4),
+            adePeakW: Int64(le(36, 4)), adePeakTime: Int64(le(40, 4)))
+        let cursors: [UInt32?] = (0..<maxConsumers).map { index in
+            let value = le(44 + 4 * index, 4)
+            return value == noConsumer ? nil : value
+        }
+        return Header(
+            slot: slot, generation: le(4, 4), count: Int(le(8, 2)), runs: runs, nominalInterval: nominal,
+            context: context, cursors: cursors)
+    }
+
+    /// The bytes of `run`, unwrapped from the circular data area.
+    static func dataBytes(_ image: [UInt8], _ run: Run) -> [UInt8] {
+        (0..<run.length).map { image[dataStart + (run.offset + $0) % dataSize] }
+    }
+}
+
+/// CRC-32/ISO-HDLC (the zlib/Ethernet CRC): reflected polynomial 0xEDB88320, init and final XOR 0xFFFFFFFF.
+/// Check value: CRC-32 of "123456789" is 0xCBF43926.
+struct RingCRC32: Sendable {
+    private var state: UInt32 = 0xFFFF_FFFF
+    init() {}
+    var value: UInt32 { state ^ 0xFFFF_FFFF }
+
+    mutating func update<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
+        for byte in bytes {
+            state ^= UInt32(byte)
+            for _ in 0..<8 { state = state & 1 == 1 ? (state >> 1) ^ 0xEDB8_8320 : state >> 1 }
+        }
+    }
+
+    static func checksum<Bytes: Sequence>(_ bytes: Bytes) -> UInt32 where Bytes.Element == UInt8 {
+        var crc = RingCRC32()
+        crc.update(bytes)
+        return crc.value
+    }
+}
+
+extension [UInt8] {
+    mutating func appendRingLE(_ value: UInt32, _ count: Int) {
+        for index in 0..<count { append(UInt8(truncatingIfNeeded: value >> (8 * index))) }
+    }
+    mutating func appendRingLE64(_ value: UInt64) {
+        for index in 0..<8 { append(UInt8(truncatingIfNeeded: value >> (8 * index))) }
+    }
+}

@@ -1,0 +1,240 @@
+import ADE9000
+import Firmware
+import Foundation
+import HAL
+import Logging
+import Simulator
+import Yams
+
+extension Scenario: ValidatedConfig {
+    func problems() -> [FieldError] {
+        validationError().map { [FieldError([], $0)] } ?? []
+    }
+}
+
+/// The calibration file written by `emeter calibrate --save` and read at every start.
+struct CalibrationFile: ValidatedConfig {
+    var calibration: Calibration
+    /// When and against what reference it was made (informational).
+    var created: String?
+    var reference: ReferenceLoad?
+
+    func problems() -> [FieldError] { [] }
+}
+
+/// What the commands need from an ADE9000, whether on spidev or simulated.
+protocol ADEDevice {
+    var driverStatistics: ADE9000Statistics { get }
+    var configuration: ADE9000Configuration { get }
+    var calibration: Calibration { get }
+    var isSimulated: Bool { get }
+    /// Simulator only: moves virtual time to `wallTime` (Unix ms) before a read; hardware: nothing.
+    mutating func advance(to wallTime: Int64)
+    mutating func readSnapshot() throws(ADE9000Error) -> Readings
+    mutating func dumpRegisters() throws(ADE9000Error) -> [(info: RegisterInfo, value: UInt32)]
+    mutating func calibrate(reference: ReferenceLoad, options: CalibrationOptions, operatorPrompt: (CalibrationStep) -> Bool)
+        throws(ADE9000Error) -> CalibrationReport
+    mutating func applyCalibration(_ calibration: Calibration) throws(ADE9000Error)
+}
+
+/// A driver on hardware.
+struct HardwareADE: ADEDevice {
+    var driver: ADE9000<Spidev>
+    var driverStatistics: ADE9000Statistics { driver.statistics }
+    var configuration: ADE9000Configuration { driver.configuration }
+    var calibration: Calibration { driver.calibration }
+    var isSimulated: Bool { false }
+    mutating func advance(to wallTime: Int64) {}
+    mutating func readSnapshot() throws(ADE9000Error) -> Readings { try driver.readSnapshot() }
+    mutating func dumpRegisters() throws(ADE9000Error) -> [(info: RegisterInfo, value: UInt32)] {
+        try driver.dumpRegisters()
+    }
+    mutating func calibrate(reference: ReferenceLoad, options: CalibrationOptions, operatorPrompt: (CalibrationStep) -> Bool)
+        throws(ADE9000Error) -> CalibrationReport
+    {
+        try driver.calibrate(reference: reference, options: options, prepare: operatorPrompt)
+    }
+    mutating func applyCalibration(_ calibration: Calibration) throws(ADE9000Error) {
+        try driver.applyCalibration(calibration)
+    }
+}
+
+/// The driver on the byte-level simulator, its virtual time following the wall clock.
+struct SimulatedADE: ADEDevice {
+    var driver: ADE9000<ADE9000Simulator>
+    let chip: ADE9000Simulator
+    let time: VirtualTime
+    let startWall: Int64
+    var driverStatistics: ADE9000Statistics { driver.statistics }
+    var configuration: ADE9000Configuration { driver.configuration }
+    var calibration: Calibration { driver.calibration }
+    var isSimulated: Bool { true }
+
+    mutating func advance(to wallTime: Int64) {
+        let target = Duration.milliseconds(max(0, wallTime - startWall))
+        if target > time.now { time.advance(to: target) }
+    }
+    mutating func readSnapshot() throws(ADE9000Error) -> Readings { try driver.readSnapshot() }
+    mutating func dumpRegisters() throws(ADE9000Error) -> [(info: RegisterInfo, value: UInt32)] {
+        try driver.dumpRegisters()
+    }
+    /// The simulator is its own reference source: each step sets the scenario to the reference load.
+    mutating func calibrate(reference: ReferenceLoad, options: CalibrationOptions, operatorPrompt: (CalibrationStep) -> Bool)
+        throws(ADE9000Error) -> CalibrationReport
+    {
+        let chip = self.chip
+        let base = chip.scenario
+        defer { chip.scenario = base }
+        return try driver.calibrate(reference: reference, options: options) { step in
+            var scenario = base
+            let angle: Double
+            switch step {
+            case .unityPowerFactor: angle = 0
+            case .laggingPowerFactor(_, let lag): angle = lag
+            }
+            scenario.segments = nil
+            scenario.harmonics = nil
+            scenario.phases = Array(repeating: Scenario.PhaseLoad(voltage: reference.voltage, current: reference.current,
+                angle: angle), count: 3)
+            chip.scenario = scenario
+            return operatorPrompt(step)
+        }
+    }
+    mutating func applyCalibration(_ calibration: Calibration) throws(ADE9000Error) {
+        try driver.applyCalibration(calibration)
+    }
+}
+
+/// The loop's view of an ADE9000.
+struct DeviceSampler: ADESampler {
+    var device: any ADEDevice
+    var spiCRCErrors: Int { device.driverStatistics.crcMismatches }
+    var chipResets: Int { device.driverStatistics.chipResets }
+
+    mutating func sample(at time: Int64) throws(SourceError) -> ADESample {
+        device.advance(to: time)
+        let readings: Readings
+        do {
+            readings = try device.readSnapshot()
+        } catch {
+            throw SourceError(source: "ADE9000", message: "\(error)")
+        }
+        return ADESample(time: time, importWh: readings.energy.map(\.activeImportWh),
+            exportWh: readings.energy.map(\.activeExportWh), powerW: readings.phases.map(\.activePower),
+            voltageV: readings.phases.map(\.voltage), currentA: readings.phases.map(\.current))
+    }
+}
+
+/// Opens the board's ADE9000 (hardware or simulated), resets and initialises it, restores its calibration.
+enum ADESetup {
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+        var exitCode: Int32
+    }
+
+    static func configuration(_ board: BoardFile.ADE9000Board) -> ADE9000Configuration {
+        let fe = board.frontEnd
+        return ADE9000Configuration(
+            wiring: fe.wiring == "3P3W" ? .threePhaseThreeWire : .threePhaseFourWire,
+            lineFrequency: fe.lineFrequencyHz == 60 ? .hz60 : .hz50,
+            nominalVoltage: fe.nominalVoltage ?? (fe.lineFrequencyHz == 60 ? 120 : 230),
+            frontEnd: FrontEnd(dividerTopOhms: fe.voltageDividerTopOhms, dividerBottomOhms: fe.voltageDividerBottomOhms,
+                ctRatio: fe.ctTurns, burdenOhms: fe.burdenOhms,
+                currentPGA: PGAGain(rawValue: fe.currentPGA ?? 1) ?? .x1))
+    }
+
+    /// Resolves a path from a board file: absolute, relative to the working directory, or relative to the
+    /// directory above `boards/` (so `fixtures/…` works from anywhere in the checkout).
+    static func resolve(_ path: String, boardPath: String) -> String {
+        if path.hasPrefix("/") || FileManager.default.fileExists(atPath: path) { return path }
+        let boardDirectory = URL(fileURLWithPath: boardPath).deletingLastPathComponent()
+        for base in [boardDirectory, boardDirectory.deletingLastPathComponent()] {
+            let candidate = base.appendingPathComponent(path).path
+            if FileManager.default.fileExists(atPath: candidate) { return candidate }
+        }
+        return path
+    }
+
+    static func loadCalibration(_ board: BoardFile.ADE9000Board, boardPath: String, logger: Logger) throws -> Calibration? {
+        guard let file = board.calibrationFile else { return nil }
+        let path = resolve(file, boardPath: boardPath)
+        guard FileManager.default.fileExists(atPath: path) else {
+            logger.notice("no calibration file yet; using unity gains (run `emeter calibrate --save`)",
+                metadata: ["file": "\(path)"])
+            return nil
+        }
+        do {
+            return try YAMLFile.load(CalibrationFile.self, path: path).calibration
+        } catch {
+            throw Failure(description: error.description, exitCode: 65)
+        }
+    }
+
+    static func open(board: BoardFile, boardPath: String, scenarioPath: String? = nil, logger: Logger) throws
+        -> any ADEDevice
+    {
+        guard let ade = board.ade9000 else {
+            throw Failure(description: "\(boardPath): the board has no `ade9000:` section", exitCode: 65)
+        }
+        let configuration = configuration(ade)
+        let calibration = try loadCalibration(ade, boardPath: boardPath, logger: logger) ?? .identity
+        if let simulation = ade.simulate {
+            var scenario: Scenario
+            if let path = scenarioPath ?? simulation.scenario {
+                do {
+                    scenario = try YAMLFile.load(Scenario.self, path: resolve(path, boardPath: boardPath))
+                } catch {
+                    throw Failure(description: error.description, exitCode: error.errors.contains { $0.message == "no such file" } ? 66 : 65)
+                }
+            } else {
+                scenario = .balanced(name: "default", current: 5, angle: 10, frontEnd: configuration.frontEnd)
+            }
+            let time = VirtualTime()
+            let chip = ADE9000Simulator(scenario: scenario, time: time, strict: true)
+            var driver = ADE9000(bus: chip, delay: VirtualDelay(time), configuration: configuration,
+                calibration: calibration, logger: logger)
+            do {
+                try driver.start()
+            } catch {
+                throw Failure(description: "simulated ADE9000: \(error)", exitCode: 1)
+            }
+            logger.info("simulated ADE9000 started", metadata: ["scenario": "\(scenario.name)"])
+            return SimulatedADE(driver: driver, chip: chip, time: time, startWall: wallClockMilliseconds())
+        }
+        guard let spi = ade.spi else {
+            throw Failure(description: "\(boardPath): ade9000: expected `spi:` or `simulate:`", exitCode: 65)
+        }
+        do {
+            let bus = try Spidev(path: spi.device, configuration: SpidevConfiguration(
+                mode: SPIMode(rawValue: spi.mode ?? 0) ?? .mode0, maxSpeedHz: UInt32(spi.maxSpeedHz ?? 5_000_000)))
+            var resetLine: GPIODLine?
+            var irq0: GPIODLine?
+            var irq1: GPIODLine?
+            if let gpio = ade.gpio {
+                let chip = try GPIODChip(gpio.chip)
+                if let reset = gpio.reset {
+                    resetLine = try GPIODLine.output(chip: chip, reset.selector, consumer: "emeter ADE9000 RESET", initial: true)
+                }
+                for (line, consumer) in [(gpio.pm0, "PM0"), (gpio.pm1, "PM1")] {
+                    if let line {  // PM1 = PM0 = 0: normal power mode
+                        _ = try GPIODLine.output(chip: chip, line.selector, consumer: "emeter ADE9000 \(consumer)", initial: false)
+                    }
+                }
+                if let line = gpio.irq0 {
+                    irq0 = try GPIODLine.input(chip: chip, line.selector, consumer: "emeter ADE9000 IRQ0", edge: .falling)
+                }
+                if let line = gpio.irq1 {
+                    irq1 = try GPIODLine.input(chip: chip, line.selector, consumer: "emeter ADE9000 IRQ1", edge: .falling)
+                }
+            }
+            var driver = ADE9000(bus: bus, delay: ThreadDelay(), configuration: configuration, calibration: calibration,
+                resetLine: resetLine, irq0: irq0, irq1: irq1, logger: logger)
+            try driver.start()
+            return HardwareADE(driver: driver)
+        } catch let error as HALError {
+            throw Failure(description: "\(error)", exitCode: error.kind == .io ? 74 : 69)
+        } catch let error as ADE9000Error {
+            throw Failure(description: "ADE9000 on \(spi.device): \(error)", exitCode: 74)
+        }
+    }
+}

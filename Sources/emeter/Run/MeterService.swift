@@ -1,0 +1,304 @@
+import ADE9000
+import ArgumentParser
+import Firmware
+import Foundation
+import HAL
+import Logging
+import P1
+import ServiceLifecycle
+import Simulator
+import Synchronization
+
+/// The board's Unix time in milliseconds.
+@Sendable func wallClockMilliseconds() -> Int64 {
+    Int64((Date().timeIntervalSince1970 * 1000).rounded())
+}
+
+/// Everything `emeter run` runs, as one service: graceful shutdown (SIGINT/SIGTERM) ends the event stream, the
+/// loop drains it, the P1 thread and simulators stop, and the ring keeps what was not delivered.
+struct MeterService: Service {
+    let board: BoardFile
+    let boardPath: String
+    let config: RunConfig
+    let duration: Duration?
+    let logger: Logger
+
+    var device: String { config.device ?? "emeter" }
+    var intervalSeconds: Int64 { config.interval?.duration.components.seconds ?? 60 }
+
+    func run() async throws {
+        let store = try makeStore()
+        let stdoutConsumer = ConsumerID(0)
+        let printRecords = config.stdout?.records ?? true
+        do {
+            if printRecords { try await store.register(stdoutConsumer) }
+        } catch {
+            throw RunFailure(description: "offline ring: \(error)", exitCode: ExitStatus.ioError)
+        }
+        let (events, continuation) = AsyncStream<LoopEvent>.makeStream(bufferingPolicy: .bufferingNewest(4096))
+        let output = RunOutput(device: device, store: store, live: config.stdout?.live ?? true,
+            health: config.stdout?.health ?? false, logger: logger)
+
+        // P1: a simulated meter on a pty, or the board's port; read by the real tty code on its own thread.
+        var simulatedMeter: P1PseudoTerminalMeter?
+        var p1Thread: P1ReaderThread?
+        if let p1 = board.p1 {
+            let endpoint: P1Endpoint
+            var key: [UInt8]?
+            if let simulation = p1.simulate {
+                let meter = try startSimulatedP1(simulation)
+                simulatedMeter = meter
+                endpoint = .tty(meter.path)
+                if simulation.profile == "smarty" { key = Array(repeating: 0xAA, count: 16) }
+            } else if let port = p1.port, let parsed = P1Endpoint(port) {
+                endpoint = parsed
+            } else {
+                throw RunFailure(description: "\(boardPath): p1.port: expected a tty path or tcp://host:port",
+                    exitCode: ExitStatus.dataError)
+            }
+            if let text = p1.key { key = try resolveKey(text) }
+            let request: DataRequestLine = switch p1.dataRequest?.line {
+            case "rts": .rts
+            case "dtr": .dtr
+            default: .none
+            }
+            let thread = P1ReaderThread(endpoint: endpoint, serial: (p1.serial ?? "auto") == "auto" ? nil : SerialConfiguration(parsing: p1.serial!),
+                key: key, dataRequest: request, logger: logger)
+            { event in
+                switch event {
+                case .stream(.telegram(let telegram), let time):
+                    if let sample = P1Sample(reading: telegram.reading, receivedAt: time) {
+                        continuation.yield(.p1(.sample(sample)))
+                    }
+                case .stream(.rejected(let rejection), _):
+                    continuation.yield(.p1(.rejected(reason: "\(rejection.reason)")))
+                case .stream(.frameFailed(let error), _):
+                    continuation.yield(.p1(.rejected(reason: "decryption: \(error)")))
+                case .detected:
+                    break
+                case .portError(let message):
+                    continuation.yield(.p1(.portError(message)))
+                }
+            }
+            thread.start()
+            p1Thread = thread
+            logger.info("P1 reader started", metadata: ["port": "\(endpoint)", "serial": "\(p1.serial ?? "auto")"])
+        }
+        defer {
+            p1Thread?.stop()
+            simulatedMeter?.stop()
+        }
+
+        let pollInterval = board.ade9000?.pollInterval?.duration ?? .seconds(1)
+        let healthEvery = max(1, Int((config.healthInterval?.duration ?? .seconds(60)) / pollInterval))
+        let localTime: LocalTime = config.localTime == "utc" ? .utc : .centralEurope
+        let sampler = try makeADESampler()
+
+        var loop = MeasurementLoop(ade: sampler, intervalLength: intervalSeconds, localTime: localTime, output: output,
+            logger: logger, healthEvery: healthEvery)
+        logger.info("measurement loop started",
+            metadata: ["board": "\(board.name)", "interval_s": "\(intervalSeconds)", "poll": "\(pollInterval)"])
+
+        await withTaskGroup(of: Void.self) { group in
+            let ticker = Ticker(clock: ContinuousClock(), period: pollInterval, wallClock: wallClockMilliseconds)
+            group.addTask {
+                await ticker.run { tick in continuation.yield(.tick(tick)) }
+            }
+            if printRecords {
+                group.addTask {
+                    await printRecordsFromRing(store: store, consumer: stdoutConsumer, output: output)
+                }
+            }
+            if let duration {
+                group.addTask {
+                    try? await Task.sleep(for: duration)
+                    continuation.finish()
+                }
+            }
+            await withGracefulShutdownHandler {
+                await loop.run(events)
+            } onGracefulShutdown: {
+                continuation.finish()
+            }
+            group.cancelAll()
+        }
+        let statistics = await store.statistics
+        logger.info("stopped", metadata: [
+            "records_in_ring": "\(statistics.records)", "ring_bytes": "\(statistics.usedBytes)",
+            "telegrams": "\(loop.health.telegramsAccepted)", "ticks": "\(loop.health.ticks)",
+        ])
+    }
+
+    // MARK: - Pieces
+
+    private func startSimulatedP1(_ simulation: BoardFile.P1Simulation) throws -> P1PseudoTerminalMeter {
+        guard let profile = SimulateCommand.Profile(rawValue: simulation.profile) else {
+            throw RunFailure(description: "\(boardPath): p1.simulate.profile: expected one of "
+                + SimulateCommand.Profile.allCases.map(\.rawValue).joined(separator: ", ")
+                + ", got `\(simulation.profile)`", exitCode: ExitStatus.dataError)
+        }
+        let simulator: P1MeterSimulator
+        do {
+            simulator = try P1MeterSimulator(profile: profile.simulated, startEpoch: wallClockMilliseconds() / 1000,
+                encryptionKey: Array(repeating: 0xAA, count: 16))
+        } catch {
+            throw RunFailure(description: "P1 simulator: \(error)", exitCode: ExitStatus.failure)
+        }
+        let faults = (simulation.faults ?? []).compactMap(SimulateCommand.fault)
+        let path = NSTemporaryDirectory() + "emeter-p1-\(getpid())"
+        let meter = P1PseudoTerminalMeter(simulator: simulator, path: path, faults: faults)
+        do {
+            try meter.start()
+        } catch {
+            throw RunFailure(description: "P1 simulator: \(error)", exitCode: ExitStatus.unavailable)
+        }
+        logger.info("simulated P1 meter", metadata: ["profile": "\(profile.rawValue)", "pty": "\(path)"])
+        return meter
+    }
+
+    /// `p1.key`: 32 hex digits, `env:NAME` or `file:PATH` (the file should be readable only by this user).
+    private func resolveKey(_ text: String) throws -> [UInt8] {
+        var hex = text
+        if text.hasPrefix("env:") {
+            let name = String(text.dropFirst(4))
+            guard let value = ProcessInfo.processInfo.environment[name] else {
+                throw RunFailure(description: "\(boardPath): p1.key: environment variable \(name) is not set",
+                    exitCode: ExitStatus.dataError)
+            }
+            hex = value
+        } else if text.hasPrefix("file:") {
+            let path = String(text.dropFirst(5))
+            guard let contents = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw RunFailure(description: "\(boardPath): p1.key: cannot read \(path)", exitCode: ExitStatus.noInput)
+            }
+            hex = contents
+        }
+        hex = hex.trimmingCharacters(in: .whitespacesAndNewlines)
+        let bytes = stride(from: 0, to: hex.count, by: 2).compactMap { offset -> UInt8? in
+            let start = hex.index(hex.startIndex, offsetBy: offset)
+            guard let end = hex.index(start, offsetBy: 2, limitedBy: hex.endIndex) else { return nil }
+            return UInt8(hex[start..<end], radix: 16)
+        }
+        guard hex.count == 32, bytes.count == 16 else {
+            throw RunFailure(description: "\(boardPath): p1.key: expected 32 hex digits (the value is not shown)",
+                exitCode: ExitStatus.dataError)
+        }
+        return bytes
+    }
+
+    private func makeStore() throws -> any RecordStoring {
+        let storage = config.ring?.storage ?? (board.eeprom != nil ? "eeprom" : "ram")
+        do {
+            switch storage {
+            case "file":
+                let path = config.ring?.path ?? "emeter-ring.bin"
+                return try RecordStore(storage: FileRingStorage(path: path), nominalInterval: intervalSeconds,
+                    logger: logger)
+            case "eeprom":
+                guard let eeprom = board.eeprom else {
+                    throw RunFailure(description: "ring.storage is eeprom but \(boardPath) has no `eeprom:` section",
+                        exitCode: ExitStatus.dataError)
+                }
+                let address = UInt8(eeprom.address ?? 0x50)
+                if eeprom.bus == "simulate" {
+                    return try RecordStore(
+                        storage: AT24C04RingStorage(bus: EEPROM24C04(baseAddress: address), delay: ThreadDelay(),
+                            address: address),
+                        nominalInterval: intervalSeconds, logger: logger)
+                }
+                let bus: I2CBus
+                do {
+                    bus = try I2CBus(path: eeprom.bus)
+                } catch {
+                    throw RunFailure(description: "\(error)", exitCode: ExitStatus.unavailable)
+                }
+                return try RecordStore(storage: AT24C04RingStorage(bus: bus, delay: ThreadDelay(), address: address),
+                    nominalInterval: intervalSeconds, logger: logger)
+            default:
+                return try RecordStore(storage: RAMRingStorage(), nominalInterval: intervalSeconds, logger: logger)
+            }
+        } catch let error as RingError {
+            throw RunFailure(description: "offline ring (\(storage)): \(error)", exitCode: ExitStatus.ioError)
+        }
+    }
+
+    private func makeADESampler() throws -> DeviceSampler? {
+        guard board.ade9000 != nil else { return nil }
+        do {
+            return DeviceSampler(device: try ADESetup.open(board: board, boardPath: boardPath, logger: logger))
+        } catch let failure as ADESetup.Failure {
+            throw RunFailure(description: failure.description, exitCode: ExitCode(failure.exitCode))
+        }
+    }
+}
+
+/// Prints records from the ring on stdout and acknowledges them: stdout is the default consumer of the ring.
+func printRecordsFromRing(store: any RecordStoring, consumer: ConsumerID, output: RunOutput) async {
+    while !Task.isCancelled {
+        guard let record = await store.next(for: consumer) else { return }
+        await output.print(record)
+        do {
+            try await store.acknowledge(consumer, through: record.lastSequence)
+        } catch {
+            await store.release(consumer)
+            return
+        }
+    }
+}
+
+/// Where the loop's results go in `emeter run`: records into the ring, live readings and health to stdout.
+actor RunOutput: LoopOutput {
+    let device: String
+    let store: any RecordStoring
+    let live: Bool
+    let healthLines: Bool
+    let logger: Logger
+    private let encoder = Payloads.encoder()
+
+    init(device: String, store: any RecordStoring, live: Bool, health: Bool, logger: Logger) {
+        self.device = device
+        self.store = store
+        self.live = live
+        self.healthLines = health
+        self.logger = logger
+    }
+
+    func live(_ reading: LiveReading) {
+        guard live else { return }
+        emit(Payloads.Live(reading, device: device))
+    }
+
+    func closed(_ record: IntervalRecord) async {
+        do {
+            _ = try await store.append(record)
+        } catch {
+            logger.error("offline ring refused a record; printing it instead",
+                metadata: ["error": "\(error)", "start": "\(record.start)"])
+            emit(Payloads.Record(record, device: device))
+        }
+    }
+
+    func print(_ record: IntervalRecord) {
+        emit(Payloads.Record(record, device: device))
+    }
+
+    func health(_ health: Health) async {
+        var health = health
+        let statistics = await store.statistics
+        health.ringRecords = statistics.records
+        health.ringBytesUsed = statistics.usedBytes
+        health.recordsMerged = statistics.merges
+        guard healthLines else { return }
+        struct Line: Encodable {
+            var type = "health"
+            var health: Health
+        }
+        emit(Line(health: health))
+    }
+
+    private func emit(_ value: some Encodable) {
+        guard let data = try? encoder.encode(value) else { return }
+        standardOutput(String(decoding: data, as: UTF8.self))
+    }
+}
+

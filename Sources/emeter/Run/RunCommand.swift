@@ -1,0 +1,85 @@
+import ArgumentParser
+import Firmware
+import Foundation
+import HAL
+import Logging
+import P1
+import ServiceLifecycle
+import Simulator
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the firmware: sample the meters, aggregate interval records, keep them offline, print them.",
+        discussion: """
+            Starts the board's meters (P1 port, ADE9000), samples them on a drift-free timer, closes interval records
+            aligned to the wall clock (default 60 s), stores them in the 512-byte offline ring (RAM, a file or the
+            board's 24C04 EEPROM), and prints live readings and closed records as JSON Lines on stdout. Logs go to
+            stderr. SIGINT/SIGTERM stop it cleanly; records not yet delivered stay in the ring for the next start.
+
+            On boards/simulator.yaml both meters are simulated: a software ADE9000 on the SPI protocol, and a P1 meter
+            writing telegrams into a pseudo-terminal that the real tty code reads. No hardware needed:
+              emeter run --board boards/simulator.yaml
+            Record lines look like {"type":"interval","start":…,"end":…,"p1":{"import_t1_wh":…},"ade9000":{…}}.
+            """
+    )
+
+    @Option(help: "Board file (YAML): the wiring, e.g. boards/simulator.yaml.")
+    var board: String
+
+    @Option(help: "Configuration file (YAML), e.g. config/emeter.example.yaml.")
+    var config: String?
+
+    @Option(help: "Interval record length, e.g. 60s or 15m (overrides the configuration; must divide an hour).")
+    var interval: String?
+
+    @Option(help: "Stop after this long, e.g. 90s (default: run until SIGINT/SIGTERM).")
+    var duration: String?
+
+    @Flag(help: "Do not print live readings, only closed interval records.")
+    var noLive = false
+
+    @OptionGroup var global: GlobalOptions
+
+    func validate() throws {
+        if let interval {
+            guard let parsed = ConfigDuration.parse(interval), parsed >= .seconds(1),
+                parsed.components.attoseconds == 0, 3600 % parsed.components.seconds == 0
+            else { throw ValidationError("--interval: expected whole seconds that divide one hour, e.g. 60s or 15m") }
+        }
+        if let duration, ConfigDuration.parse(duration) == nil {
+            throw ValidationError("--duration: expected a duration like 90s or 10m")
+        }
+    }
+
+    func run() async throws {
+        let logger = global.bootstrapLogging()
+        let boardFile: BoardFile
+        var runConfig = RunConfig.default
+        do {
+            boardFile = try YAMLFile.load(BoardFile.self, path: board)
+            if let config { runConfig = try YAMLFile.load(RunConfig.self, path: config) }
+        } catch {
+            standardError(error.description)
+            throw error.errors.contains { $0.message == "no such file" } ? ExitStatus.noInput : ExitStatus.dataError
+        }
+        if let interval, let parsed = ConfigDuration.parse(interval) { runConfig.interval = ConfigDuration(parsed) }
+        if noLive { runConfig.stdout = RunConfig.StdoutConfig(live: false, records: runConfig.stdout?.records, health: runConfig.stdout?.health) }
+        let service = MeterService(board: boardFile, boardPath: board, config: runConfig,
+            duration: duration.flatMap(ConfigDuration.parse), logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch let error as RunFailure {
+            standardError(error.description)
+            throw error.exitCode
+        }
+    }
+}
+
+/// Why `emeter run` could not start or stopped, with the exit status to report.
+struct RunFailure: Error, CustomStringConvertible {
+    var description: String
+    var exitCode: ExitCode
+}
