@@ -222,7 +222,7 @@ public struct P1Decryptor: Sendable {
 
 /// Streaming splitter for encrypted frames in a byte stream: finds `DB 08`, reads the length and collects exactly one
 /// frame in a bounded buffer (allocated once); anything else is skipped and counted.
-public struct P1FrameSplitter {
+public struct P1FrameSplitter: Sendable {
     public struct Statistics: Hashable, Sendable {
         public var frames = 0
         public var skippedBytes = 0
@@ -249,6 +249,13 @@ public struct P1FrameSplitter {
 
     /// True while no frame has started (the next byte is looked at as a possible `DB`).
     public var isSeeking: Bool { state == .seek }
+
+    /// Drops a frame in progress (e.g. after the serial port was reopened).
+    public mutating func reset() {
+        if state != .seek { statistics.skippedBytes += count }
+        state = .seek
+        count = 0
+    }
 
     /// Feeds bytes; `handler` receives each complete frame's bytes (`P1DLMSFrame.parse` / `P1Decryptor` take them).
     public mutating func feed(_ bytes: some Sequence<UInt8>, _ handler: ([UInt8]) -> Void) {
@@ -342,7 +349,7 @@ public enum P1StreamEvent: Sendable, Equatable {
 ///
 /// Bytes outside frames go to a second, plaintext framer, so a Smarty meter whose P1 security was switched off
 /// (security setup 0, spec v1.1.3) is still read. ASCII telegrams never contain the frame tag 0xDB.
-public struct P1EncryptedStreamDecoder {
+public struct P1EncryptedStreamDecoder: Sendable {
     public var decryptor: P1Decryptor
     public private(set) var splitter: P1FrameSplitter
     /// Frames the decrypted telegrams through.
@@ -357,6 +364,16 @@ public struct P1EncryptedStreamDecoder {
         splitter = P1FrameSplitter(maximumFrameLength: maximumFrameLength)
         framer = P1Framer(options: options)
         plaintextFramer = P1Framer(options: options)
+    }
+
+    /// Drops partial frames and telegrams (counted as `.interrupted` by the framers), e.g. after a reopen.
+    public mutating func reset(_ handler: (P1StreamEvent) -> Void = { _ in }) {
+        splitter.reset()
+        let forward: (P1FramerEvent) -> Void = { event in
+            if let rejection = event.rejection { handler(.rejected(rejection)) }
+        }
+        framer.reset(forward)
+        plaintextFramer.reset(forward)
     }
 
     public mutating func feed(_ bytes: some Sequence<UInt8>, _ handler: (P1StreamEvent) -> Void) {

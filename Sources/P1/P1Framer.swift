@@ -70,7 +70,7 @@ public enum P1FramerEvent: Hashable, Sendable {
 /// Resynchronisation: bytes before `/` are skipped (garbage, 0xFF runs, a telegram joined mid-way); a `/` inside a
 /// telegram starts a new one (the old one is rejected as `.truncated`); an over-long line or telegram drops the
 /// telegram and waits for the next `/`.
-public struct P1Framer {
+public struct P1Framer: Sendable {
     /// Limits and policies.
     public struct Options: Sendable, Hashable {
         /// Longest line accepted: a DSMR 5 text message is up to 2048 hex digits on one line (§6.12), plus code and

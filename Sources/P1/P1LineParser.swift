@@ -160,7 +160,7 @@ struct P1TelegramBuilder {
                 malformed(obisText, .number)
                 return genericGroup(line, group)
             }
-            if let expected = definition.unit, unit == nil || !(unit!.isCompatible(with: expected)) {
+            if let expected = definition.unit, !(unit?.isCompatible(with: expected) ?? false) {
                 diagnostics.append(
                     P1Diagnostic(
                         line: lineNumber, obis: obisText, problem: .unexpectedUnit(expected: expected, got: unit)))

@@ -67,6 +67,7 @@ public struct P1Reader<Port: SerialPort> {
             if error.kind == .unavailable {
                 lostCount += 1
                 framer.reset { event in if let rejection = event.rejection { handler(.rejected(rejection)) } }
+                decoder?.reset(handler)
                 return
             }
             port = current
@@ -115,7 +116,7 @@ public struct P1Reader<Port: SerialPort> {
 /// is why 8N1 is tried first.
 ///
 /// Elapsed time comes from `now` (monotonic, injected), so tests run on virtual time.
-public struct P1AutoDetector {
+public struct P1AutoDetector: Sendable {
     public static let defaultCandidates: [SerialConfiguration] = [.dsmr5, .dsmr22, .dsmr42Kaifa]
 
     public var candidates: [SerialConfiguration]

@@ -28,7 +28,11 @@ public enum P1Country: String, Sendable, Hashable, Codable, CaseIterable {
             default: break
             }
         }
-        let maker = String(telegram.header.prefix(3)).uppercased()
+        var makerBytes: [UInt8] = []
+        for byte in telegram.header.utf8.prefix(3) {
+            makerBytes.append(byte >= 0x61 && byte <= 0x7A ? byte - 0x20 : byte)  // upper-case ASCII
+        }
+        let maker = String(decoding: makerBytes, as: UTF8.self)
         switch maker {
         case "FLU": return .belgium
         case "LUX": return .luxembourg
@@ -178,7 +182,7 @@ public struct P1Reading: Sendable, Hashable, Codable {
     public init(_ telegram: P1Telegram) {
         header = telegram.header
         country = P1Country.detect(telegram)
-        var devices: [Int: MBusDevice] = [:]
+        var devices: [MBusDevice] = []
         var equipment: String?
         var serial: String?
         func energy(_ value: P1Value) -> P1Decimal? { Self.base(value, defaultKilo: true) }
@@ -249,7 +253,8 @@ public struct P1Reading: Sendable, Hashable, Codable {
             case .mbusDeviceType, .mbusIdentifier, .mbusIdentifierBelgium, .mbusReading, .mbusReadingBelgiumGas,
                 .mbusLegacyReading, .mbusValve:
                 let channel = Int(line.channel)
-                var device = devices[channel] ?? MBusDevice(channel: channel)
+                let slot = devices.firstIndex { $0.channel == channel }
+                var device = slot.map { devices[$0] } ?? MBusDevice(channel: channel)
                 switch field {
                 case .mbusDeviceType:
                     device.deviceType = value.decimal.map { Int($0.roundedInteger) }
@@ -267,7 +272,7 @@ public struct P1Reading: Sendable, Hashable, Codable {
                     }
                     device.notTemperatureConverted = field == .mbusReadingBelgiumGas
                 }
-                devices[channel] = device
+                if let slot { devices[slot] = device } else { devices.append(device) }
             default:
                 break
             }
@@ -276,15 +281,17 @@ public struct P1Reading: Sendable, Hashable, Codable {
             equipmentId = P1Value.decodeHex(equipment).flatMap { Self.isPrintable($0) ? $0 : nil } ?? equipment
         }
         if let tariff { tariffName = country.tariffName(tariff) }
-        for registers in [\P1Reading.importWh, \P1Reading.exportWh] where self[keyPath: registers].total == nil {
-            var sum: P1Decimal?
-            for value in self[keyPath: registers].tariffs.compactMap({ $0 }) {
-                sum = sum.map { P1Decimal.sum($0, value) ?? $0 } ?? value
-            }
-            self[keyPath: registers].total = sum
-        }
-        mbus = devices.values.filter { $0.deviceType != nil || $0.identifier != nil || $0.value != nil }
+        if importWh.total == nil { importWh.total = Self.sum(importWh.tariffs) }
+        if exportWh.total == nil { exportWh.total = Self.sum(exportWh.tariffs) }
+        mbus = devices.filter { $0.deviceType != nil || $0.identifier != nil || $0.value != nil }
             .sorted { $0.channel < $1.channel }
+    }
+
+    /// The exact sum of the registers present; `nil` when none is.
+    static func sum(_ values: [P1Decimal?]) -> P1Decimal? {
+        var total: P1Decimal?
+        for case let value? in values { total = total.map { P1Decimal.sum($0, value) ?? $0 } ?? value }
+        return total
     }
 
     /// A value in the base unit (Wh, W, varh, var, VA): `k` units are shifted by 10³; a unit-less value of an

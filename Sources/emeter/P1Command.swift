@@ -213,6 +213,6 @@ func standardOutput(_ text: String) {
     FileHandle.standardOutput.write(Data((text + "\n").utf8))
 }
 
-func standardError(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
+func standardError(_ text: String, newline: Bool = true) {
+    FileHandle.standardError.write(Data((text + (newline ? "\n" : "")).utf8))
 }

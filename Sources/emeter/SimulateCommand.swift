@@ -1,4 +1,7 @@
+import ADE9000
 import ArgumentParser
+import Firmware
+import Logging
 import Foundation
 import HAL
 import P1
@@ -8,7 +11,7 @@ struct SimulateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
         abstract: "Run a simulated meter to test against without hardware.",
-        subcommands: [P1Meter.self],
+        subcommands: [P1Meter.self, ADE9000Chip.self],
     )
 
     /// The simulator's meter profiles by their command-line names.
@@ -153,6 +156,103 @@ struct SimulateCommand: AsyncParsableCommand {
             }
             meter.stop()
             standardError("\(meter.telegramsWritten) telegrams written")
+        }
+    }
+}
+
+extension SimulateCommand {
+    struct ADE9000Chip: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "ade9000",
+            abstract: "Run a scenario through the simulated ADE9000 and the real driver, in virtual time.",
+            discussion: """
+                Reads the simulated chip over the SPI protocol every --step for --duration of virtual time (a day runs
+                in seconds), printing every --every what the driver measured and the energy against the scenario's
+                true energy. Use it to check a scenario file before giving it to boards/simulator.yaml or
+                `emeter calibrate --scenario`. The scenario format is documented in Sources/Simulator/Scenario.swift;
+                examples are in fixtures/ade9000/.
+                Faults (--fault, repeatable): reset@SECONDS, crc:N, miso, irq0-low, irq0-high … (see Fault.parse).
+                Example: emeter simulate ade9000 --scenario fixtures/ade9000/house-3p.yaml --duration 24h --every 1h
+                """
+        )
+
+        @Option(help: "Scenario file (YAML).") var scenario: String
+        @Option(help: "Board whose front end and calibration the driver uses.") var board: String = "boards/simulator.yaml"
+        @Option(help: "Virtual time to simulate, e.g. 24h.") var duration: String = "1h"
+        @Option(help: "Read interval, e.g. 1s.") var step: String = "1s"
+        @Option(help: "Print interval, e.g. 10m.") var every: String = "10m"
+        @Option(help: "Inject a fault (e.g. reset@300, crc:3).") var fault: [String] = []
+        @Flag(help: "JSON Lines output.") var json = false
+        @OptionGroup var global: GlobalOptions
+
+        func validate() throws {
+            for (name, value) in [("--duration", duration), ("--step", step), ("--every", every)] {
+                guard let parsed = ConfigDuration.parse(value), parsed > .zero else {
+                    throw ValidationError("\(name): expected a duration like 1s, 10m or 24h")
+                }
+            }
+        }
+
+        func run() async throws {
+            let logger = global.bootstrapLogging()
+            var device = try openADE(board: board, scenario: scenario, logger: logger)
+            guard let simulated = device as? SimulatedADE else {
+                standardError("\(board): not a simulator board (its ade9000 section has no `simulate:`)")
+                throw ExitStatus.usage
+            }
+            for spec in fault {
+                do {
+                    simulated.chip.apply(try ADE9000Simulator.Fault.parse(spec))
+                } catch {
+                    throw ValidationError("--fault \(spec): \(error)")
+                }
+            }
+            let total = ConfigDuration.parse(duration)!, stepDuration = ConfigDuration.parse(step)!
+            let printEvery = ConfigDuration.parse(every)!
+            let steps = Int64(total / stepDuration)
+            let printSteps = max(1, Int64(printEvery / stepDuration))
+            let truth = simulated.chip.scenario
+            var errors = 0
+            for index in 1...max(1, steps) {
+                let elapsed = stepDuration * Int(index)
+                device.advance(to: simulated.startWall + elapsed.components.seconds * 1000
+                    + elapsed.components.attoseconds / 1_000_000_000_000_000)
+                let readings: Readings
+                do {
+                    readings = try device.readSnapshot()
+                } catch {
+                    errors += 1
+                    standardError("t=\(elapsed): \(error)")
+                    continue
+                }
+                guard index % printSteps == 0 || index == steps else { continue }
+                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                let measured = Phase.allCases.map { readings.energy[$0.rawValue].activeNetWh }
+                let expected = Phase.allCases.map { truth.trueActiveEnergyWh($0, to: seconds) }
+                if json {
+                    struct Line: Encodable {
+                        var t_s: Double
+                        var power_w: [Double]
+                        var voltage_v: [Double]
+                        var current_a: [Double]
+                        var energy_wh: [Double]
+                        var true_energy_wh: [Double]
+                    }
+                    let line = Line(t_s: seconds, power_w: readings.phases.map(\.activePower),
+                        voltage_v: readings.phases.map(\.voltage), current_a: readings.phases.map(\.current),
+                        energy_wh: measured, true_energy_wh: expected)
+                    standardOutput(String(decoding: (try? Payloads.encoder().encode(line)) ?? Data(), as: UTF8.self))
+                } else {
+                    let perPhase = Phase.allCases.map { p -> String in
+                        let i = p.rawValue
+                        let error = expected[i] == 0 ? 0 : (measured[i] - expected[i]) / expected[i] * 100
+                        return "\(p): \(format(readings.phases[i].voltage, 1)) V \(format(readings.phases[i].current, 2)) A "
+                            + "\(format(readings.phases[i].activePower, 0)) W, \(format(measured[i], 1)) Wh (\(format(error, 3))%)"
+                    }
+                    standardOutput("t=\(ConfigDuration(elapsed))  " + perPhase.joined(separator: "  "))
+                }
+            }
+            if errors > 0 { standardError("\(errors) reads failed (see above)") }
         }
     }
 }

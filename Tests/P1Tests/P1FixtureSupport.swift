@@ -2,9 +2,10 @@ import Foundation
 import P1
 import Simulator
 
-/// Locates `shared/fixtures/p1`: walks up from this file to the package root (the directory with Package.swift)
-/// and looks for `../shared/fixtures/p1` next to it (the project layout: `/work/main` and `/work/shared`), then
-/// in every ancestor, falling back to `/work/shared/fixtures/p1`.
+/// Locates the P1 fixtures: walks up from this file and, at every ancestor directory D, tries `D/shared/fixtures/p1`
+/// and `D/../shared/fixtures/p1` — so from the package root (the directory with Package.swift) it finds
+/// `../shared/fixtures/p1` (the project layout: `/work/main` next to `/work/shared`) — then a package-local
+/// `fixtures/p1`, falling back to `/work/shared/fixtures/p1`. A directory counts when it holds the README.md index.
 enum Fixtures {
     static let directory: URL = {
         let fileManager = FileManager.default
@@ -14,6 +15,14 @@ enum Fixtures {
             candidates.append(url.appendingPathComponent("shared/fixtures/p1"))
             candidates.append(url.deletingLastPathComponent().appendingPathComponent("shared/fixtures/p1"))
             url = url.deletingLastPathComponent()
+        }
+        var root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        while root.path != "/" {
+            if fileManager.fileExists(atPath: root.appendingPathComponent("Package.swift").path) {
+                candidates.append(root.appendingPathComponent("fixtures/p1"))
+                break
+            }
+            root = root.deletingLastPathComponent()
         }
         candidates.append(URL(fileURLWithPath: "/work/shared/fixtures/p1"))
         for candidate in candidates

@@ -132,3 +132,33 @@ func autoDetectionFindsTheMetersLineSetting(profile: P1SimulatedProfile) throws 
             }, now: { clock.now })
     }
 }
+
+@Test func encryptedReaderRecoversFromAnUnplugMidFrame() throws {
+    let key: [UInt8] = Array(1...16)
+    var meter = try P1MeterSimulator(profile: .smartyEncrypted, seed: 4, encryptionKey: key)
+    let first = meter.nextTelegram()
+    let second = meter.nextTelegram()
+    let port = InMemorySerialPort(maxChunk: 300)
+    port.enqueue(Array(first.prefix(500)))
+    var telegrams: [P1Telegram] = []
+    var failures = 0
+    var reader = P1Reader<InMemorySerialPort>(
+        configuration: .dsmr5, decryptor: try P1Decryptor(encryptionKey: key), port: port
+    ) { _ throws(HALError) in port }
+    let handler: (P1StreamEvent) -> Void = { event in
+        switch event {
+        case .telegram(let telegram): telegrams.append(telegram)
+        case .frameFailed: failures += 1
+        case .rejected: break
+        }
+    }
+    for _ in 0..<2 { try reader.poll(timeout: .milliseconds(10), handler) }
+    port.unplug(reads: 1)
+    try reader.poll(timeout: .milliseconds(10), handler)
+    #expect(reader.lostCount == 1)
+    port.enqueue(second)  // the rest of `first` never arrives
+    for _ in 0..<10 { try reader.poll(timeout: .milliseconds(10), handler) }
+    #expect(telegrams.count == 1)
+    #expect(failures == 0, "the partial frame was dropped, not decrypted")
+    #expect(telegrams.first == (try P1Telegram.parse(meter.lastPlaintext)))
+}

@@ -159,7 +159,7 @@ enum ADESetup {
         guard let file = board.calibrationFile else { return nil }
         let path = resolve(file, boardPath: boardPath)
         guard FileManager.default.fileExists(atPath: path) else {
-            logger.notice("no calibration file yet; using unity gains (run `emeter calibrate --save`)",
+            logger.notice("no calibration file yet; using unity gains (run `emeter calibrate … --save board`)",
                 metadata: ["file": "\(path)"])
             return nil
         }
