@@ -14,7 +14,9 @@
 public enum P1JSON {
     /// One JSON object (no trailing newline) for a telegram.
     public static func telegram(_ telegram: P1Telegram) -> String {
-        var out = "{\"header\":"
+        var out = ""
+        out.reserveCapacity(2048 + 48 * telegram.lines.count)
+        out += "{\"header\":"
         string(telegram.header, into: &out)
         out += ",\"crc\":"
         if let crc = telegram.transmittedCRC { out += "\"\(P1Framer.hex4(crc))\"" } else { out += "null" }
@@ -202,6 +204,12 @@ public enum P1JSON {
 
     /// A JSON string literal: `"` and `\` escaped, control characters as `\u00XX`.
     public static func string(_ text: String, into out: inout String) {
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C && $0 < 0x7F }) {
+            out += "\""
+            out += text
+            out += "\""
+            return
+        }
         out += "\""
         for scalar in text.unicodeScalars {
             switch scalar {

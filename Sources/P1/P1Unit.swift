@@ -35,7 +35,7 @@ public enum P1Unit: Hashable, Sendable, CustomStringConvertible, Codable {
             case UInt8(ascii: "V"): self = .V
             case UInt8(ascii: "A"): self = .A
             case UInt8(ascii: "s"): self = .s
-            default: self.init(symbol: String(decoding: bytes, as: UTF8.self))
+            default: self.init(symbol: Self.text(bytes))
             }
         case 2:
             switch (bytes[0], bytes[1]) {
@@ -44,13 +44,21 @@ public enum P1Unit: Hashable, Sendable, CustomStringConvertible, Codable {
             case (UInt8(ascii: "W"), UInt8(ascii: "h")): self = .Wh
             case (UInt8(ascii: "G"), UInt8(ascii: "J")): self = .GJ
             case (UInt8(ascii: "H"), UInt8(ascii: "z")): self = .Hz
-            default: self.init(symbol: String(decoding: bytes, as: UTF8.self))
+            default: self.init(symbol: Self.text(bytes))
             }
         case 3 where bytes[0] == UInt8(ascii: "k") && bytes[1] == UInt8(ascii: "W") && bytes[2] == UInt8(ascii: "h"):
             self = .kWh
         default:
-            self.init(symbol: String(decoding: bytes, as: UTF8.self))
+            self.init(symbol: Self.text(bytes))
         }
+    }
+
+    /// UTF-8 when valid (`m³` as C2 B3), else ISO 8859-1 (`m³` as a single B3 byte, as one meter sends it).
+    static func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        if let text = String(validating: bytes, as: UTF8.self) { return text }
+        var scalars = String.UnicodeScalarView()
+        for byte in bytes { scalars.append(Unicode.Scalar(byte)) }
+        return String(scalars)
     }
 
     /// The symbol as it is printed: `kWh`, `m3`.

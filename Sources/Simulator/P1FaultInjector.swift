@@ -61,7 +61,8 @@ public struct P1FaultInjector: Sendable {
             let index = Int.random(in: start..<bang, using: &random)
             bytes.insert(contentsOf: [UInt8](repeating: 0xFF, count: length), at: index)
         case .truncated(let fraction):
-            bytes = Array(bytes.prefix(Int(Double(bytes.count) * min(max(fraction, 0), 1))))
+            let kept = fraction.isNaN ? 0 : min(max(fraction, 0), 1)
+            bytes = Array(bytes.prefix(Int(Double(bytes.count) * kept)))
         }
         return bytes
     }

@@ -135,3 +135,14 @@ func sentinelTimestampsAreNoValue(text: String) {
     telegram.lines = [hexVersion]
     #expect(telegram.reading.p1Version == "21110")
 }
+
+@Test func cubicMetreSignInLatin1OrUTF8IsReadAsM3() throws {
+    for unit in [[0x6D, 0xB3], [0x6D, 0xC2, 0xB3]] as [[UInt8]] {
+        var text = Array("/XXX5 m3\r\n\r\n0-1:24.1.0(003)\r\n0-1:24.2.1(200426223001S)(00246.138*".utf8)
+        text += unit + Array(")\r\n!".utf8)
+        text += Array(P1Framer.hex4(CRC16.checksum(text)).utf8) + [13, 10]
+        let telegram = try P1Telegram.parse(text)
+        #expect(telegram.value(.mbusReading, channel: 1)?.unit == .m3)
+        #expect(telegram.reading.device(.gas)?.value == dec("246.138"))
+    }
+}

@@ -270,7 +270,8 @@ actor RunOutput: LoopOutput {
 
     func closed(_ record: IntervalRecord) async {
         do {
-            _ = try await store.append(record)
+            let sequence = try await store.append(record)
+            logger.debug("record stored", metadata: ["sequence": "\(sequence)", "start": "\(record.start)"])
         } catch {
             logger.error("offline ring refused a record; printing it instead",
                 metadata: ["error": "\(error)", "start": "\(record.start)"])

@@ -1,0 +1,47 @@
+import ArgumentParser
+import Firmware
+import Foundation
+import Logging
+
+struct RingCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ring",
+        abstract: "Inspect the offline ring (the 512-byte store of interval records not yet delivered).",
+        subcommands: [Show.self],
+    )
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the records stored in a ring image file, oldest first, as JSON Lines (read-only).",
+            discussion: """
+                Example: emeter ring show --file /var/lib/emeter/ring.bin
+                The file is the `ring.path` of a configuration with `ring.storage: file`. Nothing is acknowledged or
+                changed; a summary (records, bytes, consumers' backlog) goes to stderr.
+                """
+        )
+        @Option(help: "Ring image file.") var file: String
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let logger = global.bootstrapLogging()
+            guard FileManager.default.fileExists(atPath: file) else {
+                standardError("\(file): no such file")
+                throw ExitStatus.noInput
+            }
+            let store: RecordStore<FileRingStorage>
+            do {
+                store = try RecordStore(storage: FileRingStorage(path: file), nominalInterval: 60, logger: logger)
+            } catch {
+                standardError("\(file): \(error)")
+                throw ExitStatus.dataError
+            }
+            let encoder = Payloads.encoder()
+            for record in await store.records {
+                let data = (try? encoder.encode(Payloads.Record(record, device: "ring"))) ?? Data()
+                standardOutput(String(decoding: data, as: UTF8.self))
+            }
+            let statistics = await store.statistics
+            standardError("\(file): \(statistics.records) records, \(statistics.usedBytes) bytes of data, backlog by consumer \(statistics.backlog)")
+        }
+    }
+}
