@@ -128,7 +128,7 @@ struct CalibrateCommand: AsyncParsableCommand {
         var lines = ["phase   error before (V / I / P)          error after (V / I / P)           phase error  registers"]
         for (index, p) in Phase.allCases.enumerated() {
             let b = report.before[index], a = report.after[index], c = report.calibration[p]
-            func pct(_ x: Double) -> String { (x >= 0 ? "+" : "") + format(x, 3) + "%" }
+            func pct(_ x: Double) -> String { abs(x) < 0.0005 ? "+0.000%" : (x >= 0 ? "+" : "") + format(x, 3) + "%" }
             lines.append("  \(["A", "B", "C"][index])    "
                 + "\(pct(b.voltagePercent).leftPad(8)) \(pct(b.currentPercent).leftPad(8)) \(pct(b.activePowerPercent).leftPad(8))    "
                 + "\(pct(a.voltagePercent).leftPad(8)) \(pct(a.currentPercent).leftPad(8)) \(pct(a.activePowerPercent).leftPad(8))    "

@@ -21,10 +21,10 @@ enum ExitStatus {
           0   success
           1   a device or network failure while running
           64  bad command-line usage
-          65  invalid board, configuration, scenario or calibration file (each problem is printed with
-              file:line:column, the field and what was expected)
+          65  invalid board, configuration, scenario or calibration file
+              (printed as file:line:column: field: what was expected)
           66  an input file is missing or unreadable
-          69  a device is missing, busy or not permitted (e.g. /dev/spidev0.0 absent: enable SPI)
+          69  a device is missing, busy or not permitted (e.g. no /dev/spidev0.0)
           74  an I/O error talking to a device
         """
 }

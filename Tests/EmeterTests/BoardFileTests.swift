@@ -170,3 +170,25 @@ func durationsParse(text: String, expected: Duration) {
     check = try BoardCommand.Check.parse([directory.appendingPathComponent("missing.yaml").path])
     #expect(throws: ExitStatus.noInput) { try check.run() }
 }
+
+@Test func exampleConfigurationIsValid() throws {
+    let config = try YAMLFile.load(RunConfig.self, path: repositoryRoot.appendingPathComponent("config/emeter.example.yaml").path)
+    #expect(config.interval?.duration == .seconds(60))
+    #expect(config.ring?.storage == "file")
+}
+
+@Test(arguments: [
+    ("interval: 7s\n", "bad.yaml:1:11: interval: expected whole seconds that divide one hour (e.g. 10s, 60s, 5m, 15m), got 7s"),
+    ("ring:\n  storage: flash\n", "bad.yaml:2:12: ring.storage: expected `ram`, `file` or `eeprom`, got `flash`"),
+    ("ring:\n  storage: file\n", "bad.yaml:2:3: ring.path: `storage: file` needs `path:`"),
+    ("local_time: mars\n", "bad.yaml:1:13: local_time: expected `europe-central` or `utc`, got `mars`"),
+    ("device: a/b\n", "bad.yaml:1:9: device: expected a non-empty id without `/`, `#`, `+` or spaces, got `a/b`"),
+])
+func brokenConfigurationGivesAPreciseError(yaml: String, expected: String) {
+    do {
+        _ = try YAMLFile.decode(RunConfig.self, yaml: yaml, file: "bad.yaml")
+        Issue.record("accepted: \(yaml)")
+    } catch {
+        #expect(error.errors.first?.description == expected)
+    }
+}

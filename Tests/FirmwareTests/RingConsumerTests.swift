@@ -158,6 +158,78 @@ struct RingConsumerTests {
         #expect(backends[0].duplicates > 0 && backends[1].duplicates > 0)
     }
 
+    /// `cancelInFlight` (the send certainly failed) makes the record mergeable again, and an acknowledgement
+    /// from before the cancel is refused rather than applied to the merged record.
+    @Test func cancelledSendMayMergeAndItsLateAckIsRefused() throws {
+        var ring = try ReadingRing(storage: RAMRingStorage())
+        try ring.register(a)
+        let records = typicalRingRecords(300)
+        try ring.append(records[0])
+        let sent = try #require(try ring.next(for: a))
+        ring.cancelInFlight(a)
+        for record in records.dropFirst() { try ring.append(record) }
+        #expect(ring.records[0].sequences.count > 1)  // the cancelled record was merged
+        do {
+            try ring.acknowledge(a, through: sent.lastSequence)
+            Issue.record("a stale acknowledgement was applied")
+        } catch {
+            #expect(error.kind == .invalidAcknowledgement)
+        }
+        #expect(try ring.peek(for: a) == ring.records[0])
+        #expect(try ring.next(for: a) == ring.records[0])
+        #expect(RingTotals(ring.records) == RingTotals(records))
+    }
+
+    /// Four forwarders acting at random (send, lose the ack, go offline holding a record, cancel a send that
+    /// never left): 4000 appends never fail for lack of a mergeable pair, and every backend gets every Wh once.
+    @Test(arguments: [1, 2])
+    func fourRandomConsumersNeverBlockTheRing(seed: UInt64) throws {
+        var ring = try ReadingRing(storage: RAMRingStorage())
+        let consumers = (0..<4).map(ConsumerID.init)
+        for consumer in consumers { try ring.register(consumer) }
+        var backends = Array(repeating: RingBackend(), count: 4)
+        var delivered = Array(repeating: false, count: 4)  // the record in flight reached the backend
+        var online = Array(repeating: true, count: 4)
+        var random = RingRandom(state: seed)
+        let records = typicalRingRecords(4000, seed: seed)
+        for record in records {
+            try ring.append(record)
+            for (index, consumer) in consumers.enumerated() {
+                if random.next() % 100 < 2 { online[index].toggle() }
+                guard online[index] else { continue }
+                switch random.next() % 10 {
+                case 0:  // offline soon: a send is attempted and certainly fails (connection refused)
+                    if try ring.next(for: consumer) != nil, !delivered[index] { ring.cancelInFlight(consumer) }
+                case 1:  // the send reaches the backend, the ack is lost
+                    if let next = try ring.next(for: consumer) {
+                        backends[index].receive(next)
+                        delivered[index] = true
+                    }
+                default:
+                    for _ in 0..<Int(random.next() % 4) {
+                        guard let next = try ring.next(for: consumer) else { break }
+                        backends[index].receive(next)
+                        try ring.acknowledge(consumer, through: next.lastSequence)
+                        delivered[index] = false
+                    }
+                }
+            }
+            #expect(ring.usedBytes <= ReadingRing<RAMRingStorage>.dataCapacity)
+        }
+        for (index, consumer) in consumers.enumerated() {
+            while let next = try ring.next(for: consumer) {
+                backends[index].receive(next)
+                try ring.acknowledge(consumer, through: next.lastSequence)
+            }
+        }
+        #expect(ring.count == 0)
+        for backend in backends {
+            #expect(backend.totals == RingTotals(records))
+            #expect(backend.overlaps == 0)
+            #expect(backend.ranges.last?.upperBound == 4000)
+        }
+    }
+
     @Test func positionsSurviveARestart() throws {
         var ring = try ReadingRing(storage: RAMRingStorage())
         try ring.register(a)

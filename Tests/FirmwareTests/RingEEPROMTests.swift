@@ -150,7 +150,7 @@ struct RingEEPROMStorageTests {
     }
 
     enum Operation: String, CaseIterable, CustomTestStringConvertible {
-        case append, appendWithMerge, acknowledge, register
+        case append, appendWithMerge, appendWithPinnedFront, acknowledge, register
         var testDescription: String { rawValue }
     }
 
@@ -158,14 +158,29 @@ struct RingEEPROMStorageTests {
     static func prepare(_ operation: Operation) throws -> EEPROM24C04 {
         var ring = try openEEPROMRing(EEPROM24C04())
         try ring.register(ConsumerID(0))
-        let count = operation == .appendWithMerge ? 200 : 20
+        if operation == .appendWithPinnedFront {
+            try ring.register(ConsumerID(1))
+            try ring.register(ConsumerID(2))
+        }
+        let count = operation == .appendWithMerge || operation == .appendWithPinnedFront ? 200 : 20
         for record in typicalRingRecords(count) { try ring.append(record) }
         if operation == .acknowledge { _ = try ring.next(for: ConsumerID(0)) }
         return ring.storage.bus
     }
 
-    static func run(_ operation: Operation, on ring: inout EEPROMRing) throws {
+    static func run<S: RingStorage>(_ operation: Operation, on ring: inout ReadingRing<S>) throws {
         switch operation {
+        case .appendWithPinnedFront:
+            // Three forwarders hold the three oldest records in flight: only newer pairs may merge.
+            _ = try ring.next(for: ConsumerID(0))
+            for consumer in [ConsumerID(1), ConsumerID(2)] {
+                for _ in 0..<(consumer.index) {
+                    let record = try #require(try ring.next(for: consumer))
+                    try ring.acknowledge(consumer, through: record.lastSequence)
+                }
+                _ = try ring.next(for: consumer)
+            }
+            for record in typicalRingRecords(3, start: ringNewYear2026 + 300_000) { try ring.append(record) }
         case .append, .appendWithMerge: try ring.append(typicalRingRecords(1, start: ringNewYear2026 + 300_000)[0])
         case .acknowledge:
             _ = try ring.next(for: ConsumerID(0))
@@ -187,18 +202,15 @@ struct RingEEPROMStorageTests {
         let writesBefore = before.writesPerCell.reduce(0, +)
         var accepted = [Self.snapshot(clean)]
         var probe = try ReadingRing(storage: RingRecordingStorage(inner: RAMRingStorage(image: before.memory)))
-        switch operation {
-        case .append, .appendWithMerge: try probe.append(typicalRingRecords(1, start: ringNewYear2026 + 300_000)[0])
-        case .acknowledge:
-            _ = try probe.next(for: ConsumerID(0))
-            try probe.acknowledge(ConsumerID(0), through: 1)
-        case .register: try probe.register(ConsumerID(3))
-        }
+        try Self.run(operation, on: &probe)
         for image in probe.storage.images { accepted.append(try Self.snapshot(image: image)) }
         try Self.run(operation, on: &clean)
         #expect(Self.snapshot(clean) == accepted.last)
         let commits = clean.commitCount - cleanCommitsBefore
-        if operation == .appendWithMerge {
+        if operation == .appendWithPinnedFront {
+            #expect(clean.suffixMergeCount >= 1)
+            #expect(clean.records[0].sequences.count > 1 && clean.records[1].sequences.count == 1)
+        } else if operation == .appendWithMerge {
             // Each merge is staged in a commit of its own; the last compaction shares the append's commit.
             #expect(clean.mergeCount >= 1 && commits == 2 * clean.mergeCount)
         } else {

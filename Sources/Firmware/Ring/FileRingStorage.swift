@@ -40,7 +40,8 @@ public struct FileRingStorage: RingStorage, Sendable {
         for (slot, offset) in Self.slotOffsets.enumerated() {
             let bytes = try readFully(fd, count: Self.slotSize, at: offset)
             guard let (generation, image) = Self.parseSlot(bytes) else { continue }
-            if best == nil || generation > best!.generation { best = (generation, slot, image) }
+            if let current = best, current.generation >= generation { continue }
+            best = (generation, slot, image)
         }
         generation = best?.generation ?? 0
         currentSlot = best?.slot
@@ -93,7 +94,7 @@ public struct FileRingStorage: RingStorage, Sendable {
         var done = 0
         while done < count {
             let result = buffer.withUnsafeMutableBytes { raw in
-                pread(fd, raw.baseAddress! + done, count - done, off_t(offset + done))
+                pread(fd, raw.baseAddress.map { $0 + done }, count - done, off_t(offset + done))
             }
             if result < 0 {
                 if errno == EINTR { continue }
@@ -109,7 +110,7 @@ public struct FileRingStorage: RingStorage, Sendable {
         var done = 0
         while done < bytes.count {
             let result = bytes.withUnsafeBytes { raw in
-                pwrite(fd, raw.baseAddress! + done, bytes.count - done, off_t(offset + done))
+                pwrite(fd, raw.baseAddress.map { $0 + done }, bytes.count - done, off_t(offset + done))
             }
             if result < 0 {
                 if errno == EINTR { continue }

@@ -78,6 +78,8 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
     private var inFlight: [UInt32?] = Array(repeating: nil, count: RingImage.maxConsumers)
     /// Merges done since this ring was opened.
     public private(set) var mergeCount = 0
+    /// Merges done with the suffix plan (the front was pinned by consumers), for tests.
+    private(set) var suffixMergeCount = 0
     /// Commits (stores) done since this ring was opened.
     public private(set) var commitCount = 0
     /// What ``init(storage:nominalInterval:)`` found: `true` when a valid image was loaded.
@@ -92,15 +94,18 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         self.storage = storage
         let image = try self.storage.load()
         let nominal = min(max(nominalInterval, 1), 65535)
-        if let image, image.count == RingImage.size, let loaded = Self.decode(image) {
-            state = loaded
+        if let image, image.count == RingImage.size {
             committedImage = image
-            loadedExistingImage = true
+            if let loaded = Self.decode(image) {
+                state = loaded
+                loadedExistingImage = true
+                return
+            }
         } else {
-            state = State(nominalInterval: nominal)
-            committedImage = image?.count == RingImage.size ? image! : Array(repeating: 0, count: RingImage.size)
-            loadedExistingImage = false
+            committedImage = Array(repeating: 0, count: RingImage.size)
         }
+        state = State(nominalInterval: nominal)
+        loadedExistingImage = false
     }
 
     // MARK: Reading
@@ -139,6 +144,7 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
     @discardableResult
     public mutating func append(_ record: IntervalRecord) throws(RingError) -> UInt32 {
         try record.validate()
+        try joinSplitLayout()
         var base = state
         if base.entries.isEmpty {
             // Nothing is coded against the header context while the ring is empty, so start it at this
@@ -172,11 +178,10 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
                 try commit(compacted)
                 pending = nil
             }
-            guard let plan = firstMergePlan(state),
-                Self.isFree(Self.liveMap(state.entries), offset: plan.stageOffset, length: plan.cost)
-            else { break }
+            guard let plan = chooseMergePlan(state) else { break }
             try commit(plan.staged)
             mergeCount += 1
+            if plan.isSuffix { suffixMergeCount += 1 }
             pending = plan.compacted
         }
         if let compacted = pending,
@@ -204,6 +209,7 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
     /// its position.
     public mutating func register(_ consumer: ConsumerID) throws(RingError) {
         guard state.cursors[consumer.index] == nil else { return }
+        try joinSplitLayout()
         var next = state
         next.cursors[consumer.index] = state.context.lastSequence
         try commit(next)
@@ -212,11 +218,22 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
     /// Forgets `consumer`; records only it still needed are freed.
     public mutating func unregister(_ consumer: ConsumerID) throws(RingError) {
         guard state.cursors[consumer.index] != nil else { return }
+        try joinSplitLayout()
         var next = state
         next.cursors[consumer.index] = nil
         Self.freeAcknowledged(&next)
         try commit(next)
         inFlight[consumer.index] = nil
+    }
+
+    /// The oldest record `consumer` has not acknowledged, without pinning it (for status displays; a forwarder
+    /// that sends the record must use ``next(for:)``).
+    /// - Throws: `.unknownConsumer` when `consumer` is not registered.
+    public func peek(for consumer: ConsumerID) throws(RingError) -> IntervalRecord? {
+        guard let acked = state.cursors[consumer.index] else {
+            throw RingError(.unknownConsumer, "\(consumer) is not registered")
+        }
+        return state.entries.first(where: { $0.record.lastSequence > acked })?.record
     }
 
     /// The oldest record `consumer` has not acknowledged, now pinned as in flight (it will not be merged).
@@ -284,12 +301,11 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         return last.end % RingImage.dataSize
     }
 
-    /// Free space to keep after an append so the next merge can be staged: the staging cost of the oldest
-    /// mergeable pair plus one largest record (in case a consumer pins another record meanwhile), and at
-    /// least twice the largest record.
+    /// Free space to keep after an append so the next merge can be staged: the cheapest staging plus one
+    /// largest record (in case a consumer pins another record meanwhile), and at least twice the largest record.
     private func reserve(_ state: State, including size: Int) -> Int {
         let largest = max(size, state.entries.map(\.bytes.count).max() ?? 0)
-        let staging = firstMergePlan(state)?.cost ?? 0
+        let staging = cheapestStagingBound(state) ?? 0
         return max(Self.minimumReserve, 2 * largest, staging + largest)
     }
 
@@ -333,49 +349,164 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         return true
     }
 
-    /// How the oldest mergeable pair would be merged: the records before it plus the merged record (the
-    /// *prefix*) are written into free space just before the oldest record (commit 1, "staged"), then into the
-    /// space the old prefix occupied, next to the newer records (commit 2, "compacted").
+    /// One way to merge the pair at `index`, `index + 1` without writing over live bytes. The records on one
+    /// side of the pair are rewritten together with the merged record:
+    /// - *prefix* plan: the older records and the merged record are staged in the free space just before the
+    ///   oldest record (commit 1), then moved next to the newer records, into the space the old prefix held;
+    /// - *suffix* plan: the merged record and the newer records are staged in the free space after the tail
+    ///   (commit 1), then moved back to where the pair started.
+    /// The second commit is shared with an append when there is room.
     struct MergePlan {
+        var index: Int
         var staged: State
         var compacted: State
         var stageOffset: Int
-        /// Bytes of the new prefix: the free space the staging needs.
+        /// Bytes written by the staging: the free space it needs.
         var cost: Int
+        /// `true` for a suffix plan.
+        var isSuffix: Bool
     }
 
-    /// The plan for the oldest pair that consumers allow to merge, if any.
-    private func firstMergePlan(_ state: State) -> MergePlan? {
+    /// The plans for merging the pair at `index` (which the consumers allow), cheapest first.
+    private func mergePlans(
+        _ state: State, index: Int, context: RecordCoding.Context, olderLength: Int, total: Int
+    ) -> [MergePlan] {
+        let entries = state.entries
+        let merged = entries[index].record.merged(with: entries[index + 1].record)
+        let mergedBytes = RecordCoding.encode(merged, after: context, nominalInterval: state.nominalInterval)
+        let pairLength = entries[index].bytes.count + entries[index + 1].bytes.count
+        guard mergedBytes.count <= pairLength else { return [] }
+        let newerLength = total - olderLength - pairLength
+        let head = entries[0].offset
+        let tail = Self.tailOffset(state)
+        let pairStart = entries[index].offset
+        let pairEnd = entries[index + 1].end
+        func placed(_ items: [(IntervalRecord, [UInt8])], at start: Int) -> [Entry] {
+            var offset = start
+            return items.map { record, bytes in
+                defer { offset += bytes.count }
+                return Entry(record: record, offset: offset % RingImage.dataSize, bytes: bytes)
+            }
+        }
+        var plans: [MergePlan] = []
+        func add(_ staged: [Entry], _ compacted: [Entry], offset: Int, cost: Int, suffix: Bool) {
+            var stagedState = state
+            stagedState.entries = staged
+            var compactedState = state
+            compactedState.entries = compacted
+            guard Self.runs(staged).count <= 2, Self.runs(compacted).count <= 2 else { return }
+            plans.append(
+                MergePlan(
+                    index: index, staged: stagedState, compacted: compactedState, stageOffset: offset, cost: cost,
+                    isSuffix: suffix))
+        }
+        // Prefix plan: the older records must be one contiguous stretch up to the pair.
+        if Self.wrap(pairEnd - head) == (olderLength + pairLength) % RingImage.dataSize {
+            let prefix = entries[..<index].map { ($0.record, $0.bytes) } + [(merged, mergedBytes)]
+            let cost = olderLength + mergedBytes.count
+            let newer = Array(entries[(index + 2)...])
+            add(
+                placed(prefix, at: Self.wrap(head - cost)) + newer,
+                placed(prefix, at: Self.wrap(pairEnd - cost)) + newer,
+                offset: Self.wrap(head - cost), cost: cost, suffix: false)
+        }
+        // Suffix plan: the newer records must be one contiguous stretch from the pair to the tail.
+        if Self.wrap(tail - pairStart) == (pairLength + newerLength) % RingImage.dataSize {
+            let suffix = [(merged, mergedBytes)] + entries[(index + 2)...].map { ($0.record, $0.bytes) }
+            let cost = mergedBytes.count + newerLength
+            let older = Array(entries[..<index])
+            add(
+                older + placed(suffix, at: tail), older + placed(suffix, at: pairStart), offset: tail, cost: cost,
+                suffix: true)
+        }
+        return plans.sorted { $0.cost < $1.cost }
+    }
+
+    /// The plan to carry out now: the oldest pair the consumers allow to merge whose staging fits in free
+    /// space, with its cheapest plan that fits.
+    private func chooseMergePlan(_ state: State) -> MergePlan? {
         let entries = state.entries
         guard entries.count >= 2 else { return nil }
-        for index in 0..<(entries.count - 1) where mayMerge(state, index) {
-            let merged = entries[index].record.merged(with: entries[index + 1].record)
-            let mergedBytes = RecordCoding.encode(
-                merged, after: Self.context(state, before: index), nominalInterval: state.nominalInterval)
-            let prefix = entries[..<index].map { ($0.record, $0.bytes) } + [(merged, mergedBytes)]
-            let newLength = prefix.reduce(0) { $0 + $1.1.count }
-            let oldLength = entries[...(index + 1)].reduce(0) { $0 + $1.bytes.count }
-            let oldEnd = entries[index + 1].end
-            // The old prefix must be one contiguous stretch, and the merge must not grow it.
-            guard newLength <= oldLength, Self.wrap(oldEnd - entries[0].offset) == oldLength % RingImage.dataSize
-            else { continue }
-            let stageOffset = Self.wrap(entries[0].offset - newLength)
-            func placed(at start: Int) -> [Entry] {
-                var offset = start
-                return prefix.map { record, bytes in
-                    defer { offset += bytes.count }
-                    return Entry(record: record, offset: offset % RingImage.dataSize, bytes: bytes)
-                }
+        let live = Self.liveMap(state.entries)
+        let total = entries.reduce(0) { $0 + $1.bytes.count }
+        var context = state.context
+        var olderLength = 0
+        for index in 0..<(entries.count - 1) {
+            defer {
+                context = context.advanced(by: entries[index].record)
+                olderLength += entries[index].bytes.count
             }
-            let rest = Array(entries[(index + 2)...])
-            var staged = state
-            staged.entries = placed(at: stageOffset) + rest
-            var compacted = state
-            compacted.entries = placed(at: Self.wrap(oldEnd - newLength)) + rest
-            guard Self.runs(staged.entries).count <= 2, Self.runs(compacted.entries).count <= 2 else { continue }
-            return MergePlan(staged: staged, compacted: compacted, stageOffset: stageOffset, cost: newLength)
+            guard mayMerge(state, index) else { continue }
+            let pairLength = entries[index].bytes.count + entries[index + 1].bytes.count
+            let newerLength = total - olderLength - pairLength
+            // Cheap test first: no plan can stage in less than the merged record plus one side.
+            let free = max(Self.freeBefore(head: entries[0].offset, live), Self.freeAfterTail(state))
+            guard min(olderLength, newerLength) < free else { continue }
+            let plans = mergePlans(state, index: index, context: context, olderLength: olderLength, total: total)
+            if let plan = plans.first(where: { Self.isFree(live, offset: $0.stageOffset, length: $0.cost) }) {
+                return plan
+            }
         }
         return nil
+    }
+
+    /// An upper bound of the cheapest staging among the pairs the consumers allow to merge: the merged record
+    /// is never longer than the pair, so a plan costs at most the pair plus the shorter side.
+    private func cheapestStagingBound(_ state: State) -> Int? {
+        let entries = state.entries
+        guard entries.count >= 2 else { return nil }
+        let total = entries.reduce(0) { $0 + $1.bytes.count }
+        var olderLength = 0
+        var best: Int?
+        for index in 0..<(entries.count - 1) {
+            defer { olderLength += entries[index].bytes.count }
+            guard mayMerge(state, index) else { continue }
+            let pairLength = entries[index].bytes.count + entries[index + 1].bytes.count
+            let cost = pairLength + min(olderLength, total - olderLength - pairLength)
+            best = min(best ?? cost, cost)
+        }
+        return best
+    }
+
+    /// Free bytes just before `head`, going backwards to the first live byte.
+    private static func freeBefore(head: Int, _ live: [Bool]) -> Int {
+        var free = 0
+        while free < RingImage.dataSize && !live[wrap(head - 1 - free)] { free += 1 }
+        return free
+    }
+
+    /// Joins the two runs of a layout left split by a merge whose second commit never happened (power loss
+    /// between the two): the run that fits into the gap between them is moved there, in one commit.
+    private mutating func joinSplitLayout() throws(RingError) {
+        let runs = Self.runs(state.entries)
+        guard runs.count == 2 else { return }
+        let gap = Self.wrap(runs[1].offset - (runs[0].offset + runs[0].length))
+        var firstCount = 0
+        var length = 0
+        while length < runs[0].length {
+            length += state.entries[firstCount].bytes.count
+            firstCount += 1
+        }
+        func placed(_ entries: ArraySlice<Entry>, at start: Int) -> [Entry] {
+            var offset = start
+            return entries.map { entry in
+                defer { offset += entry.bytes.count }
+                return Entry(record: entry.record, offset: offset % RingImage.dataSize, bytes: entry.bytes)
+            }
+        }
+        var next = state
+        if gap >= runs[0].length {
+            next.entries =
+                placed(state.entries[..<firstCount], at: Self.wrap(runs[1].offset - runs[0].length))
+                + state.entries[firstCount...]
+        } else if gap >= runs[1].length {
+            next.entries =
+                Array(state.entries[..<firstCount])
+                + placed(state.entries[firstCount...], at: Self.wrap(runs[0].offset + runs[0].length))
+        } else {
+            return
+        }
+        try commit(next)
     }
 
     private static func freeAcknowledged(_ state: inout State) {

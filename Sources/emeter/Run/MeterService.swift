@@ -33,7 +33,7 @@ struct MeterService: Service {
         do {
             if printRecords { try await store.register(stdoutConsumer) }
         } catch {
-            throw RunFailure(description: "offline ring: \(error)", exitCode: ExitStatus.ioError)
+            throw RunFailure(description: "\(error)", exitCode: ExitStatus.ioError)
         }
         let (events, continuation) = AsyncStream<LoopEvent>.makeStream(bufferingPolicy: .bufferingNewest(4096))
         let output = RunOutput(device: device, store: store, live: config.stdout?.live ?? true,
