@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
     ],
     targets: [
         // C shims: kernel macros and libraries Swift cannot import directly. Only HAL and emeter import them.
@@ -46,7 +47,13 @@ let package = Package(
             ]
         ),
         .target(name: "Simulator", dependencies: ["HAL", "ADE9000", "P1"]),
-        .target(name: "Firmware", dependencies: ["HAL", "ADE9000", "P1", .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "Firmware",
+            dependencies: [
+                "HAL", "ADE9000", "P1", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "emeter",
             dependencies: [
@@ -67,7 +74,13 @@ let package = Package(
             ]
         ),
         .testTarget(name: "P1Tests", dependencies: ["P1", "Simulator", "HAL"]),
-        .testTarget(name: "FirmwareTests", dependencies: ["Firmware", "Simulator", "HAL"]),
+        .testTarget(
+            name: "FirmwareTests",
+            dependencies: [
+                "Firmware", "Simulator", "HAL", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "EmeterTests", dependencies: ["emeter", "HAL", .product(name: "Yams", package: "Yams")]),
     ],
     swiftLanguageModes: [.v6]

@@ -17,9 +17,12 @@ public struct ConsumerID: Hashable, Sendable, CustomStringConvertible {
 /// times relative to the previous record; a typical one-minute P1 record is 10 bytes, so 35 fit) and assigns it
 /// the next sequence number.
 ///
-/// **Overflow merges.** When the free space would drop below a reserve, the two oldest adjacent records that no
-/// consumer forbids are merged (``IntervalRecord/merged(with:)``): energies add up, so totals stay exact through
-/// an outage of any length and only resolution degrades. ``mergeCount`` counts merges; nothing traps.
+/// **Overflow merges.** When the free space after an append would drop below a reserve, adjacent records are
+/// merged first (``IntervalRecord/merged(with:)``): energies add up, so totals stay exact through an outage of
+/// any length and only resolution degrades. The pair merged is the oldest one the consumers allow (see below)
+/// whose merge can be staged in the free space — normally the two oldest records; when forwarders hold the
+/// oldest records in flight, a pair further on (in the worst case near the newest end) is merged instead.
+/// ``mergeCount`` counts merges; nothing traps. `append` throws `.full` only if no pair at all may merge.
 ///
 /// **Consumers (at-least-once).** Each registered consumer has an acknowledged position (a sequence number,
 /// stored in the image). ``next(for:)`` hands out the oldest record the consumer has not acknowledged — the same
@@ -30,26 +33,31 @@ public struct ConsumerID: Hashable, Sendable, CustomStringConvertible {
 /// one it already received: summing the energy of what each consumer received counts every Wh exactly once.
 /// After a restart nothing is in flight; a record sent but not acknowledged is sent again, identical (same
 /// sequence range and interval), so a backend de-duplicates it by `firstSequence…lastSequence` or `start/end`.
+/// ``cancelInFlight(_:)`` unpins a record whose send certainly failed; an acknowledgement for it that arrives
+/// afterwards is refused (`.invalidAcknowledgement`) and the consumer gets the (possibly merged) record again.
 /// Without any registered consumer records are kept (and merged) until one registers.
 ///
-/// **Crash safety.** Every mutation is one or two *commits*. A commit writes new record bytes only into space
+/// **Crash safety.** Every mutation is one or more *commits*. A commit writes new record bytes only into space
 /// that is free in the current committed image, then writes the header (generation + 1, CRC-32 over header and
 /// live data) into the *other* header slot. Power loss at any byte leaves either the old header with its data
-/// intact, or the new one. A merge first stages the merged record (with any older records before it) in free
-/// space just before the oldest record (commit 1), then moves it next to the newer records, into the space the
-/// merged pair occupied (commit 2, shared with the append that needed the room). The image is never written
-/// anywhere else, so ``RAMRingStorage``, ``FileRingStorage`` and ``AT24C04RingStorage`` all see the same
+/// intact, or the new one. A merge takes two commits: first the merged record, together with the records on
+/// one side of the pair (the older ones, or the newer ones — whichever plan fits), is staged in free space
+/// (before the oldest or after the newest record); then it is moved into the space the pair occupied (this
+/// second commit is shared with the append that needed the room). If power fails between the two, the image
+/// loads with the records in two runs and the next mutation joins them (one more commit). Records are only
+/// ever written this way, so ``RAMRingStorage``, ``FileRingStorage`` and ``AT24C04RingStorage`` see the same
 /// sequence of images.
 ///
-/// **Storage errors.** If the storage throws, the ring rolls back to the last committed state and rethrows; the
-/// operation did not happen (an `append` that threw did not store its record).
+/// **Storage errors.** If the storage throws, the ring stays at the last committed state and rethrows; an
+/// `append` that threw did not store its record (a merge committed before it, to make room, stays).
 public struct ReadingRing<Storage: RingStorage>: ~Copyable {
     /// Size of the whole image, header included.
     public static var imageSize: Int { RingImage.size }
     /// Bytes available for encoded records.
     public static var dataCapacity: Int { RingImage.dataSize }
     public static var maxConsumers: Int { RingImage.maxConsumers }
-    /// Free bytes kept for staging a merge, at least (see `reserve(including:)`).
+    /// Free bytes kept after an append for staging the next merge, at least. The ring keeps
+    /// `max(this, 2 × largest record, cheapest staging + largest record)`.
     public static var minimumReserve: Int { 24 }
     /// Largest encoded size accepted for one appended record.
     public static var maxRecordSize: Int { 100 }
@@ -138,9 +146,13 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
     // MARK: Appending
 
     /// Stores `record`, merging older records first when space runs short.
-    /// - Returns: The sequence number assigned (the record's `firstSequence` and `lastSequence`).
+    ///
+    /// The record's `firstSequence`/`lastSequence` are ignored: the ring assigns the next sequence number.
+    /// Its flags are kept as given.
+    /// - Returns: The sequence number assigned (the stored record's `firstSequence` and `lastSequence`).
     /// - Throws: `.invalidRecord` when a field is out of range (see ``IntervalRecord/validate()``); `.full` when no
-    ///   pair may be merged (consumers pin everything); `.storage` from the backend. The ring is then unchanged.
+    ///   pair may be merged (consumers pin everything); `.storage` from the backend. The record is then not
+    ///   stored (merges committed to make room for it stay; they lose no energy).
     @discardableResult
     public mutating func append(_ record: IntervalRecord) throws(RingError) -> UInt32 {
         try record.validate()

@@ -1,0 +1,44 @@
+import NIOCore
+
+#if canImport(NIOSSL)
+import NIOSSL
+#endif
+
+/// Builds the TLS channel handler for `MQTTConfiguration.tls`, when NIOSSL is linked.
+enum MQTTTLS {
+    typealias HandlerFactory = @Sendable () throws -> any ChannelHandler
+
+    /// - Returns: `nil` for plain TCP, else a factory making one `NIOSSLClientHandler` per connection.
+    /// - Throws: `MQTTError.Kind.tls` if the CA/certificate/key files cannot be loaded, or TLS is not built in.
+    static func handlerFactory(for configuration: MQTTConfiguration) throws(MQTTError) -> HandlerFactory? {
+        guard let tls = configuration.tls else { return nil }
+        #if canImport(NIOSSL)
+        do {
+            var settings = TLSConfiguration.makeClientConfiguration()
+            settings.trustRoots = .file(tls.caFile)
+            settings.certificateVerification = .fullVerification
+            if let certificateFile = tls.certificateFile {
+                guard let keyFile = tls.privateKeyFile else {
+                    throw MQTTError(.tls, "TLS: certificateFile '\(certificateFile)' set without privateKeyFile")
+                }
+                settings.certificateChain = try NIOSSLCertificate.fromPEMFile(certificateFile).map { .certificate($0) }
+                settings.privateKey = .privateKey(try NIOSSLPrivateKey(file: keyFile, format: .pem))
+            }
+            let context = try NIOSSLContext(configuration: settings)
+            let hostname = tls.serverHostname ?? configuration.host
+            // SNI must not be an IP address; verification still checks the IP SAN.
+            let isIPAddress = (try? SocketAddress(ipAddress: hostname, port: 0)) != nil
+            return {
+                try NIOSSLClientHandler(
+                    context: context, serverHostname: isIPAddress ? nil : hostname)
+            }
+        } catch let error as MQTTError {
+            throw error
+        } catch {
+            throw MQTTError(.tls, "TLS setup (CA '\(tls.caFile)', certificate '\(tls.certificateFile ?? "-")'): \(error)")
+        }
+        #else
+        throw MQTTError(.tls, "TLS requested but this build of Firmware does not link NIOSSL (swift-nio-ssl)")
+        #endif
+    }
+}
