@@ -16,6 +16,34 @@ struct RunConfig: ValidatedConfig, Equatable {
     var healthInterval: ConfigDuration?
     /// What `emeter run` prints on stdout as JSON Lines: live readings and/or closed records.
     var stdout: StdoutConfig?
+    /// Backends to forward to (at most 3; each keeps its own position in the ring).
+    var forward: [ForwardConfig]?
+
+    /// One backend. `url` decides the kind: `mqtt://…`/`mqtts://…`, `http://…`/`https://…` (JSON POST).
+    struct ForwardConfig: Codable, Equatable {
+        var url: String
+        /// Overrides a password in the URL: the value, `env:NAME` or `file:PATH` (a file readable only by you).
+        var password: String?
+        /// MQTT: announce Home Assistant discovery configs (default true).
+        var discovery: Bool?
+        /// MQTT: discovery prefix (default `homeassistant`).
+        var discoveryPrefix: String?
+        /// MQTT over TLS: CA bundle, optional client certificate and key (PEM).
+        var caFile: String?
+        var certFile: String?
+        var keyFile: String?
+        /// MQTT keep-alive, seconds (default 30).
+        var keepAlive: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case url, password, discovery
+            case discoveryPrefix = "discovery_prefix"
+            case caFile = "ca_file"
+            case certFile = "cert_file"
+            case keyFile = "key_file"
+            case keepAlive = "keep_alive"
+        }
+    }
 
     struct RingConfig: Codable, Equatable {
         /// `ram`, `file` (crash-safe image file) or `eeprom` (the board's 24C04).
@@ -31,7 +59,7 @@ struct RunConfig: ValidatedConfig, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case device, interval, ring, stdout
+        case device, interval, ring, stdout, forward
         case localTime = "local_time"
         case healthInterval = "health_interval"
     }
@@ -61,6 +89,22 @@ struct RunConfig: ValidatedConfig, Equatable {
             default:
                 problems.append(FieldError(["ring", "storage"], "expected `ram`, `file` or `eeprom`, got `\(ring.storage)`"))
             }
+        }
+        for (index, forward) in (forward ?? []).enumerated() {
+            let scheme = forward.url.split(separator: ":").first.map { $0.lowercased() } ?? ""
+            if !["mqtt", "mqtts"].contains(scheme) {
+                problems.append(FieldError(["forward", String(index), "url"],
+                    "expected mqtt://[user[:password]@]host[:port][/prefix] or mqtts://…, got `\(forward.url.split(separator: "@").last ?? "")`"))
+            }
+            if let keepAlive = forward.keepAlive, !(5...3600).contains(keepAlive) {
+                problems.append(FieldError(["forward", String(index), "keep_alive"], "expected 5 to 3600 seconds, got \(keepAlive)"))
+            }
+            if (forward.certFile == nil) != (forward.keyFile == nil) {
+                problems.append(FieldError(["forward", String(index)], "`cert_file` and `key_file` go together"))
+            }
+        }
+        if (forward?.count ?? 0) > 3 {
+            problems.append(FieldError(["forward"], "expected at most 3 forwarders (the ring tracks 4 consumers, one is stdout)"))
         }
         if let health = healthInterval, health.duration < .seconds(1) {
             problems.append(FieldError(["health_interval"], "expected at least 1s, got \(health)"))

@@ -35,9 +35,17 @@ struct MeterService: Service {
         } catch {
             throw RunFailure(description: "\(error)", exitCode: ExitStatus.ioError)
         }
+        let forwarders = try makeForwarders()
+        for index in forwarders.indices {
+            do {
+                try await store.register(ConsumerID(index + 1))
+            } catch {
+                throw RunFailure(description: "\(error)", exitCode: ExitStatus.ioError)
+            }
+        }
         let (events, continuation) = AsyncStream<LoopEvent>.makeStream(bufferingPolicy: .bufferingNewest(4096))
         let output = RunOutput(device: device, store: store, live: config.stdout?.live ?? true,
-            health: config.stdout?.health ?? false, logger: logger)
+            health: config.stdout?.health ?? false, forwarders: forwarders, logger: logger)
 
         // P1: a simulated meter on a pty, or the board's port; read by the real tty code on its own thread.
         var simulatedMeter: P1PseudoTerminalMeter?
@@ -115,11 +123,18 @@ struct MeterService: Service {
                     continuation.finish()
                 }
             }
+            for (index, forwarder) in forwarders.enumerated() {
+                group.addTask { await forwarder.run() }
+                let drain = ForwardingDrain(store: store, consumer: ConsumerID(index + 1), forwarder: forwarder,
+                    clock: ContinuousClock(), logger: logger)
+                group.addTask { await drain.run() }
+            }
             await withGracefulShutdownHandler {
                 await loop.run(events)
             } onGracefulShutdown: {
                 continuation.finish()
             }
+            for forwarder in forwarders { await forwarder.shutdown() }
             group.cancelAll()
         }
         let statistics = await store.statistics
@@ -184,6 +199,37 @@ struct MeterService: Service {
                 exitCode: ExitStatus.dataError)
         }
         return bytes
+    }
+
+    private func makeForwarders() throws -> [any Forwarder] {
+        var forwarders: [any Forwarder] = []
+        for (index, entry) in (config.forward ?? []).enumerated() {
+            switch MQTTForwarderConfiguration.parse(url: entry.url, device: device) {
+            case .failure(let error):
+                throw RunFailure(description: "forward[\(index)]: \(error.message)", exitCode: ExitStatus.usage)
+            case .success(var configuration):
+                do {
+                    if let password = entry.password {
+                        configuration.password = try Secret.resolve(password, field: "forward[\(index)].password",
+                            logger: logger)
+                    }
+                } catch {
+                    throw RunFailure(description: error.description, exitCode: ExitStatus.dataError)
+                }
+                configuration.discovery = entry.discovery ?? true
+                configuration.discoveryPrefix = entry.discoveryPrefix ?? "homeassistant"
+                configuration.hasP1 = board.p1 != nil
+                configuration.hasADE9000 = board.ade9000 != nil
+                configuration.keepAlive = UInt16(entry.keepAlive ?? 30)
+                if let caFile = entry.caFile {
+                    configuration.tls = MQTTTLSConfiguration(caFile: caFile, certificateFile: entry.certFile,
+                        privateKeyFile: entry.keyFile)
+                }
+                forwarders.append(MQTTForwarder(configuration: configuration, logger: logger))
+                logger.info("forwarding", metadata: ["to": "\(configuration.name)", "device": "\(device)"])
+            }
+        }
+        return forwarders
     }
 
     private func makeStore() throws -> any RecordStoring {
@@ -252,18 +298,23 @@ actor RunOutput: LoopOutput {
     let store: any RecordStoring
     let live: Bool
     let healthLines: Bool
+    let forwarders: [any Forwarder]
     let logger: Logger
     private let encoder = Payloads.encoder()
 
-    init(device: String, store: any RecordStoring, live: Bool, health: Bool, logger: Logger) {
+    init(device: String, store: any RecordStoring, live: Bool, health: Bool, forwarders: [any Forwarder] = [],
+        logger: Logger)
+    {
         self.device = device
         self.store = store
         self.live = live
         self.healthLines = health
+        self.forwarders = forwarders
         self.logger = logger
     }
 
-    func live(_ reading: LiveReading) {
+    func live(_ reading: LiveReading) async {
+        for forwarder in forwarders { await forwarder.publish(reading) }
         guard live else { return }
         emit(Payloads.Live(reading, device: device))
     }
@@ -289,6 +340,7 @@ actor RunOutput: LoopOutput {
         health.ringRecords = statistics.records
         health.ringBytesUsed = statistics.usedBytes
         health.recordsMerged = statistics.merges
+        for forwarder in forwarders { await forwarder.publish(health) }
         guard healthLines else { return }
         struct Line: Encodable {
             var type = "health"

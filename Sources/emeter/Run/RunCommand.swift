@@ -21,6 +21,11 @@ struct RunCommand: AsyncParsableCommand {
             writing telegrams into a pseudo-terminal that the real tty code reads. No hardware needed:
               emeter run --board boards/simulator.yaml
             Record lines look like {"type":"interval","start":…,"end":…,"p1":{"import_t1_wh":…},"ade9000":{…}}.
+
+            Forwarding: --forward mqtt://user:pass@broker:1883/emeter publishes records (QoS 1, removed from the ring
+            only after the PUBACK), live state, availability and Home Assistant discovery. Topics:
+            <prefix>/<device>/interval, …/p1, …/ade9000, …/health, …/status (online/offline, retained; the will).
+            While a backend is down its records stay in the ring (merging when full) and drain oldest first.
             """
     )
 
@@ -38,6 +43,9 @@ struct RunCommand: AsyncParsableCommand {
 
     @Flag(help: "Do not print live readings, only closed interval records.")
     var noLive = false
+
+    @Option(help: ArgumentHelp("Forward to a backend (repeatable): mqtt://[user[:password]@]host[:port][/prefix] or mqtts://…; adds to the configuration's `forward:` list.", valueName: "url"))
+    var forward: [String] = []
 
     @OptionGroup var global: GlobalOptions
 
@@ -64,6 +72,13 @@ struct RunCommand: AsyncParsableCommand {
             throw error.errors.contains { $0.message == "no such file" } ? ExitStatus.noInput : ExitStatus.dataError
         }
         if let interval, let parsed = ConfigDuration.parse(interval) { runConfig.interval = ConfigDuration(parsed) }
+        for url in forward {
+            runConfig.forward = (runConfig.forward ?? []) + [RunConfig.ForwardConfig(url: url)]
+        }
+        if let problem = runConfig.problems().first(where: { $0.path.first == "forward" }) {
+            standardError("--forward: \(problem.message)")
+            throw ExitStatus.usage
+        }
         if noLive { runConfig.stdout = RunConfig.StdoutConfig(live: false, records: runConfig.stdout?.records, health: runConfig.stdout?.health) }
         let service = MeterService(board: boardFile, boardPath: board, config: runConfig,
             duration: duration.flatMap(ConfigDuration.parse), logger: logger)
