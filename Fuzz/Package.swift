@@ -8,13 +8,14 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [.package(name: "emeter", path: "..")],
     targets: [
-        // libFuzzer provides `main`: the target is compiled as a library-style module (`-parse-as-library`) and
-        // only exports `LLVMFuzzerTestOneInput`. Sanitizer flags come from scripts/fuzz-p1 (`-Xswiftc`).
+        // Declares libFuzzer's `LLVMFuzzerRunDriver`, which the fuzzer's `main` calls.
+        .target(name: "CFuzzerDriver"),
+        // Sanitizer flags (`-sanitize=fuzzer,address`) come from scripts/fuzz-p1 (`-Xswiftc`), so that only Swift
+        // code is instrumented and libFuzzer is linked.
         .executableTarget(
             name: "P1Fuzz",
-            dependencies: [.product(name: "P1", package: "emeter")],
-            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
-        )
+            dependencies: ["CFuzzerDriver", .product(name: "P1", package: "emeter")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

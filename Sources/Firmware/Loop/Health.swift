@@ -20,7 +20,9 @@ public struct Health: Sendable, Equatable, Codable {
     public var recordsMerged = 0
     public var storageBytesWritten = 0
 
-    public static let latenessBuckets: [Int64] = [100, 250, 500, 1000, 2000, 5000, 10000, 50000, 100_000]
+    public static let latenessBuckets: [Int64] = [
+        50, 100, 150, 200, 300, 400, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000, 20000, 50000, 100_000,
+    ]
 
     public init() {}
 

@@ -34,7 +34,9 @@ public enum MQTTCodec {
     /// Decodes a Remaining Length from the start of `bytes`.
     /// - Returns: The value and how many bytes it used, or `nil` when more bytes are needed.
     /// - Throws: `MQTTError.Kind.malformedPacket` when the 4th byte still has the continuation bit set.
-    public static func decodeRemainingLength(_ bytes: some Collection<UInt8>) throws(MQTTError) -> (
+    public static func decodeRemainingLength(
+        _ bytes: some Collection<UInt8>
+    ) throws(MQTTError) -> (
         value: Int, byteCount: Int
     )? {
         var value = 0
@@ -133,7 +135,8 @@ public enum MQTTCodec {
     private static func encodeConnect(_ connect: MQTTConnect) throws(MQTTError) -> [UInt8] {
         if connect.clientID.isEmpty && !connect.cleanSession {
             throw MQTTError(
-                .invalidArgument, "CONNECT: an empty client identifier requires clean session = 1 (broker answers 0x02)")
+                .invalidArgument, "CONNECT: an empty client identifier requires clean session = 1 (broker answers 0x02)"
+            )
         }
         if connect.password != nil && connect.username == nil {
             throw MQTTError(.invalidArgument, "CONNECT: MQTT 3.1.1 forbids a password without a user name")

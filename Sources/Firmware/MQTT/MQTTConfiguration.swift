@@ -11,7 +11,9 @@ public struct MQTTTLSConfiguration: Sendable, Equatable {
     /// Name checked against the broker certificate's SAN and sent as SNI; defaults to `MQTTConfiguration.host`.
     public var serverHostname: String?
 
-    public init(caFile: String, certificateFile: String? = nil, privateKeyFile: String? = nil, serverHostname: String? = nil) {
+    public init(
+        caFile: String, certificateFile: String? = nil, privateKeyFile: String? = nil, serverHostname: String? = nil
+    ) {
         self.caFile = caFile
         self.certificateFile = certificateFile
         self.privateKeyFile = privateKeyFile

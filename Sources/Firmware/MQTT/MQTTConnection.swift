@@ -36,6 +36,12 @@ public final class MQTTConnection: Sendable {
         self.statisticsBox = statistics
     }
 
+    /// Dropping the last reference without `disconnect()` closes the socket (no DISCONNECT: the will is published),
+    /// so a forgotten connection never lingers, kept alive by its own PINGREQs.
+    deinit {
+        channel.close(promise: nil)
+    }
+
     /// Opens TCP (and TLS when `configuration.tls` is set), sends CONNECT and waits for CONNACK.
     /// - Parameters:
     ///   - configuration: Broker address, client id, credentials, will, timeouts.
@@ -49,13 +55,13 @@ public final class MQTTConnection: Sendable {
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "emeter.mqtt")
     ) async throws(MQTTError) -> MQTTConnection {
+        let tlsHandlerFactory = try MQTTTLS.handlerFactory(for: configuration)  // before any promise exists
         let eventLoop = eventLoopGroup.next()
         let connackPromise = eventLoop.makePromise(of: Bool.self)
         let closedPromise = eventLoop.makePromise(of: MQTTError.self)
         let (messages, continuation) = AsyncStream.makeStream(
             of: MQTTMessage.self, bufferingPolicy: .bufferingNewest(max(1, configuration.incomingMessageBuffer)))
         let statistics = MQTTStatisticsBox()
-        let tlsHandlerFactory = try MQTTTLS.handlerFactory(for: configuration)
 
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(TimeAmount(configuration.connectTimeout))
@@ -97,7 +103,8 @@ public final class MQTTConnection: Sendable {
         if let error = error as? MQTTError { return error }
         let address = "\(configuration.host):\(configuration.port)"
         if error is ChannelError, case .connectTimeout = error as? ChannelError {
-            return MQTTError(.connectTimeout, "TCP connect to \(address) timed out after \(configuration.connectTimeout)")
+            return MQTTError(
+                .connectTimeout, "TCP connect to \(address) timed out after \(configuration.connectTimeout)")
         }
         return MQTTError(.io, "cannot connect to \(address): \(error)")
     }
@@ -177,7 +184,9 @@ public final class MQTTConnection: Sendable {
     /// Counters of this connection (PINGREQs sent, PUBACKs received, …).
     public var statistics: MQTTConnectionStatistics { statisticsBox.value }
 
-    private func perform<Value: Sendable>(_ request: MQTTRequest, _ result: EventLoopFuture<Value>)
+    private func perform<Value: Sendable>(
+        _ request: MQTTRequest, _ result: EventLoopFuture<Value>
+    )
         async throws(MQTTError) -> Value
     {
         let channel = self.channel

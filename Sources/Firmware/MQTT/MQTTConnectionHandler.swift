@@ -134,8 +134,9 @@ final class MQTTConnectionHandler: ChannelDuplexHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         let mqttError =
-            error as? MQTTError ?? MQTTError(
-                String(describing: type(of: error)).contains("SSL") ? .tls : .io, "connection error: \(error)")
+            error as? MQTTError
+            ?? (MQTTTLS.isTLSError(error)
+                ? MQTTError(.tls, "TLS error: \(error)") : MQTTError(.io, "connection error: \(error)"))
         fail(with: mqttError)
     }
 
@@ -218,7 +219,8 @@ final class MQTTConnectionHandler: ChannelDuplexHandler {
             guard returnCodes.count == pending.count else {
                 let error = MQTTError(
                     .protocolViolation,
-                    "SUBACK for packet id \(packetID) has \(returnCodes.count) return codes for \(pending.count) filters")
+                    "SUBACK for packet id \(packetID) has \(returnCodes.count) return codes for \(pending.count) filters"
+                )
                 pending.promise.fail(error)
                 throw error
             }

@@ -64,15 +64,24 @@ public enum MQTTConnackReturnCode: UInt8, Sendable, Equatable {
         switch self {
         case .accepted: nil
         case .unacceptableProtocolVersion:
-            MQTTError(.unacceptableProtocolVersion, "broker refused the connection: CONNACK 0x01 unacceptable protocol version (we speak MQTT 3.1.1, level 4)")
+            MQTTError(
+                .unacceptableProtocolVersion,
+                "broker refused the connection: CONNACK 0x01 unacceptable protocol version (we speak MQTT 3.1.1, level 4)"
+            )
         case .identifierRejected:
-            MQTTError(.identifierRejected, "broker refused the connection: CONNACK 0x02 identifier rejected (check the client id; an empty id needs clean session)")
+            MQTTError(
+                .identifierRejected,
+                "broker refused the connection: CONNACK 0x02 identifier rejected (check the client id; an empty id needs clean session)"
+            )
         case .serverUnavailable:
             MQTTError(.serverUnavailable, "broker refused the connection: CONNACK 0x03 server unavailable")
         case .badUsernameOrPassword:
             MQTTError(.badCredentials, "broker refused the connection: CONNACK 0x04 bad user name or password")
         case .notAuthorized:
-            MQTTError(.notAuthorized, "broker refused the connection: CONNACK 0x05 not authorized (wrong credentials or anonymous access disabled)")
+            MQTTError(
+                .notAuthorized,
+                "broker refused the connection: CONNACK 0x05 not authorized (wrong credentials or anonymous access disabled)"
+            )
         }
     }
 }
@@ -136,7 +145,8 @@ public enum MQTTPacket: Sendable, Equatable {
 
 /// Fixed-header packet type values (§1.1, high nibble of the first byte).
 enum MQTTPacketType: UInt8 {
-    case connect = 1, connack, publish, puback, pubrec, pubrel, pubcomp, subscribe, suback, unsubscribe, unsuback,
+    case connect = 1
+    case connack, publish, puback, pubrec, pubrel, pubcomp, subscribe, suback, unsubscribe, unsuback,
         pingreq, pingresp, disconnect
 
     var name: String {

@@ -94,7 +94,9 @@ public struct MQTTPacketDecoder: Sendable {
         }
     }
 
-    private static func decodeBody(type: MQTTPacketType, flags: UInt8, body: inout ByteBuffer) throws(MQTTError)
+    private static func decodeBody(
+        type: MQTTPacketType, flags: UInt8, body: inout ByteBuffer
+    ) throws(MQTTError)
         -> MQTTPacket
     {
         switch type {
@@ -219,7 +221,7 @@ public struct MQTTPacketDecoder: Sendable {
     }
 }
 
-func hex(_ byte: UInt8) -> String {
+private func hex(_ byte: UInt8) -> String {
     let digits = Array("0123456789ABCDEF")
     return String([digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]])
 }

@@ -42,7 +42,9 @@ public struct MQTTReconnectPolicy: Sendable, Equatable {
     }
 
     /// The wait before the next attempt after `error` ended attempt number `failures`.
-    public func delay(after error: MQTTError, failures: Int, using random: inout some RandomNumberGenerator)
+    public func delay(
+        after error: MQTTError, failures: Int, using random: inout some RandomNumberGenerator
+    )
         -> Duration
     {
         error.isPermanentRefusal ? refusedDelay : delay(failures: failures, using: &random)

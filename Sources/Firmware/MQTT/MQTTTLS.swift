@@ -8,6 +8,15 @@ import NIOSSL
 enum MQTTTLS {
     typealias HandlerFactory = @Sendable () throws -> any ChannelHandler
 
+    /// Whether this build links NIOSSL, i.e. whether `MQTTConfiguration.tls` can work.
+    static var isAvailable: Bool {
+        #if canImport(NIOSSL)
+        true
+        #else
+        false
+        #endif
+    }
+
     /// - Returns: `nil` for plain TCP, else a factory making one `NIOSSLClientHandler` per connection.
     /// - Throws: `MQTTError.Kind.tls` if the CA/certificate/key files cannot be loaded, or TLS is not built in.
     static func handlerFactory(for configuration: MQTTConfiguration) throws(MQTTError) -> HandlerFactory? {
@@ -21,7 +30,9 @@ enum MQTTTLS {
                 guard let keyFile = tls.privateKeyFile else {
                     throw MQTTError(.tls, "TLS: certificateFile '\(certificateFile)' set without privateKeyFile")
                 }
-                settings.certificateChain = try NIOSSLCertificate.fromPEMFile(certificateFile).map { .certificate($0) }
+                settings.certificateChain = try NIOSSLCertificate.fromPEMFile(certificateFile).map {
+                    .certificate($0)
+                }
                 settings.privateKey = .privateKey(try NIOSSLPrivateKey(file: keyFile, format: .pem))
             }
             let context = try NIOSSLContext(configuration: settings)
@@ -35,10 +46,20 @@ enum MQTTTLS {
         } catch let error as MQTTError {
             throw error
         } catch {
-            throw MQTTError(.tls, "TLS setup (CA '\(tls.caFile)', certificate '\(tls.certificateFile ?? "-")'): \(error)")
+            throw MQTTError(
+                .tls, "TLS setup (CA '\(tls.caFile)', certificate '\(tls.certificateFile ?? "-")'): \(error)")
         }
         #else
         throw MQTTError(.tls, "TLS requested but this build of Firmware does not link NIOSSL (swift-nio-ssl)")
+        #endif
+    }
+
+    /// Whether `error` comes from the TLS layer (handshake, certificate verification, unclean shutdown).
+    static func isTLSError(_ error: any Error) -> Bool {
+        #if canImport(NIOSSL)
+        error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError
+        #else
+        false
         #endif
     }
 }

@@ -55,14 +55,17 @@ final class P1ReaderThread: Sendable {
     let serial: SerialConfiguration?
     let key: [UInt8]?
     let dataRequest: DataRequestLine
+    /// How long auto-detection listens at each line setting (DSMR 2.2–4 send every 10 s).
+    let detectionWindow: Duration
     private let logger: Logger
     private let onEvent: @Sendable (Event) -> Void
     private let stopped = Mutex(false)
     private let finished = DispatchSemaphore(value: 0)
 
     init(endpoint: P1Endpoint, serial: SerialConfiguration?, key: [UInt8]?, dataRequest: DataRequestLine,
-        logger: Logger, onEvent: @escaping @Sendable (Event) -> Void)
+        detectionWindow: Duration = .seconds(22), logger: Logger, onEvent: @escaping @Sendable (Event) -> Void)
     {
+        self.detectionWindow = detectionWindow
         self.endpoint = endpoint
         self.serial = serial
         self.key = key
@@ -131,7 +134,7 @@ final class P1ReaderThread: Sendable {
                     reader = P1Reader(configuration: configuration, decryptor: decryptor, open: open)
                 } else {
                     do {
-                        let detector = P1AutoDetector(decryptor: decryptor)
+                        let detector = P1AutoDetector(window: detectionWindow, decryptor: decryptor)
                         let detection = try detector.detect(open: open, now: { start.duration(to: ContinuousClock.now) })
                         configuration = detection.configuration
                         onEvent(.detected(detection.configuration))

@@ -1,0 +1,115 @@
+import Firmware
+import Foundation
+import Logging
+import Simulator
+import Synchronization
+import Testing
+
+/// Collects what a persistent-session subscriber receives.
+final class Received: Sendable {
+    let payloads = Mutex<[String]>([])
+    var count: Int { payloads.withLock { $0.count } }
+    var records: [[String: Any]] { payloads.withLock { $0 }.compactMap(jsonObject) }
+}
+
+/// `emeter run` forwarding to a real mosquitto that is stopped for two minutes: every interval record arrives at
+/// least once, nothing is missing, records never overlap partially, and the energy adds up exactly.
+@Test(.timeLimit(.minutes(6)))
+func brokerOutageLosesNoRecordAndNoWattHour() async throws {
+    try await MosquittoBroker.with(persistence: true) { broker in
+        let port = broker.port
+        let directory = try temporaryDirectory("e2e")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let board = directory.appendingPathComponent("board.yaml")
+        try "name: e2e\np1:\n  simulate:\n    profile: belgian-3phase\n".write(to: board, atomically: true, encoding: .utf8)
+        let config = directory.appendingPathComponent("config.yaml")
+        try """
+            device: e2e
+            ring:
+              storage: ram
+            stdout:
+              live: true
+              records: false
+            forward:
+              - url: mqtt://127.0.0.1:\(port)/emeter
+                discovery: false
+                keep_alive: 5
+            """.write(to: config, atomically: true, encoding: .utf8)
+
+        // A subscriber with a persistent session: the broker keeps its QoS 1 messages across the restart.
+        let received = Received()
+        let subscriber = MQTTClient(configuration: MQTTConfiguration(host: "127.0.0.1", port: port,
+            clientID: "e2e-subscriber", cleanSession: false, keepAlive: 5),
+            policy: MQTTReconnectPolicy(), logger: Logger(label: "subscriber"))
+        let subscriberTask = Task { await subscriber.run() }
+        try await subscriber.subscribe([MQTTSubscription("emeter/e2e/interval", qos: .atLeastOnce)])
+        let readerTask = Task {
+            for await message in subscriber.messages {
+                let text = String(decoding: message.payload, as: UTF8.self)
+                received.payloads.withLock { $0.append(text) }
+            }
+        }
+        defer {
+            readerTask.cancel()
+            subscriberTask.cancel()
+        }
+
+        let emeter = try EmeterProcess(["run", "--board", board.path, "--config", config.path, "--interval", "1s",
+            "--log-level", "debug"])
+        #expect(await waitUntil(.seconds(30)) { received.count >= 3 }, "records before the outage: \(emeter.standardError.suffix(3000))")
+        await broker.stop()
+        let outageStart = received.count
+        try await Task.sleep(for: .seconds(120))
+        try await broker.start()
+        // Everything stored during the outage drains after the reconnect (merged where the ring was full).
+        let storedBeforeRestart = RunProcessTests.storedSequences(emeter.standardError).max() ?? 0
+        let drained = await waitUntil(.seconds(60)) {
+            let maxReceived = received.records.compactMap { ($0["sequence"] as? [Int])?.last }.max() ?? 0
+            return maxReceived >= storedBeforeRestart + 3
+        }
+        #expect(drained, "did not drain: \(emeter.standardError.suffix(3000))")
+        emeter.signal(SIGTERM)
+        #expect(await emeter.wait(timeout: .seconds(15)) == 0)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(received.count > outageStart)
+
+        // Unique records by sequence range; ranges must tile 1…max without holes or partial overlaps.
+        var bySequence: [[Int]: [String: Any]] = [:]
+        for record in received.records {
+            if let sequence = record["sequence"] as? [Int] { bySequence[sequence] = record }
+        }
+        let ranges = bySequence.keys.sorted { $0[0] < $1[0] }
+        var next = 1
+        for range in ranges {
+            #expect(range[0] == next, "hole or overlap at \(range) (expected to start at \(next))")
+            next = range[1] + 1
+        }
+        #expect(ranges.contains { $0[1] > $0[0] }, "the 2-minute outage should have merged records in the 512-byte ring")
+        // Energy: the delivered deltas add up exactly to the meter's register difference.
+        let records = ranges.compactMap { bySequence[$0] }
+        let energy = records.reduce(0) { total, record in
+            let p1 = record["p1"] as? [String: Any] ?? [:]
+            return total + (p1["import_t1_wh"] as? Int ?? 0) + (p1["import_t2_wh"] as? Int ?? 0)
+        }
+        let lastEnd = records.last?["end"] as? Int ?? 0
+        let samples = emeter.outputLines.compactMap(jsonObject).filter { $0["type"] as? String == "p1" }
+        let first = try #require(samples.first)
+        let lastBefore = try #require(samples.last { ($0["time"] as? Double ?? 0) < Double(lastEnd) })
+        func register(_ sample: [String: Any]) -> Int {
+            (sample["import_t1_wh"] as? Int ?? 0) + (sample["import_t2_wh"] as? Int ?? 0)
+        }
+        #expect(energy == register(lastBefore) - register(first))
+        #expect(energy > 0)
+        await subscriber.shutdown()
+    }
+}
+
+/// Polls `condition` every 50 ms until it holds or `timeout` passes.
+func waitUntil(_ timeout: Duration, _ condition: () -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now.advanced(by: timeout)
+    while ContinuousClock.now < deadline {
+        if condition() { return true }
+        try? await Task.sleep(for: .milliseconds(50))
+    }
+    return condition()
+}
