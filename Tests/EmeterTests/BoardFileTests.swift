@@ -192,3 +192,37 @@ func brokenConfigurationGivesAPreciseError(yaml: String, expected: String) {
         #expect(error.errors.first?.description == expected)
     }
 }
+
+@Test func forwardersOfEveryKindDecodeWithoutUnknownKeyFalseAlarms() throws {
+    let yaml = """
+        forward:
+          - url: mqtt://meter:pw@127.0.0.1:1883/emeter
+            discovery: true
+            keep_alive: 20
+          - http:
+              url: https://example.org/api/readings/
+              auth: {token_url: https://example.org/api/token/, username: meter, password: env:EMETER_PASSWORD}
+              live_url: https://example.org/api/live/
+              timeout: {connect: 5, total: 20}
+          - orion:
+              url: http://orion.local:1026
+              service: energy
+              service_path: /house
+        """
+    let config = try YAMLFile.decode(RunConfig.self, yaml: yaml, file: "c.yaml")
+    #expect(config.forward?.count == 3)
+    let thingspeak = try YAMLFile.decode(RunConfig.self,
+        yaml: "forward:\n  - thingspeak:\n      api_key: env:TS_KEY\n      fields: {field1: p1.import_t1_wh}\n", file: "t.yaml")
+    #expect(thingspeak.forward?.first?.thingspeak?.fields?["field1"] == "p1.import_t1_wh")
+    #expect(config.forward?[1].http?.url == "https://example.org/api/readings/")
+    #expect(config.forward?[2].orion?.service == "energy")
+}
+
+@Test func aForwarderWithTwoKindsIsRefused() {
+    let yaml = "forward:\n  - url: mqtt://h\n    orion: {url: http://o:1026}\n"
+    #expect {
+        _ = try YAMLFile.decode(RunConfig.self, yaml: yaml, file: "c.yaml")
+    } throws: { error in
+        (error as? ConfigErrors)?.errors.first?.message == "expected exactly one of `url:`, `http:`, `orion:` or `thingspeak:`"
+    }
+}

@@ -26,20 +26,23 @@ struct HTTPOrionForwarderTests {
             #expect(requests[0].header("Fiware-ServicePath") == "/home/meters")
             #expect(requests[0].header("X-Auth-Token") == "pep-token")
             #expect(requests[0].header("Authorization") == nil)
-            #expect(HTTPJSON.parse(requests[0].body) == httpExpectedJSON(#"""
-                {"actionType":"append","entities":[{
-                  "id":"urn:ngsi-ld:ThreePhaseAcMeasurement:E0025000123","type":"ThreePhaseAcMeasurement",
-                  "dateEnergyMeteringStarted":{"type":"DateTime","value":"2026-11-21T17:59:00Z"},
-                  "dateObserved":{"type":"DateTime","value":"2026-11-21T18:00:00Z"},
-                  "activeEnergyImport":{"type":"StructuredValue","value":{"L1":0.166,"L2":0.172,"L3":0.16}},
-                  "activeEnergyExport":{"type":"StructuredValue","value":{"L1":0,"L2":0,"L3":0.005}},
-                  "totalActiveEnergyImport":{"type":"Number","value":0.498},
-                  "totalActiveEnergyExport":{"type":"Number","value":0.005},
-                  "totalActivePower":{"type":"Number","value":493,"metadata":{
-                    "measurementType":{"type":"Text","value":"average"},
-                    "measurementInterval":{"type":"Number","value":60},
-                    "timestamp":{"type":"DateTime","value":"2026-11-21T18:00:00Z"}}}}]}
-                """#))
+            #expect(
+                HTTPJSON.parse(requests[0].body)
+                    == httpExpectedJSON(
+                        #"""
+                        {"actionType":"append","entities":[{
+                          "id":"urn:ngsi-ld:ThreePhaseAcMeasurement:E0025000123","type":"ThreePhaseAcMeasurement",
+                          "dateEnergyMeteringStarted":{"type":"DateTime","value":"2026-11-21T17:59:00Z"},
+                          "dateObserved":{"type":"DateTime","value":"2026-11-21T18:00:00Z"},
+                          "activeEnergyImport":{"type":"StructuredValue","value":{"L1":0.166,"L2":0.172,"L3":0.16}},
+                          "activeEnergyExport":{"type":"StructuredValue","value":{"L1":0,"L2":0,"L3":0.005}},
+                          "totalActiveEnergyImport":{"type":"Number","value":0.498},
+                          "totalActiveEnergyExport":{"type":"Number","value":0.005},
+                          "totalActivePower":{"type":"Number","value":493,"metadata":{
+                            "measurementType":{"type":"Text","value":"average"},
+                            "measurementInterval":{"type":"Number","value":60},
+                            "timestamp":{"type":"DateTime","value":"2026-11-21T18:00:00Z"}}}}]}
+                        """#))
         }
     }
 
@@ -58,26 +61,30 @@ struct HTTPOrionForwarderTests {
             #expect(request.header("Fiware-Service") == nil)
             #expect(request.header("Fiware-ServicePath") == nil)
             #expect(request.header("Authorization") == "Bearer t")
-            #expect(HTTPJSON.parse(request.body) == httpExpectedJSON(#"""
-                {"actionType":"append","entities":[{
-                  "id":"urn:ngsi-ld:ACMeasurement:E0025000123","type":"ACMeasurement",
-                  "phaseType":{"type":"Text","value":"singlePhase"},
-                  "location":{"type":"geo:json","value":{"type":"Point","coordinates":[4.89,52.37]}},
-                  "dateEnergyMeteringStarted":{"type":"DateTime","value":"2026-11-21T17:59:00Z"},
-                  "dateObserved":{"type":"DateTime","value":"2026-11-21T18:00:00Z"},
-                  "totalActiveEnergyImport":{"type":"Number","value":0.015},
-                  "totalActiveEnergyExport":{"type":"Number","value":0.007},
-                  "totalActivePower":{"type":"Number","value":480,"metadata":{
-                    "measurementType":{"type":"Text","value":"average"},
-                    "measurementInterval":{"type":"Number","value":60},
-                    "timestamp":{"type":"DateTime","value":"2026-11-21T18:00:00Z"}}}}]}
-                """#))
+            #expect(
+                HTTPJSON.parse(request.body)
+                    == httpExpectedJSON(
+                        #"""
+                        {"actionType":"append","entities":[{
+                          "id":"urn:ngsi-ld:ACMeasurement:E0025000123","type":"ACMeasurement",
+                          "phaseType":{"type":"Text","value":"singlePhase"},
+                          "location":{"type":"geo:json","value":{"type":"Point","coordinates":[4.89,52.37]}},
+                          "dateEnergyMeteringStarted":{"type":"DateTime","value":"2026-11-21T17:59:00Z"},
+                          "dateObserved":{"type":"DateTime","value":"2026-11-21T18:00:00Z"},
+                          "totalActiveEnergyImport":{"type":"Number","value":0.015},
+                          "totalActiveEnergyExport":{"type":"Number","value":0.007},
+                          "totalActivePower":{"type":"Number","value":480,"metadata":{
+                            "measurementType":{"type":"Text","value":"average"},
+                            "measurementInterval":{"type":"Number","value":60},
+                            "timestamp":{"type":"DateTime","value":"2026-11-21T18:00:00Z"}}}}]}
+                        """#))
         }
     }
 
     @Test func orionErrorsMapToDropAndPause() async throws {
         try await withHTTPTestServer { server in
-            server.enqueue("/v2/op/update",
+            server.enqueue(
+                "/v2/op/update",
                 .json(422, #"{"error":"PartialUpdate","description":"do not exist: E1 - [ x ]"}"#),
                 .json(413, #"{"error":"RequestEntityTooLarge","description":"payload size: 1048577"}"#),
                 .json(404, #"{"error":"NotFound","description":"The requested entity has not been found."}"#),
@@ -107,13 +114,16 @@ struct HTTPOrionForwarderTests {
             let requests = server.requests
             try #require(requests.count == 1)
             let stamp = #"{"timestamp":{"type":"DateTime","value":"2026-11-21T18:00:00Z"}}"#
-            #expect(HTTPJSON.parse(requests[0].body) == httpExpectedJSON(#"""
-                {"actionType":"append","entities":[{"id":"urn:ngsi-ld:ThreePhaseAcMeasurement:E1",
-                  "type":"ThreePhaseAcMeasurement",
-                  "phaseVoltage":{"type":"StructuredValue","value":{"L1":230.1,"L2":229.8,"L3":231},"metadata":\#(stamp)},
-                  "activePower":{"type":"StructuredValue","value":{"L1":166,"L2":172,"L3":160},"metadata":\#(stamp)},
-                  "current":{"type":"StructuredValue","value":{"L1":0.721,"L2":0.75,"L3":0.7},"metadata":\#(stamp)}}]}
-                """#))
+            #expect(
+                HTTPJSON.parse(requests[0].body)
+                    == httpExpectedJSON(
+                        #"""
+                        {"actionType":"append","entities":[{"id":"urn:ngsi-ld:ThreePhaseAcMeasurement:E1",
+                          "type":"ThreePhaseAcMeasurement",
+                          "phaseVoltage":{"type":"StructuredValue","value":{"L1":230.1,"L2":229.8,"L3":231},"metadata":\#(stamp)},
+                          "activePower":{"type":"StructuredValue","value":{"L1":166,"L2":172,"L3":160},"metadata":\#(stamp)},
+                          "current":{"type":"StructuredValue","value":{"L1":0.721,"L2":0.75,"L3":0.7},"metadata":\#(stamp)}}]}
+                        """#))
         }
     }
 }
@@ -124,7 +134,8 @@ struct HTTPThingSpeakForwarderTests {
         logs: HTTPLogCapture = HTTPLogCapture()
     ) throws -> ThingSpeakForwarder {
         try ThingSpeakForwarder(
-            configuration: ThingSpeakConfiguration(url: server.baseURL + "/update", apiKey: "env:TS_KEY", fields: fields),
+            configuration: ThingSpeakConfiguration(
+                url: server.baseURL + "/update", apiKey: "env:TS_KEY", fields: fields),
             device: "E1", logger: logs.logger(), environment: ["TS_KEY": "WRITEKEY123"], uptime: uptime.closure)
     }
 
@@ -141,7 +152,8 @@ struct HTTPThingSpeakForwarderTests {
             #expect(request.uri == "/update")  // the key is in the body, never in the URL
             #expect(request.header("Content-Type") == "application/x-www-form-urlencoded")
             let pairs = httpFormPairs(request.text)
-            #expect(pairs.map(\.0) == ["api_key", "field1", "field2", "field3", "field4", "field5", "field6", "created_at"])
+            #expect(
+                pairs.map(\.0) == ["api_key", "field1", "field2", "field3", "field4", "field5", "field6", "created_at"])
             #expect(pairs.map(\.1) == ["WRITEKEY123", "12", "3", "0", "7", "480", "9", "2026-11-21T18:00:00Z"])
             #expect(!logs.allText.contains("WRITEKEY123"))
         }
@@ -150,10 +162,12 @@ struct HTTPThingSpeakForwarderTests {
     @Test func customMappingWithArraySumsIndicesAndDecimals() async throws {
         try await withHTTPTestServer { server in
             server.enqueue("/update", .status(200, "4712"))
-            let forwarder = try makeForwarder(server, fields: [
-                "field1": "ade9000.import_wh", "field2": "ade9000.export_wh.2", "field5": "ade9000.voltage_min_v",
-                "field8": "end",
-            ])
+            let forwarder = try makeForwarder(
+                server,
+                fields: [
+                    "field1": "ade9000.import_wh", "field2": "ade9000.export_wh.2", "field5": "ade9000.voltage_min_v",
+                    "field8": "end",
+                ])
             #expect(await httpSendResult(forwarder, HTTPTestData.adeRecord) == nil)
             await forwarder.shutdown()
             let pairs = httpFormPairs(try #require(server.requests.first).text)
@@ -186,8 +200,12 @@ struct HTTPThingSpeakForwarderTests {
 
     @Test func thingSpeakErrorCodes() async throws {
         try await withHTTPTestServer { server in
-            server.enqueue("/update",
-                .json(401, #"{"status":"401","error":{"error_code":"error_auth_required","message":"Please provide proper authentication details."}}"#),
+            server.enqueue(
+                "/update",
+                .json(
+                    401,
+                    #"{"status":"401","error":{"error_code":"error_auth_required","message":"Please provide proper authentication details."}}"#
+                ),
                 .status(429, "", headers: [("Retry-After", "3")]),
                 .json(402, #"{"status":"402","error":{"error_code":"error_payment_required"}}"#))
             let uptime = HTTPTestUptime()

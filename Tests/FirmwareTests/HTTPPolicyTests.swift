@@ -23,8 +23,9 @@ struct HTTPPolicyTests {
         (504, .generic, .retry(after: nil)),
     ])
     func statusTable(status: Int, backend: HTTPBackendKind, expected: ForwardError.Action?) {
-        #expect(HTTPStatusPolicy.action(status: status, retryAfter: nil, now: 0, backend: backend, pause: Self.pause)
-            == expected)
+        #expect(
+            HTTPStatusPolicy.action(status: status, retryAfter: nil, now: 0, backend: backend, pause: Self.pause)
+                == expected)
     }
 
     @Test func retryAfterSecondsAndDates() {
@@ -42,19 +43,25 @@ struct HTTPPolicyTests {
         #expect(HTTPStatusPolicy.parseHTTPDate("Sat, 21 Nov 2026 18:00:00 GMT") == 1_795_284_000)
         #expect(HTTPStatusPolicy.parseHTTPDate("Sun, 32 Nov 1994 08:49:37 GMT") == nil)
         // 429 and 503 honour the header; ThingSpeak never waits less than 15 s.
-        #expect(HTTPStatusPolicy.action(status: 429, retryAfter: "2", now: now, backend: .generic, pause: Self.pause)
-            == .retry(after: .seconds(2)))
-        #expect(HTTPStatusPolicy.action(status: 503, retryAfter: "Sun, 06 Nov 1994 08:49:37 GMT", now: now,
-            backend: .orion, pause: Self.pause) == .retry(after: .seconds(120)))
-        #expect(HTTPStatusPolicy.action(status: 429, retryAfter: "2", now: now, backend: .thingSpeak, pause: Self.pause)
-            == .retry(after: .seconds(15)))
-        #expect(HTTPStatusPolicy.action(status: 429, retryAfter: "40", now: now, backend: .thingSpeak, pause: Self.pause)
-            == .retry(after: .seconds(40)))
+        #expect(
+            HTTPStatusPolicy.action(status: 429, retryAfter: "2", now: now, backend: .generic, pause: Self.pause)
+                == .retry(after: .seconds(2)))
+        #expect(
+            HTTPStatusPolicy.action(
+                status: 503, retryAfter: "Sun, 06 Nov 1994 08:49:37 GMT", now: now,
+                backend: .orion, pause: Self.pause) == .retry(after: .seconds(120)))
+        #expect(
+            HTTPStatusPolicy.action(status: 429, retryAfter: "2", now: now, backend: .thingSpeak, pause: Self.pause)
+                == .retry(after: .seconds(15)))
+        #expect(
+            HTTPStatusPolicy.action(status: 429, retryAfter: "40", now: now, backend: .thingSpeak, pause: Self.pause)
+                == .retry(after: .seconds(40)))
     }
 
     @Test func redactionRemovesUserinfoAndQueryValues() {
-        #expect(HTTPRedaction.url("https://user:pw@host:8080/update?api_key=SECRET&x=1")
-            == "https://host:8080/update?api_key=***&x=***")
+        #expect(
+            HTTPRedaction.url("https://user:pw@host:8080/update?api_key=SECRET&x=1")
+                == "https://host:8080/update?api_key=***&x=***")
         #expect(HTTPRedaction.url("http://127.0.0.1:1026/v2/op/update") == "http://127.0.0.1:1026/v2/op/update")
         #expect(HTTPRedaction.url("http://host/a@b") == "http://host/a@b")
         #expect(HTTPRedaction.excerpt(Array("line1\nline2".utf8)) == "line1 line2")
@@ -75,10 +82,14 @@ struct HTTPPolicyTests {
 
     @Test func secretsResolveFromLiteralEnvironmentAndFile() throws {
         let environment = ["EMETER_TOKEN": "tok-123"]
-        #expect(try HTTPSecret("env:EMETER_TOKEN").resolve(field: "auth.bearer_token", environment: environment)
-            == "tok-123")
-        #expect(throws: HTTPConfigurationError(field: "auth.bearer_token",
-            "environment variable `MISSING` is not set or empty")) {
+        #expect(
+            try HTTPSecret("env:EMETER_TOKEN").resolve(field: "auth.bearer_token", environment: environment)
+                == "tok-123")
+        #expect(
+            throws: HTTPConfigurationError(
+                field: "auth.bearer_token",
+                "environment variable `MISSING` is not set or empty")
+        ) {
             try HTTPSecret("env:MISSING").resolve(field: "auth.bearer_token", environment: environment)
         }
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("emeter-secret-\(UUID()).txt").path
@@ -115,26 +126,33 @@ struct HTTPPolicyTests {
         #expect(jwt.password == HTTPSecret("env:EMETER_PASSWORD"))
         #expect(jwt.headerType == "JWT")
 
-        let bearer = try JSONDecoder().decode(HTTPForwarderConfiguration.self,
+        let bearer = try JSONDecoder().decode(
+            HTTPForwarderConfiguration.self,
             from: Data(#"{"url":"http://h/x","auth":{"bearer_token":"file:/etc/t"}}"#.utf8))
         #expect(bearer.auth == .bearer(token: HTTPSecret("file:/etc/t")))
-        let anonymous = try JSONDecoder().decode(HTTPForwarderConfiguration.self, from: Data(#"{"url":"http://h/x"}"#.utf8))
+        let anonymous = try JSONDecoder().decode(
+            HTTPForwarderConfiguration.self, from: Data(#"{"url":"http://h/x"}"#.utf8))
         #expect(anonymous.auth == .none)
         #expect(anonymous.timeout == HTTPTimeouts())
-        let shortTimeout = try JSONDecoder().decode(HTTPForwarderConfiguration.self,
+        let shortTimeout = try JSONDecoder().decode(
+            HTTPForwarderConfiguration.self,
             from: Data(#"{"url":"http://h/x","timeout":5}"#.utf8))
         #expect(shortTimeout.timeout == HTTPTimeouts(connect: 10, total: 5))
 
-        let orion = try JSONDecoder().decode(OrionConfiguration.self, from: Data(#"""
-            {"url":"http://orion:1026","service":"emeter","service_path":"/home","entity_type":"ACMeasurement",
-             "phase_type":"singlePhase","token":"env:T","token_header":"Authorization","live_min_interval":60}
-            """#.utf8))
+        let orion = try JSONDecoder().decode(
+            OrionConfiguration.self,
+            from: Data(
+                #"""
+                {"url":"http://orion:1026","service":"emeter","service_path":"/home","entity_type":"ACMeasurement",
+                 "phase_type":"singlePhase","token":"env:T","token_header":"Authorization","live_min_interval":60}
+                """#.utf8))
         #expect(orion.servicePath == "/home")
         #expect(orion.entityType == "ACMeasurement")
         #expect(orion.phaseType == "singlePhase")
         #expect(orion.tokenHeader == "Authorization")
 
-        let thingSpeak = try JSONDecoder().decode(ThingSpeakConfiguration.self,
+        let thingSpeak = try JSONDecoder().decode(
+            ThingSpeakConfiguration.self,
             from: Data(#"{"api_key":"env:K","fields":{"field1":"p1.import_t1_wh"},"min_interval":20}"#.utf8))
         #expect(thingSpeak.url == "https://api.thingspeak.com/update")
         #expect(thingSpeak.fields == ["field1": "p1.import_t1_wh"])
@@ -151,6 +169,24 @@ struct HTTPPolicyTests {
         #expect(mapping.map(\.0) == [1, 2, 3, 4, 5, 6, 7, 8])
         #expect(ThingSpeakFields.formEncode("2026-11-21T18:00:00Z") == "2026-11-21T18%3A00%3A00Z")
         #expect(ThingSpeakFields.formEncode("a b&c=é") == "a%20b%26c%3D%C3%A9")
+    }
+
+    @Test func orionLiveEntityKeepsPhaseKeysPositional() {
+        let reading = LiveReading.ade9000(
+            ADESample(
+                time: 1_795_284_000_999, importWh: [0, 0, 0], exportWh: [0, 0, 0], powerW: [.nan, 10, 20],
+                voltageV: [230, 231, 232]),
+            demand: DemandView(quarterHourDemandW: 0, monthPeakDemandW: 0, monthPeakTime: 0))
+        let identity = OrionEntity.Identity(id: "urn:ngsi-ld:ACMeasurement:d", type: "ACMeasurement", phases: 1)
+        let single = OrionEntity.entity(for: reading, identity: identity)
+        #expect(single?["phaseVoltage"]?["value"] == .object(["L1": .number(230)]))
+        #expect(single?["activePower"] == nil)  // phase A power is NaN: nothing to say
+        #expect(single?["current"] == nil)
+        #expect(single?["phaseType"]?["value"] == .string("singlePhase"))
+        #expect(single?["phaseVoltage"]?["metadata"]?["timestamp"]?["value"] == .string("2026-11-21T18:00:00Z"))
+        let three = OrionEntity.entity(
+            for: reading, identity: OrionEntity.Identity(id: "x", type: "ThreePhaseAcMeasurement", phases: 3))
+        #expect(three?["activePower"]?["value"] == .object(["L2": .number(10), "L3": .number(20)]))
     }
 
     @Test func orionSettingsRejectBadHeadersAndIds() {

@@ -98,17 +98,6 @@ final class TestHTTPServer: Sendable {
 
     func requests(to path: String) -> [HTTPRecordedRequest] { requests.filter { $0.path == path } }
 
-    /// Waits (polling every 10 ms, at most `limit`) until at least `count` requests arrived.
-    func waitForRequests(_ count: Int, limit: Duration = .seconds(5)) async -> [HTTPRecordedRequest] {
-        let deadline = ContinuousClock.now + limit
-        while ContinuousClock.now < deadline {
-            let seen = requests
-            if seen.count >= count { return seen }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return requests
-    }
-
     /// Closes the listening socket and every accepted connection.
     func stop() async {
         let children = state.withLock { $0.children }
@@ -150,7 +139,8 @@ private final class TestHTTPRequestHandler: ChannelInboundHandler {
             body += buffer.readBytes(length: buffer.readableBytes) ?? []
         case .end:
             guard let head else { return }
-            let request = HTTPRecordedRequest(method: head.method.rawValue, uri: head.uri, headers: head.headers, body: body)
+            let request = HTTPRecordedRequest(
+                method: head.method.rawValue, uri: head.uri, headers: head.headers, body: body)
             let response = server.respond(to: request)
             guard !response.hang else { return }
             var headers = response.headers

@@ -181,8 +181,11 @@ public struct HTTPJWTConfiguration: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case tokenURL = "token_url", refreshURL = "refresh_url", username, password
-        case headerType = "header_type", refreshMargin = "refresh_margin"
+        case tokenURL = "token_url"
+        case refreshURL = "refresh_url"
+        case username, password
+        case headerType = "header_type"
+        case refreshMargin = "refresh_margin"
     }
 
     /// The refresh endpoint actually used.
@@ -235,7 +238,9 @@ public struct HTTPForwarderConfiguration: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case url, auth, headers, timeout, pause
-        case liveURL = "live_url", liveMinInterval = "live_min_interval", healthURL = "health_url"
+        case liveURL = "live_url"
+        case liveMinInterval = "live_min_interval"
+        case healthURL = "health_url"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -256,12 +261,15 @@ func httpValidateURL(_ url: String, field: String) throws(HTTPConfigurationError
     guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
         scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty
     else {
-        throw HTTPConfigurationError(field: field, "expected an absolute http:// or https:// URL, got `\(HTTPRedaction.url(url))`")
+        throw HTTPConfigurationError(
+            field: field, "expected an absolute http:// or https:// URL, got `\(HTTPRedaction.url(url))`")
     }
 }
 
 /// Seconds from a configuration → `Duration`, checking the range.
-func httpConfiguredDuration(_ seconds: Double?, default value: Duration, field: String) throws(HTTPConfigurationError) -> Duration {
+func httpConfiguredDuration(_ seconds: Double?, default value: Duration, field: String) throws(HTTPConfigurationError)
+    -> Duration
+{
     guard let seconds else { return value }
     guard seconds.isFinite, seconds >= 0, seconds <= 86_400 * 7 else {
         throw HTTPConfigurationError(field: field, "expected seconds between 0 and 604800, got \(seconds)")

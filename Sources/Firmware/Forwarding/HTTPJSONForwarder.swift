@@ -64,7 +64,8 @@ public actor HTTPJSONForwarder: Forwarder {
         self.pause = pause
         let liveInterval = try httpConfiguredDuration(
             configuration.liveMinInterval, default: .seconds(10), field: "live_min_interval")
-        liveMinIntervalMillis = liveInterval.components.seconds * 1000
+        liveMinIntervalMillis =
+            liveInterval.components.seconds * 1000
             + liveInterval.components.attoseconds / 1_000_000_000_000_000
 
         var headers: HTTPHeaders = ["Content-Type": "application/json", "Accept": "application/json"]
@@ -76,7 +77,9 @@ public actor HTTPJSONForwarder: Forwarder {
 
         // Resolve every secret before anything is built, so a configuration error leaves nothing to shut down.
         enum ResolvedAuth {
-            case none, bearer(String), jwt(HTTPJWTConfiguration, password: String)
+            case none
+            case bearer(String)
+            case jwt(HTTPJWTConfiguration, password: String)
         }
         let resolved: ResolvedAuth
         switch configuration.auth {
@@ -101,8 +104,10 @@ public actor HTTPJSONForwarder: Forwarder {
         case .bearer(let token):
             auth = .bearer(token)
         case .jwt(let jwt, let password):
-            auth = .jwt(HTTPJWTSession(
-                configuration: jwt, password: password, transport: transport, now: now, logger: logger, pause: pause))
+            auth = .jwt(
+                HTTPJWTSession(
+                    configuration: jwt, password: password, transport: transport, now: now, logger: logger, pause: pause
+                ))
         }
         self.url = configuration.url
         self.liveURL = configuration.liveURL
@@ -179,7 +184,8 @@ public actor HTTPJSONForwarder: Forwarder {
     }
 
     private enum BestEffort: String {
-        case live = "live reading", health
+        case live = "live reading"
+        case health
     }
 
     private func postBestEffort(_ body: [UInt8], to url: String, kind: BestEffort) async {
@@ -198,7 +204,8 @@ public actor HTTPJSONForwarder: Forwarder {
         }
         if let failure {
             let level: Logger.Level = failingBestEffort.insert(what).inserted ? .warning : .debug
-            logger.log(level: level, "\(what) not delivered (best effort, not retried)",
+            logger.log(
+                level: level, "\(what) not delivered (best effort, not retried)",
                 metadata: ["error": "\(failure.message)"])
         } else if failingBestEffort.remove(what) != nil {
             logger.info("\(what) delivered again", metadata: ["url": "\(HTTPRedaction.url(url))"])
@@ -220,7 +227,8 @@ public actor HTTPJSONForwarder: Forwarder {
             headers.replaceOrAdd(name: "Authorization", value: authorization)
             let first = try await transport.send(url: url, headers: headers, body: body, backend: backend)
             guard first.status == 401 else { return first }
-            logger.info("access token rejected (HTTP 401); refreshing and re-sending once",
+            logger.info(
+                "access token rejected (HTTP 401); refreshing and re-sending once",
                 metadata: ["url": "\(backend)"])
             await session.rejected(authorization)
             headers.replaceOrAdd(name: "Authorization", value: try await session.authorization())
@@ -232,9 +240,10 @@ public actor HTTPJSONForwarder: Forwarder {
     private func classify(_ response: HTTPExchangeResponse, url: String) -> ForwardError? {
         let kind: HTTPBackendKind
         if case .jwt = auth { kind = .jwt } else { kind = .generic }
-        guard let action = HTTPStatusPolicy.action(
-            status: response.status, retryAfter: response.headers.first(name: "Retry-After"), now: now(),
-            backend: kind, pause: pause)
+        guard
+            let action = HTTPStatusPolicy.action(
+                status: response.status, retryAfter: response.headers.first(name: "Retry-After"), now: now(),
+                backend: kind, pause: pause)
         else { return nil }
         var text = HTTPResponseText.problem(url: url, response)
         if response.status == 401, kind == .jwt { text += " (still rejected after a token refresh)" }
@@ -242,17 +251,20 @@ public actor HTTPJSONForwarder: Forwarder {
     }
 }
 
-/// The one place forwarders log a failed record, at a level matching its action.
+/// The one place forwarders log a failed record: drops and pauses as errors (with the backend's answer), retries
+/// at debug level (transient, and the drain loop reports them with their backoff).
 enum HTTPForwarderLog {
     static func log(_ error: ForwardError, what: String, logger: Logger) {
         switch error.action {
         case .drop:
             logger.error("\(what) dropped: the backend will never accept it", metadata: ["error": "\(error.message)"])
         case .pause(let duration):
-            logger.error("backend paused for \(duration): configuration or credentials problem",
+            logger.error(
+                "backend paused for \(duration): configuration or credentials problem",
                 metadata: ["error": "\(error.message)"])
         case .retry:
-            logger.warning("\(what) not delivered; will retry", metadata: ["error": "\(error.message)"])
+            // Debug only: `ForwardingDrain` logs every retry with its backoff as a warning.
+            logger.debug("\(what) not delivered; will retry", metadata: ["error": "\(error.message)"])
         }
     }
 }

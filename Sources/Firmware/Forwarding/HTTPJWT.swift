@@ -55,7 +55,8 @@ actor HTTPJWTSession {
     private var loginBlocked: (until: Int64, error: ForwardError)?
 
     init(
-        configuration: HTTPJWTConfiguration, password: String, transport: HTTPTransport, now: @escaping @Sendable () -> Int64,
+        configuration: HTTPJWTConfiguration, password: String, transport: HTTPTransport,
+        now: @escaping @Sendable () -> Int64,
         logger: Logger, pause: Duration
     ) {
         self.configuration = configuration
@@ -135,7 +136,8 @@ actor HTTPJWTSession {
             logger.debug("JWT access token refreshed", metadata: ["url": "\(HTTPRedaction.url(url))"])
             return HTTPJWTTokens(access: access, refresh: rotated ?? refresh, expiry: HTTPJWT.expiry(of: access))
         case 400, 401, 403:
-            logger.info("JWT refresh token rejected; logging in again",
+            logger.info(
+                "JWT refresh token rejected; logging in again",
                 metadata: ["url": "\(HTTPRedaction.url(url))", "status": "\(response.status)"])
             tokens = nil
             return nil
@@ -160,7 +162,8 @@ actor HTTPJWTSession {
                 access: access, refresh: json?["refresh"]?.stringValue, expiry: HTTPJWT.expiry(of: access))
         case 400, 401, 403:
             // Wrong or missing credentials: do not hammer the endpoint (§4.1).
-            let error = ForwardError(.pause(for: pause),
+            let error = ForwardError(
+                .pause(for: pause),
                 "\(HTTPRedaction.url(url)): login as `\(configuration.username)` rejected with HTTP \(response.status): "
                     + HTTPRedaction.excerpt(response.body))
             loginBlocked = (now() + pause.components.seconds, error)
@@ -174,15 +177,19 @@ actor HTTPJWTSession {
         let headers: HTTPHeaders = [
             "Content-Type": "application/json", "Accept": "application/json", "User-Agent": "emeter",
         ]
-        return try await transport.send(url: url, headers: headers, body: body.encoded(), backend: HTTPRedaction.url(url))
+        return try await transport.send(
+            url: url, headers: headers, body: body.encoded(), backend: HTTPRedaction.url(url))
     }
 
     private func endpointError(_ url: String, _ response: HTTPExchangeResponse) -> ForwardError {
-        let action = HTTPStatusPolicy.action(
-            status: response.status, retryAfter: response.headers.first(name: "Retry-After"), now: now(),
-            backend: .jwt, pause: pause) ?? .retry(after: nil)
-        return ForwardError(action, "\(HTTPRedaction.url(url)): token endpoint: "
-            + HTTPResponseText.problem(url: url, response))
+        let action =
+            HTTPStatusPolicy.action(
+                status: response.status, retryAfter: response.headers.first(name: "Retry-After"), now: now(),
+                backend: .jwt, pause: pause) ?? .retry(after: nil)
+        return ForwardError(
+            action,
+            "\(HTTPRedaction.url(url)): token endpoint: "
+                + HTTPResponseText.problem(url: url, response))
     }
 }
 
@@ -192,7 +199,8 @@ enum HTTPResponseText {
         var text = "HTTP \(response.status)"
         if (300..<400).contains(response.status) {
             let location = response.headers.first(name: "Location").map(HTTPRedaction.url) ?? "?"
-            text += " redirect to \(location): redirects are not followed (a redirected POST loses its body); "
+            text +=
+                " redirect to \(location): redirects are not followed (a redirected POST loses its body); "
                 + "configure the URL exactly, e.g. with its trailing `/`"
         } else if slashHint && response.status == 404 && !(url.split(separator: "?").first ?? "").hasSuffix("/") {
             text += " (the URL has no trailing `/`; Django/DRF routes such as `…/api/token/` need it)"

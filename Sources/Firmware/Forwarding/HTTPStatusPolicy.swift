@@ -151,7 +151,8 @@ public enum HTTPRedaction {
     /// The start of a response body for a log line: at most `limit` characters, control characters as spaces.
     public static func excerpt(_ body: [UInt8], limit: Int = 200) -> String {
         let text = String(decoding: body.prefix(limit * 4), as: UTF8.self)
-        let cleaned = String(text.prefix(limit).map { $0.isASCII && $0.asciiValue.map { $0 < 0x20 } == true ? " " : $0 })
+        let cleaned = String(
+            text.prefix(limit).map { $0.isASCII && $0.asciiValue.map { $0 < 0x20 } == true ? " " : $0 })
         return text.count > limit ? cleaned + "…" : cleaned
     }
 }

@@ -60,8 +60,12 @@ public struct OrionConfiguration: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case url, service, source, location, token, timeout, pause
-        case servicePath = "service_path", entityID = "entity_id", entityType = "entity_type"
-        case phaseType = "phase_type", tokenHeader = "token_header", liveMinInterval = "live_min_interval"
+        case servicePath = "service_path"
+        case entityID = "entity_id"
+        case entityType = "entity_type"
+        case phaseType = "phase_type"
+        case tokenHeader = "token_header"
+        case liveMinInterval = "live_min_interval"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -98,9 +102,11 @@ struct OrionSettings: Sendable {
 
         if let service = configuration.service {
             let lower = service.lowercased()
-            guard !lower.isEmpty, lower.count <= 50, lower.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })
+            guard !lower.isEmpty, lower.count <= 50,
+                lower.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })
             else {
-                throw HTTPConfigurationError(field: "service",
+                throw HTTPConfigurationError(
+                    field: "service",
                     "expected 1–50 letters, digits or `_` (Fiware-Service), got `\(service)`")
             }
             self.service = lower
@@ -108,7 +114,8 @@ struct OrionSettings: Sendable {
         if let path = configuration.servicePath {
             var levels = path.split(separator: "/", omittingEmptySubsequences: false)
             if path.hasSuffix("/") && path.count > 1 { levels.removeLast() }  // trailing slash is discarded by Orion
-            let valid = path.hasPrefix("/")
+            let valid =
+                path.hasPrefix("/")
                 && (path == "/"
                     || (levels.count - 1 <= 10
                         && levels.dropFirst().allSatisfy { level in
@@ -116,7 +123,8 @@ struct OrionSettings: Sendable {
                                 && level.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
                         }))
             guard valid else {
-                throw HTTPConfigurationError(field: "service_path",
+                throw HTTPConfigurationError(
+                    field: "service_path",
                     "expected `/` or up to 10 levels `/a/b` of 1–50 letters, digits or `_`, got `\(path)`")
             }
             servicePath = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
@@ -131,12 +139,14 @@ struct OrionSettings: Sendable {
         }
         let type = configuration.entityType ?? (phases == 3 ? "ThreePhaseAcMeasurement" : "ACMeasurement")
         guard type == "ThreePhaseAcMeasurement" || type == "ACMeasurement" else {
-            throw HTTPConfigurationError(field: "entity_type",
+            throw HTTPConfigurationError(
+                field: "entity_type",
                 "expected `ThreePhaseAcMeasurement` or `ACMeasurement`, got `\(type)`")
         }
         let id = configuration.entityID ?? "urn:ngsi-ld:\(type):\(device)"
         guard Self.isValidIdentifier(id) else {
-            throw HTTPConfigurationError(field: configuration.entityID == nil ? "device" : "entity_id",
+            throw HTTPConfigurationError(
+                field: configuration.entityID == nil ? "device" : "entity_id",
                 "entity id `\(id)` must be 1–256 printable ASCII characters without whitespace, `& ? / #` or "
                     + "`< > \" ' = ; ( )` (Orion §3.5)")
         }

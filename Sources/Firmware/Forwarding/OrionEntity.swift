@@ -79,19 +79,20 @@ public enum OrionEntity {
     public static func entity(for reading: LiveReading, identity: Identity) -> HTTPJSON? {
         var attributes = header(identity)
         let time: Int64
+        /// Sets `key` unless no phase has a finite value.
+        func set(_ key: String, _ values: [Double], scale: Double) {
+            let value = perPhase(values.map { ($0 * scale).rounded() / scale }, identity.phases)
+            if value["value"] != .object([:]) { attributes[key] = value }
+        }
         switch reading {
         case .p1(let sample, _):
             time = sample.time
-            guard !sample.voltagesDecivolts.isEmpty else { return nil }
-            attributes["phaseVoltage"] = perPhase(sample.voltagesDecivolts.map { Double($0) / 10 }, identity.phases)
+            set("phaseVoltage", sample.voltagesDecivolts.map { Double($0) / 10 }, scale: 10)
         case .ade9000(let sample, _):
             time = sample.time
-            func rounded(_ values: [Double], _ scale: Double) -> [Double] {
-                values.filter(\.isFinite).map { ($0 * scale).rounded() / scale }
-            }
-            if !sample.voltageV.isEmpty { attributes["phaseVoltage"] = perPhase(rounded(sample.voltageV, 10), identity.phases) }
-            if !sample.powerW.isEmpty { attributes["activePower"] = perPhase(rounded(sample.powerW, 10), identity.phases) }
-            if !sample.currentA.isEmpty { attributes["current"] = perPhase(rounded(sample.currentA, 1000), identity.phases) }
+            set("phaseVoltage", sample.voltageV, scale: 10)
+            set("activePower", sample.powerW, scale: 10)
+            set("current", sample.currentA, scale: 1000)
         }
         let stamp = Payloads.iso8601(time >= 0 ? time / 1000 : (time - 999) / 1000)
         var stamped = attributes
@@ -111,16 +112,19 @@ public enum OrionEntity {
         if identity.type == "ACMeasurement" {
             attributes["phaseType"] = attribute("Text", .string(identity.phases == 1 ? "singlePhase" : "threePhase"))
             if let location = identity.location {
-                attributes["location"] = attribute("geo:json", .object([
-                    "type": .string("Point"),
-                    "coordinates": .array([.number(location.longitude), .number(location.latitude)]),
-                ]))
+                attributes["location"] = attribute(
+                    "geo:json",
+                    .object([
+                        "type": .string("Point"),
+                        "coordinates": .array([.number(location.longitude), .number(location.latitude)]),
+                    ]))
             }
         }
         return attributes
     }
 
-    private static func attribute(_ type: String, _ value: HTTPJSON, _ metadata: [String: HTTPJSON]? = nil) -> HTTPJSON {
+    private static func attribute(_ type: String, _ value: HTTPJSON, _ metadata: [String: HTTPJSON]? = nil) -> HTTPJSON
+    {
         var members: [String: HTTPJSON] = ["type": .string(type), "value": value]
         if let metadata { members["metadata"] = .object(metadata) }
         return .object(members)
@@ -133,7 +137,10 @@ public enum OrionEntity {
     /// `{"type":"StructuredValue","value":{"L1":…,"L2":…,"L3":…}}`, at most `phases` keys.
     private static func perPhase(_ values: [Double], _ phases: Int) -> HTTPJSON {
         var members: [String: HTTPJSON] = [:]
-        for (index, value) in values.prefix(phases).enumerated() { members["L\(index + 1)"] = .number(value) }
+        // A non-finite reading (NaN from a failed conversion) leaves its phase out; the keys stay positional.
+        for (index, value) in values.prefix(phases).enumerated() where value.isFinite {
+            members["L\(index + 1)"] = .number(value)
+        }
         return attribute("StructuredValue", .object(members))
     }
 

@@ -44,8 +44,10 @@ public actor OrionForwarder: Forwarder {
         try configuration.timeout.validate(field: "timeout")
         pause = try httpConfiguredDuration(configuration.pause, default: .seconds(600), field: "pause")
         if configuration.liveMinInterval != nil {
-            let interval = try httpConfiguredDuration(configuration.liveMinInterval, default: .seconds(60), field: "live_min_interval")
-            liveMinIntervalMillis = interval.components.seconds * 1000 + interval.components.attoseconds / 1_000_000_000_000_000
+            let interval = try httpConfiguredDuration(
+                configuration.liveMinInterval, default: .seconds(60), field: "live_min_interval")
+            liveMinIntervalMillis =
+                interval.components.seconds * 1000 + interval.components.attoseconds / 1_000_000_000_000_000
         } else {
             liveMinIntervalMillis = nil
         }
@@ -133,9 +135,10 @@ public actor OrionForwarder: Forwarder {
     private func post(_ body: HTTPJSON) async throws(ForwardError) {
         let response = try await transport.send(
             url: settings.updateURL, headers: headers, body: body.encoded(), backend: name)
-        guard let action = HTTPStatusPolicy.action(
-            status: response.status, retryAfter: response.headers.first(name: "Retry-After"), now: now(),
-            backend: .orion, pause: pause)
+        guard
+            let action = HTTPStatusPolicy.action(
+                status: response.status, retryAfter: response.headers.first(name: "Retry-After"), now: now(),
+                backend: .orion, pause: pause)
         else { return }
         var text = "HTTP \(response.status)"
         if let error = HTTPJSON.parse(response.body), let kind = error["error"]?.stringValue {

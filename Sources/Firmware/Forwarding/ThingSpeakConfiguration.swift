@@ -47,7 +47,8 @@ public struct ThingSpeakConfiguration: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case url, fields, timeout, pause
-        case apiKey = "api_key", minInterval = "min_interval"
+        case apiKey = "api_key"
+        case minInterval = "min_interval"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -78,7 +79,8 @@ public enum ThingSpeakFields {
                 throw HTTPConfigurationError(field: "fields.\(key)", "expected a key `field1` … `field8`")
             }
             guard let value = sample.value(atPath: path), number(value) != nil else {
-                throw HTTPConfigurationError(field: "fields.\(key)",
+                throw HTTPConfigurationError(
+                    field: "fields.\(key)",
                     "`\(path)` names no number in the record JSON (e.g. `p1.import_t1_wh`, `ade9000.import_wh`, "
                         + "`ade9000.import_wh.0`)")
             }
@@ -89,7 +91,9 @@ public enum ThingSpeakFields {
 
     /// The `fieldN=value` pairs for `record`; paths the record has no value for (no P1 part, no voltage) are left
     /// out. Integral values are written without a fraction (`5779835`), others in shortest form (`229.8`).
-    public static func values(for record: IntervalRecord, device: String, mapping: [(Int, String)]) -> [(String, String)] {
+    public static func values(for record: IntervalRecord, device: String, mapping: [(Int, String)]) -> [(
+        String, String
+    )] {
         guard let tree = HTTPJSON.tree(of: Payloads.Record(record, device: device)) else { return [] }
         return mapping.compactMap { field, path in
             guard let node = tree.value(atPath: path), let value = number(node) else { return nil }

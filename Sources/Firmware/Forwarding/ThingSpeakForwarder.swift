@@ -49,7 +49,8 @@ public actor ThingSpeakForwarder: Forwarder {
         try configuration.timeout.validate(field: "timeout")
         apiKey = try configuration.apiKey.resolve(field: "api_key", environment: environment)
         mapping = try ThingSpeakFields.validate(configuration.fields ?? ThingSpeakConfiguration.defaultFields)
-        minInterval = try httpConfiguredDuration(configuration.minInterval, default: .seconds(15), field: "min_interval")
+        minInterval = try httpConfiguredDuration(
+            configuration.minInterval, default: .seconds(15), field: "min_interval")
         pause = try httpConfiguredDuration(configuration.pause, default: .seconds(600), field: "pause")
         url = configuration.url
         self.device = device
@@ -76,7 +77,8 @@ public actor ThingSpeakForwarder: Forwarder {
         if let last = lastUpdate {
             let elapsed = uptime() - last
             if elapsed < minInterval {
-                throw ForwardError(.retry(after: minInterval - elapsed),
+                throw ForwardError(
+                    .retry(after: minInterval - elapsed),
                     "\(name): rate limit: next update allowed in \(minInterval - elapsed)")
             }
         }
@@ -119,9 +121,10 @@ public actor ThingSpeakForwarder: Forwarder {
             }
             return
         }
-        guard let action = HTTPStatusPolicy.action(
-            status: response.status, retryAfter: response.headers.first(name: "Retry-After"), now: now(),
-            backend: .thingSpeak, pause: pause)
+        guard
+            let action = HTTPStatusPolicy.action(
+                status: response.status, retryAfter: response.headers.first(name: "Retry-After"), now: now(),
+                backend: .thingSpeak, pause: pause)
         else { return }
         throw ForwardError(action, "\(name): \(HTTPResponseText.problem(url: url, response, slashHint: false))")
     }

@@ -1,3 +1,4 @@
+import Firmware
 import Foundation
 
 /// The daemon's configuration file (`emeter run --config FILE`); every key is optional.
@@ -19,9 +20,17 @@ struct RunConfig: ValidatedConfig, Equatable {
     /// Backends to forward to (at most 3; each keeps its own position in the ring).
     var forward: [ForwardConfig]?
 
-    /// One backend. `url` decides the kind: `mqtt://…`/`mqtts://…`, `http://…`/`https://…` (JSON POST).
+    /// One backend: `url:` (MQTT, or a plain HTTP JSON endpoint), or one of the sections `http:`, `orion:`,
+    /// `thingspeak:` for the HTTP backends with their own settings.
     struct ForwardConfig: Codable, Equatable {
-        var url: String
+        /// `mqtt://[user[:password]@]host[:port][/prefix]`, `mqtts://…`, or `http(s)://…` (JSON POST, no auth).
+        var url: String?
+        /// Generic JSON POST with bearer token or JWT (djangorestframework-simplejwt).
+        var http: HTTPForwarderConfiguration?
+        /// FIWARE Orion NGSI-v2 (`POST /v2/op/update`, append).
+        var orion: OrionConfiguration?
+        /// ThingSpeak channel update (field1..8).
+        var thingspeak: ThingSpeakConfiguration?
         /// Overrides a password in the URL: the value, `env:NAME` or `file:PATH` (a file readable only by you).
         var password: String?
         /// MQTT: announce Home Assistant discovery configs (default true).
@@ -35,8 +44,10 @@ struct RunConfig: ValidatedConfig, Equatable {
         /// MQTT keep-alive, seconds (default 30).
         var keepAlive: Int?
 
+        init(url: String) { self.url = url }
+
         enum CodingKeys: String, CodingKey {
-            case url, password, discovery
+            case url, password, discovery, http, orion, thingspeak
             case discoveryPrefix = "discovery_prefix"
             case caFile = "ca_file"
             case certFile = "cert_file"
@@ -91,10 +102,17 @@ struct RunConfig: ValidatedConfig, Equatable {
             }
         }
         for (index, forward) in (forward ?? []).enumerated() {
-            let scheme = forward.url.split(separator: ":").first.map { $0.lowercased() } ?? ""
-            if !["mqtt", "mqtts"].contains(scheme) {
-                problems.append(FieldError(["forward", String(index), "url"],
-                    "expected mqtt://[user[:password]@]host[:port][/prefix] or mqtts://…, got `\(forward.url.split(separator: "@").last ?? "")`"))
+            let kinds = [forward.url != nil, forward.http != nil, forward.orion != nil, forward.thingspeak != nil]
+            if kinds.filter({ $0 }).count != 1 {
+                problems.append(FieldError(["forward", String(index)],
+                    "expected exactly one of `url:`, `http:`, `orion:` or `thingspeak:`"))
+            }
+            if let url = forward.url {
+                let scheme = url.split(separator: ":").first.map { $0.lowercased() } ?? ""
+                if !["mqtt", "mqtts", "http", "https"].contains(scheme) {
+                    problems.append(FieldError(["forward", String(index), "url"],
+                        "expected mqtt://[user[:password]@]host[:port][/prefix], mqtts://…, http://… or https://…, got `\(url.split(separator: "@").last ?? "")`"))
+                }
             }
             if let keepAlive = forward.keepAlive, !(5...3600).contains(keepAlive) {
                 problems.append(FieldError(["forward", String(index), "keep_alive"], "expected 5 to 3600 seconds, got \(keepAlive)"))

@@ -204,32 +204,54 @@ struct MeterService: Service {
     private func makeForwarders() throws -> [any Forwarder] {
         var forwarders: [any Forwarder] = []
         for (index, entry) in (config.forward ?? []).enumerated() {
-            switch MQTTForwarderConfiguration.parse(url: entry.url, device: device) {
-            case .failure(let error):
-                throw RunFailure(description: "forward[\(index)]: \(error.message)", exitCode: ExitStatus.usage)
-            case .success(var configuration):
-                do {
-                    if let password = entry.password {
-                        configuration.password = try Secret.resolve(password, field: "forward[\(index)].password",
-                            logger: logger)
-                    }
-                } catch {
-                    throw RunFailure(description: error.description, exitCode: ExitStatus.dataError)
+            let field = "forward[\(index)]"
+            do {
+                if let http = entry.http {
+                    let forwarder = try HTTPJSONForwarder(configuration: http, device: device, logger: logger)
+                    forwarders.append(forwarder)
+                } else if let orion = entry.orion {
+                    forwarders.append(try OrionForwarder(configuration: orion, device: device, logger: logger))
+                } else if let thingspeak = entry.thingspeak {
+                    forwarders.append(try ThingSpeakForwarder(configuration: thingspeak, device: device, logger: logger))
+                } else if let url = entry.url, url.lowercased().hasPrefix("http") {
+                    forwarders.append(try HTTPJSONForwarder(configuration: HTTPForwarderConfiguration(url: url),
+                        device: device, logger: logger))
+                } else if let url = entry.url {
+                    forwarders.append(try makeMQTTForwarder(url: url, entry: entry, field: field))
                 }
-                configuration.discovery = entry.discovery ?? true
-                configuration.discoveryPrefix = entry.discoveryPrefix ?? "homeassistant"
-                configuration.hasP1 = board.p1 != nil
-                configuration.hasADE9000 = board.ade9000 != nil
-                configuration.keepAlive = UInt16(entry.keepAlive ?? 30)
-                if let caFile = entry.caFile {
-                    configuration.tls = MQTTTLSConfiguration(caFile: caFile, certificateFile: entry.certFile,
-                        privateKeyFile: entry.keyFile)
-                }
-                forwarders.append(MQTTForwarder(configuration: configuration, logger: logger))
-                logger.info("forwarding", metadata: ["to": "\(configuration.name)", "device": "\(device)"])
+            } catch let error as HTTPConfigurationError {
+                throw RunFailure(description: "\(field).\(error)", exitCode: ExitStatus.dataError)
+            }
+            if let forwarder = forwarders.last {
+                logger.info("forwarding", metadata: ["to": "\(forwarder.name)", "device": "\(device)"])
             }
         }
         return forwarders
+    }
+
+    private func makeMQTTForwarder(url: String, entry: RunConfig.ForwardConfig, field: String) throws -> MQTTForwarder {
+        switch MQTTForwarderConfiguration.parse(url: url, device: device) {
+        case .failure(let error):
+            throw RunFailure(description: "\(field): \(error.message)", exitCode: ExitStatus.usage)
+        case .success(var configuration):
+            do {
+                if let password = entry.password {
+                    configuration.password = try Secret.resolve(password, field: "\(field).password", logger: logger)
+                }
+            } catch {
+                throw RunFailure(description: error.description, exitCode: ExitStatus.dataError)
+            }
+            configuration.discovery = entry.discovery ?? true
+            configuration.discoveryPrefix = entry.discoveryPrefix ?? "homeassistant"
+            configuration.hasP1 = board.p1 != nil
+            configuration.hasADE9000 = board.ade9000 != nil
+            configuration.keepAlive = UInt16(entry.keepAlive ?? 30)
+            if let caFile = entry.caFile {
+                configuration.tls = MQTTTLSConfiguration(caFile: caFile, certificateFile: entry.certFile,
+                    privateKeyFile: entry.keyFile)
+            }
+            return MQTTForwarder(configuration: configuration, logger: logger)
+        }
     }
 
     private func makeStore() throws -> any RecordStoring {
