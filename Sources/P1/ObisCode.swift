@@ -59,6 +59,37 @@ public struct ObisCode: Hashable, Sendable, Comparable, CustomStringConvertible,
             UInt8(groups.0), UInt8(groups.1), UInt8(groups.2), UInt8(groups.3), UInt8(groups.4), UInt8(groups.5))
     }
 
+    /// Parses a complete OBIS code from a byte buffer: the parser's hot path (every data line starts with one).
+    /// Accepts exactly what the generic `parse(_:)` accepts: five groups separated by `-`, `:`, `.`, `.`, an
+    /// optional `*F`, each group one or more digits (leading zeros allowed) with a value of at most 255.
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> ObisCode? {
+        var index = 0
+        /// One group's digits; `nil` when there is none or the value exceeds 255.
+        func group() -> UInt8? {
+            var value = 0
+            let first = index
+            while index < bytes.count, bytes[index] &- 0x30 < 10 {
+                value = value * 10 + Int(bytes[index] &- 0x30)
+                if value > 255 { return nil }
+                index += 1
+            }
+            return index > first ? UInt8(value) : nil
+        }
+        /// Consumes `separator` if it is the next byte.
+        func separator(_ separator: UInt8) -> Bool {
+            guard index < bytes.count, bytes[index] == separator else { return false }
+            index += 1
+            return true
+        }
+        guard let a = group(), separator(UInt8(ascii: "-")), let b = group(), separator(UInt8(ascii: ":")),
+            let c = group(), separator(UInt8(ascii: ".")), let d = group(), separator(UInt8(ascii: ".")),
+            let e = group()
+        else { return nil }
+        if index == bytes.count { return ObisCode(a, b, c, d, e) }
+        guard separator(UInt8(ascii: "*")), let f = group(), index == bytes.count else { return nil }
+        return ObisCode(a, b, c, d, e, f)
+    }
+
     @usableFromInline
     static func store(_ value: Int, _ group: Int, _ groups: inout (Int, Int, Int, Int, Int, Int)) {
         switch group {

@@ -138,8 +138,13 @@ public enum P1Field: Int, CaseIterable, Hashable, Sendable {
 
     public var obis: ObisCode { definition.obis }
     public var name: String { definition.name }
-    public var unit: P1Unit? { definition.unit }
-    public var kind: P1ValueKind { definition.kind }
+    public var unit: P1Unit? { Self.units[rawValue] }
+    public var kind: P1ValueKind { Self.kinds[rawValue] }
+
+    /// `kind` and `unit` of every field in tables of their own: the parser reads them for every line, without
+    /// copying the whole definition (name string included).
+    private static let kinds: [P1ValueKind] = definitions.map(\.kind)
+    private static let units: [P1Unit?] = definitions.map(\.unit)
 
     /// Derived from `allCases`; a test asserts `byObis.count == allCases.count`.
     public static let byObis: [ObisCode: P1Field] = {
@@ -165,19 +170,40 @@ public enum P1Field: Int, CaseIterable, Hashable, Sendable {
         return nil
     }
 
-    /// `(packed code, field)` sorted by code: a binary search is cheaper than hashing on the parser's hot path.
-    private static let sorted: [(UInt64, P1Field)] = allCases.map { ($0.obis.packed, $0) }.sorted { $0.0 < $1.0 }
     private static let perChannel: [Bool] = allCases.map(\.definition.perChannel)
 
+    /// log2 of the number of slots of `hashTable`: 256 slots for the ~65 fields keeps probe chains short.
+    private static var hashBits: Int { 8 }
+
+    /// An open-addressing hash table (linear probing) from packed OBIS code to field, cheaper than a binary search
+    /// on the parser's hot path (one or two probes per line). Each slot holds `packed << 8 | (rawValue + 1)`
+    /// (`packed` is 48 bits wide), 0 for an empty slot.
+    private static let hashTable: [UInt64] = {
+        precondition(allCases.count < 255 && allCases.count * 2 < 1 << hashBits, "P1Field hash table too small")
+        var table = [UInt64](repeating: 0, count: 1 << hashBits)
+        for field in allCases {
+            var slot = hashSlot(field.obis.packed)
+            while table[slot] != 0 { slot = (slot + 1) & (table.count - 1) }
+            table[slot] = field.obis.packed << 8 | UInt64(field.rawValue + 1)
+        }
+        return table
+    }()
+
+    /// Fibonacci hashing of the packed code onto `hashBits` bits.
+    @inline(__always)
+    private static func hashSlot(_ key: UInt64) -> Int {
+        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> UInt64(64 - hashBits))
+    }
+
     private static func find(_ key: UInt64) -> P1Field? {
-        sorted.withUnsafeBufferPointer { table in
-            var low = 0
-            var high = table.count
-            while low < high {
-                let middle = (low + high) / 2
-                if table[middle].0 < key { low = middle + 1 } else { high = middle }
+        hashTable.withUnsafeBufferPointer { table in
+            var slot = hashSlot(key)
+            while true {
+                let entry = table[slot]
+                if entry == 0 { return nil }
+                if entry >> 8 == key { return P1Field(rawValue: Int(entry & 0xFF) - 1) }
+                slot = (slot + 1) & (table.count - 1)
             }
-            return low < table.count && table[low].0 == key ? table[low].1 : nil
         }
     }
 }

@@ -159,8 +159,15 @@ public struct P1Framer: Sendable {
     }
 
     /// Feeds a contiguous buffer.
+    ///
+    /// The CRC of the buffer's bytes is computed lazily: `crcFrom` is where the telegram bytes not yet folded into
+    /// `crc` start (`nil` outside a telegram). They are folded in at once when `!` ends the CRC range, or when the
+    /// buffer ends inside a telegram: one long slicing-by-8 loop over the buffer instead of short runs and single
+    /// line-end bytes interleaved with the parsing, whose serial CRC dependency chain was the framer's main cost.
+    /// Bytes of a telegram that is rejected before its `!` are never folded in at all.
     public mutating func feed(buffer: UnsafeBufferPointer<UInt8>, _ handler: (P1FramerEvent) -> Void) {
-        CRC16.table.withUnsafeBufferPointer { table in
+        CRC16.slicingTables.withUnsafeBufferPointer { tables in
+            var crcFrom: Int? = state == .header || state == .data ? 0 : nil
             var index = 0
             while index < buffer.count {
                 if state == .idle {
@@ -175,57 +182,129 @@ public struct P1Framer: Sendable {
                     statistics.bytes &+= next - index
                     index = next
                     if index == buffer.count { break }
-                } else if state == .data || state == .header {
-                    let consumed = ordinaryRun(buffer, from: index, table)
+                } else if (state == .data || state == .header)
+                    && !Self.endsRun(options.stripParityBit ? buffer[index] & 0x7F : buffer[index])
+                {
+                    let consumed = ordinaryRun(buffer, from: index)
                     index += consumed
                     if index == buffer.count { break }
                 }
-                step(buffer[index], table, handler)
+                let wasInTelegram = state == .header || state == .data
+                step(buffer[index], tables, handler, deferCRC: true)
+                if state == .header && telegramLength == 1 {
+                    crcFrom = index  // this `/` started a telegram (`start()` reset `crc`)
+                } else if wasInTelegram && state == .checksum, let from = crcFrom {
+                    foldCRC(buffer, from..<(index + 1), tables)  // `/` … `!` complete
+                    crcFrom = nil
+                } else if state == .idle {
+                    crcFrom = nil  // the telegram was rejected (or, from `.checksum`, completed)
+                }
                 index += 1
+            }
+            if let from = crcFrom, state == .header || state == .data {
+                foldCRC(buffer, from..<buffer.count, tables)  // the telegram continues in the next buffer
             }
         }
     }
 
-    /// Consumes a run of ordinary line bytes (no CR, LF, NUL, `/`, `!`) in one tight loop: CRC update, copy into the
-    /// line buffer, parenthesis tracking. Stops before any byte that needs `step`, before the line buffer or the
-    /// telegram limit would overflow. Returns how many bytes it consumed.
+    /// Adds `buffer[range]` to the CRC, as the framer sees the bytes (parity bit stripped if asked).
+    private mutating func foldCRC(
+        _ buffer: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ tables: UnsafeBufferPointer<UInt16>
+    ) {
+        crc.update(
+            buffer: UnsafeBufferPointer(rebasing: buffer[range]), mask: options.stripParityBit ? 0x7F : 0xFF,
+            tables: tables)
+    }
+
+    /// Bytes that end an ordinary run (all below 64): NUL, LF, CR, `!` and `/`, as a bit set indexed by the byte.
+    private static let runEndMask: UInt64 =
+        1 << 0 | 1 << UInt64(UInt8(ascii: "\n")) | 1 << UInt64(UInt8(ascii: "\r"))
+        | 1 << UInt64(UInt8(ascii: "!")) | 1 << UInt64(UInt8(ascii: "/"))
+
+    /// Whether `byte` (parity bit already stripped if asked) needs `step`: NUL, CR, LF, `/` or `!`.
     @inline(__always)
-    private mutating func ordinaryRun(
-        _ buffer: UnsafeBufferPointer<UInt8>, from start: Int, _ table: UnsafeBufferPointer<UInt16>
-    ) -> Int {
-        let strip: UInt8 = options.stripParityBit ? 0x7F : 0xFF
+    private static func endsRun(_ byte: UInt8) -> Bool {
+        byte < 64 && (runEndMask >> UInt64(byte)) & 1 != 0
+    }
+
+    /// Whether any of the 8 bytes in `word` may end a run: true if one is below 0x22 (NUL, LF, CR, `!`; also the
+    /// space and other control bytes, which `endsRun` then clears byte by byte) or equals `/` (0x2F). Never false
+    /// when a byte does end the run. Bit tricks from "Bit Twiddling Hacks" (S. E. Anderson): `hasless(x, n)` and
+    /// `haszero(x)`, exact as to *whether* some byte matches.
+    @inline(__always)
+    private static func mayEndRun(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits: UInt64 = 0x8080_8080_8080_8080
+        let below0x22 = (word &- ones &* 0x22) & ~word & highBits
+        let slashes = word ^ (ones &* UInt64(UInt8(ascii: "/")))
+        let hasSlash = (slashes &- ones) & ~slashes & highBits
+        return below0x22 | hasSlash != 0
+    }
+
+    /// Consumes a run of ordinary line bytes (no CR, LF, NUL, `/`, `!`) eight bytes at a time: for each word it
+    /// checks for a byte that ends the run and copies the bytes into the line buffer; at the end it sets the
+    /// parenthesis state from the last `(` or `)` of the run. Stops before any byte that needs `step`, before the
+    /// line buffer or the telegram limit would overflow. Returns how many bytes it consumed. The run's CRC is
+    /// folded in later by `feed(buffer:_:)`.
+    @inline(__always)
+    private mutating func ordinaryRun(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
         let limit = min(
             buffer.count, start + (options.maximumTelegramLength - telegramLength), start + (line.count - lineLength))
-        guard limit > start else { return 0 }
-        var crcValue = crc.value
+        guard limit > start, let input = buffer.baseAddress else { return 0 }
+        let strip: UInt8 = options.stripParityBit ? 0x7F : 0xFF
+        let stripWord: UInt64 = options.stripParityBit ? 0x7F7F_7F7F_7F7F_7F7F : ~0
+        var index = start
         var length = lineLength
         var open = openParenthesis
-        var index = start
         line.withUnsafeMutableBufferPointer { lineBuffer in
+            guard let output = lineBuffer.baseAddress else { return }
             while index < limit {
-                let byte = buffer[index] & strip
-                if byte <= UInt8(ascii: "/") {
-                    if byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") || byte == 0
-                        || byte == UInt8(ascii: "/")
-                        || byte == UInt8(ascii: "!")
-                    {
-                        break
-                    }
-                    if byte == UInt8(ascii: "(") {
-                        open = true
-                    } else if byte == UInt8(ascii: ")") {
-                        open = false
+                // Up to 8 bytes, first byte in the low bits. `limit` keeps `length + available` inside the line
+                // buffer (and the telegram limit), and `index + available` inside `buffer`.
+                let available = min(8, limit - index)
+                var word: UInt64 = 0
+                if buffer.count - index >= 8 {
+                    // 8 bytes inside `buffer`: one unaligned load (bytes past `available` are ignored below).
+                    word = UInt64(littleEndian: UnsafeRawPointer(input + index).loadUnaligned(as: UInt64.self))
+                } else {
+                    for offset in 0..<available { word |= UInt64(input[index + offset]) << (8 * offset) }
+                }
+                word &= stripWord
+                var count = available
+                if available < 8 || Self.mayEndRun(word) {
+                    count = 0
+                    while count < available, !Self.endsRun(UInt8(truncatingIfNeeded: word >> (8 * count)) & strip) {
+                        count += 1
                     }
                 }
-                crcValue = (crcValue >> 8) ^ table[Int(UInt8(truncatingIfNeeded: crcValue) ^ byte)]
-                lineBuffer[length] = byte
-                length += 1
-                index += 1
+                if count == 0 { break }
+                if available == 8 {
+                    // All 8 bytes fit in the line buffer; those past `count` are overwritten later.
+                    UnsafeMutableRawPointer(output + length).storeBytes(of: word.littleEndian, as: UInt64.self)
+                } else {
+                    for offset in 0..<count {
+                        output[length + offset] = UInt8(truncatingIfNeeded: word >> (8 * offset))
+                    }
+                }
+                index += count
+                length += count
+                if count < available { break }  // stopped at a byte that needs `step`
+            }
+            // Only the last parenthesis of the run decides whether a value is still open.
+            var back = length
+            while back > lineLength {
+                back -= 1
+                if output[back] == UInt8(ascii: "(") {
+                    open = true
+                    break
+                } else if output[back] == UInt8(ascii: ")") {
+                    open = false
+                    break
+                }
             }
         }
         let consumed = index - start
         if consumed > 0 {
-            crc = CRC16(value: crcValue)
             lineLength = length
             openParenthesis = open
             physicalLineStart = false
@@ -245,27 +324,30 @@ public struct P1Framer: Sendable {
         CRC16.table.withUnsafeBufferPointer { table in step(input, table, handler) }
     }
 
+    /// Handles one byte. With `deferCRC` telegram bytes are not added to `crc` here: `feed(buffer:_:)` folds them
+    /// in later, from the buffer.
     @inline(__always)
     private mutating func step(
-        _ input: UInt8, _ table: UnsafeBufferPointer<UInt16>, _ handler: (P1FramerEvent) -> Void
+        _ input: UInt8, _ table: UnsafeBufferPointer<UInt16>, _ handler: (P1FramerEvent) -> Void,
+        deferCRC: Bool = false
     ) {
         let byte = options.stripParityBit ? input & 0x7F : input
         statistics.bytes &+= 1
         switch state {
         case .idle:
-            if byte == UInt8(ascii: "/") { start() } else { statistics.skippedBytes &+= 1 }
+            if byte == UInt8(ascii: "/") { start(deferCRC: deferCRC) } else { statistics.skippedBytes &+= 1 }
         case .header, .data:
             telegramLength += 1
             if byte == UInt8(ascii: "/") {
                 reject(.truncated, handler)
-                start()
+                start(deferCRC: deferCRC)
                 return
             }
             if telegramLength > options.maximumTelegramLength {
                 reject(.telegramTooLong, handler)
                 return
             }
-            crc.update(byte, table: table)
+            if !deferCRC { crc.update(byte, table: table) }
             switch byte {
             case UInt8(ascii: "\n"):
                 physicalLineStart = true
@@ -308,17 +390,18 @@ public struct P1Framer: Sendable {
                 complete(handler)
             case UInt8(ascii: "/"):
                 reject(.truncated, handler)
-                start()
+                start(deferCRC: deferCRC)
             default:
                 reject(.malformedCRC, handler)
             }
         }
     }
 
-    private mutating func start() {
+    /// Begins a telegram at its `/` (added to the CRC unless the caller folds it in later).
+    private mutating func start(deferCRC: Bool) {
         state = .header
         crc = CRC16()
-        crc.update(UInt8(ascii: "/"))
+        if !deferCRC { crc.update(UInt8(ascii: "/")) }
         lineLength = 0
         lineCount = 0
         telegramLength = 1

@@ -27,6 +27,8 @@ struct P1TelegramBuilder {
     /// Set by a `1-3:0.2.8` of 4 or more or an e-MUCS `0-0:96.1.4`: such telegrams must carry a CRC.
     var requiresCRC = false
     private var groups: [Range<Int>] = []
+    /// Reuses the strings of identifiers and headers a meter repeats in every telegram (see `P1StringCache`).
+    private var strings = P1StringCache()
 
     init() {
         groups.reserveCapacity(P1LineParser.maximumGroups)
@@ -34,8 +36,15 @@ struct P1TelegramBuilder {
 
     mutating func begin() {
         header = ""
-        lines = []
-        lines.reserveCapacity(48)
+        // Reuse the previous telegram's line storage when nobody holds on to that telegram any more (the usual
+        // case: the reading was taken and the telegram dropped); if it is still referenced, `removeAll` leaves it
+        // alone and allocates fresh storage of the same capacity (copy-on-write).
+        if lines.capacity >= 48 {
+            lines.removeAll(keepingCapacity: true)
+        } else {
+            lines = []
+            lines.reserveCapacity(48)
+        }
         if !unparsed.isEmpty { unparsed = [] }
         if !diagnostics.isEmpty { diagnostics = [] }
         lineNumber = 0
@@ -52,7 +61,7 @@ struct P1TelegramBuilder {
     mutating func addHeader(_ line: UnsafeBufferPointer<UInt8>) {
         lineNumber = 1
         let end = trimmedEnd(line)
-        header = Self.latin1(line, 0..<end)
+        header = strings.latin1(UnsafeBufferPointer(rebasing: line[0..<end]), line: lineNumber)
     }
 
     /// One data line (without CR LF).
@@ -77,7 +86,7 @@ struct P1TelegramBuilder {
             diagnostics.append(P1Diagnostic(line: lineNumber, obis: String(text.prefix(20)), problem: .notAnObisLine))
             return
         }
-        let obisText = String(decoding: codeBytes, as: UTF8.self)
+        let obisText = strings.code(codeBytes, line: lineNumber)
         splitGroups(line, paren..<end, obisText: obisText)
         let match = P1Field.lookup(obis)
         let value: P1Value
@@ -150,8 +159,7 @@ struct P1TelegramBuilder {
     private mutating func typedValue(_ field: P1Field, _ line: UnsafeBufferPointer<UInt8>, obisText: String)
         -> P1Value
     {
-        let definition = field.definition
-        switch definition.kind {
+        switch field.kind {
         case .number:
             guard groups.count == 1 else { return genericValue(line) }
             let group = groups[0]
@@ -160,7 +168,7 @@ struct P1TelegramBuilder {
                 malformed(obisText, .number)
                 return genericGroup(line, group)
             }
-            if let expected = definition.unit, !(unit?.isCompatible(with: expected) ?? false) {
+            if let expected = field.unit, !(unit?.isCompatible(with: expected) ?? false) {
                 diagnostics.append(
                     P1Diagnostic(
                         line: lineNumber, obis: obisText, problem: .unexpectedUnit(expected: expected, got: unit)))
@@ -168,10 +176,12 @@ struct P1TelegramBuilder {
             return .number(number, unit: unit)
         case .string:
             guard groups.count == 1 else { return genericValue(line) }
-            return groups[0].isEmpty ? .empty : .text(Self.utf8(line, groups[0]))
+            return groups[0].isEmpty
+                ? .empty : .text(strings.utf8(UnsafeBufferPointer(rebasing: line[groups[0]]), line: lineNumber))
         case .hexText:
             guard groups.count == 1 else { return genericValue(line) }
-            return groups[0].isEmpty ? .empty : .hexText(Self.utf8(line, groups[0]))
+            return groups[0].isEmpty
+                ? .empty : .hexText(strings.utf8(UnsafeBufferPointer(rebasing: line[groups[0]]), line: lineNumber))
         case .timestamp:
             guard groups.count == 1 else { return genericValue(line) }
             if groups[0].isEmpty { return .empty }
@@ -260,6 +270,8 @@ struct P1TelegramBuilder {
             ObisCode.parse(UnsafeBufferPointer(rebasing: line[groups[1]])) != nil
         else { return genericValue(line) }
         var entries: [P1MonthlyPeak] = []
+        // One allocation for all entries instead of regrowing while appending.
+        entries.reserveCapacity(max(0, min(Int(min(count.mantissa, 64)), (groups.count - 3) / 3)))
         var index = 3
         while entries.count < Int(min(count.mantissa, 64)), index + 2 < groups.count {
             let month = P1Timestamp.parse(UnsafeBufferPointer(rebasing: line[groups[index]])).flatMap(Self.time)
@@ -327,5 +339,72 @@ struct P1TelegramBuilder {
         var scalars = String.UnicodeScalarView()
         for byte in slice { scalars.append(Unicode.Scalar(byte)) }
         return String(scalars)
+    }
+}
+
+/// Remembers the longer strings the parser made for the previous telegram, one per line number, so that text a
+/// meter repeats in every telegram (the header, the equipment and M-Bus identifiers: 17–34 characters each) is not
+/// allocated anew each time: if line n carries the same bytes as line n of the previous telegram, its string is
+/// reused.
+///
+/// Only ASCII texts of 16…96 bytes go through it: shorter strings are stored inline by Swift (no allocation), and
+/// for ASCII bytes decoding as UTF-8 and as ISO 8859-1 both give exactly the string whose UTF-8 is those bytes, so
+/// a cached string with the same bytes is the string that would have been made. Bounded: 64 slots (line numbers
+/// modulo 64) of at most 96 bytes.
+struct P1StringCache {
+    private static var slotCount: Int { 64 }
+    private static var cachedLengths: ClosedRange<Int> { 16...96 }
+    private var slots: [String] = []
+    /// The OBIS code texts by line number (short strings, stored inline: kept to save the time to make them).
+    private var codes: [String] = []
+
+    /// The bytes decoded as UTF-8 (invalid sequences repaired), like `String(decoding:as: UTF8.self)`.
+    mutating func utf8(_ bytes: UnsafeBufferPointer<UInt8>, line: Int) -> String {
+        guard isCacheable(bytes) else { return String(decoding: bytes, as: UTF8.self) }
+        return lookup(bytes, line) ?? remember(String(decoding: bytes, as: UTF8.self), line)
+    }
+
+    /// The bytes as ISO 8859-1 (one scalar per byte), like `P1TelegramBuilder.latin1`.
+    mutating func latin1(_ bytes: UnsafeBufferPointer<UInt8>, line: Int) -> String {
+        guard isCacheable(bytes) else { return P1TelegramBuilder.latin1(bytes, 0..<bytes.count) }
+        return lookup(bytes, line) ?? remember(P1TelegramBuilder.latin1(bytes, 0..<bytes.count), line)
+    }
+
+    /// The OBIS code text of a line, `String(decoding: bytes, as: UTF8.self)` (the bytes are ASCII: they parsed as
+    /// a code). Comparing the bytes with the code of the same line of the previous telegram, which is almost always
+    /// the same, is cheaper than making the (inline) string again.
+    mutating func code(_ bytes: UnsafeBufferPointer<UInt8>, line: Int) -> String {
+        let slot = line & (Self.slotCount - 1)
+        if !codes.isEmpty, Self.equal(codes[slot], bytes) { return codes[slot] }
+        let code = String(decoding: bytes, as: UTF8.self)
+        if codes.isEmpty { codes = [String](repeating: "", count: Self.slotCount) }
+        codes[slot] = code
+        return code
+    }
+
+    /// Whether the UTF-8 of `string` is `bytes`.
+    private static func equal(_ string: String, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard string.utf8.count == bytes.count else { return false }
+        return string.utf8.withContiguousStorageIfAvailable { stored in
+            var index = 0
+            while index < stored.count, stored[index] == bytes[index] { index += 1 }
+            return index == stored.count
+        } ?? string.utf8.elementsEqual(bytes)
+    }
+
+    private func isCacheable(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        Self.cachedLengths.contains(bytes.count) && !bytes.contains { $0 >= 0x80 }
+    }
+
+    private func lookup(_ bytes: UnsafeBufferPointer<UInt8>, _ line: Int) -> String? {
+        guard !slots.isEmpty else { return nil }
+        let cached = slots[line & (Self.slotCount - 1)]
+        return Self.equal(cached, bytes) ? cached : nil
+    }
+
+    private mutating func remember(_ string: String, _ line: Int) -> String {
+        if slots.isEmpty { slots = [String](repeating: "", count: Self.slotCount) }
+        slots[line & (Self.slotCount - 1)] = string
+        return string
     }
 }

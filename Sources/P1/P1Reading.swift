@@ -28,11 +28,15 @@ public enum P1Country: String, Sendable, Hashable, Codable, CaseIterable {
             default: break
             }
         }
-        var makerBytes: [UInt8] = []
-        for byte in telegram.header.utf8.prefix(3) {
-            makerBytes.append(byte >= 0x61 && byte <= 0x7A ? byte - 0x20 : byte)  // upper-case ASCII
+        // The first 3 bytes, ASCII upper-cased, in a stack buffer (no heap allocation per telegram).
+        let maker = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 3) { makerBytes in
+            var count = 0
+            for byte in telegram.header.utf8.prefix(3) {
+                makerBytes[count] = byte >= 0x61 && byte <= 0x7A ? byte - 0x20 : byte  // upper-case ASCII
+                count += 1
+            }
+            return String(decoding: UnsafeBufferPointer(rebasing: makerBytes[..<count]), as: UTF8.self)
         }
-        let maker = String(decoding: makerBytes, as: UTF8.self)
         switch maker {
         case "FLU": return .belgium
         case "LUX": return .luxembourg
@@ -42,9 +46,26 @@ public enum P1Country: String, Sendable, Hashable, Codable, CaseIterable {
         case "ESY": return .germany
         default: break
         }
-        if telegram.header.contains("MIE5T") { return .ireland }
+        if containsASCII(telegram.header, "MIE5T") { return .ireland }
         if ["ISK", "KFM", "XMX", "KMP", "KAM", "ENE", "NWA"].contains(maker) { return .netherlands }
         return .unknown
+    }
+
+    /// Whether the UTF-8 of `text` contains the ASCII bytes of `needle`. For an ASCII needle in a header (one
+    /// scalar per byte, U+0000…U+00FF, none of which combines with a neighbour) this is exactly substring search,
+    /// without the heap allocations and locale machinery of Foundation's `contains`, which a plain
+    /// `header.contains(…)` resolved to here.
+    private static func containsASCII(_ text: String, _ needle: StaticString) -> Bool {
+        let pattern = UnsafeBufferPointer(start: needle.utf8Start, count: needle.utf8CodeUnitCount)
+        var text = text
+        return text.withUTF8 { bytes in
+            guard bytes.count >= pattern.count, !pattern.isEmpty else { return pattern.isEmpty }
+            for start in 0...(bytes.count - pattern.count)
+            where UnsafeBufferPointer(rebasing: bytes[start..<(start + pattern.count)]).elementsEqual(pattern) {
+                return true
+            }
+            return false
+        }
     }
 
     /// The name of tariff register `n` (1.8.n / 2.8.n, and the tariff indicator 96.14.0).
@@ -253,26 +274,33 @@ public struct P1Reading: Sendable, Hashable, Codable {
             case .mbusDeviceType, .mbusIdentifier, .mbusIdentifierBelgium, .mbusReading, .mbusReadingBelgiumGas,
                 .mbusLegacyReading, .mbusValve:
                 let channel = Int(line.channel)
-                let slot = devices.firstIndex { $0.channel == channel }
-                var device = slot.map { devices[$0] } ?? MBusDevice(channel: channel)
+                // The device is updated in place in `devices` (appended on its first line).
+                let slot: Int
+                if let existing = devices.firstIndex(where: { $0.channel == channel }) {
+                    slot = existing
+                } else {
+                    if devices.isEmpty { devices.reserveCapacity(4) }  // DSMR: channels 1…4, one allocation
+                    devices.append(MBusDevice(channel: channel))
+                    slot = devices.count - 1
+                }
                 switch field {
                 case .mbusDeviceType:
-                    device.deviceType = value.decimal.map { Int($0.roundedInteger) }
-                    device.medium = Medium(deviceType: device.deviceType)
-                case .mbusIdentifier, .mbusIdentifierBelgium: device.identifier = value.text
-                case .mbusValve: device.valvePosition = value.decimal.map { Int($0.roundedInteger) }
+                    let deviceType = value.decimal.map { Int($0.roundedInteger) }
+                    devices[slot].deviceType = deviceType
+                    devices[slot].medium = Medium(deviceType: deviceType)
+                case .mbusIdentifier, .mbusIdentifierBelgium: devices[slot].identifier = value.text
+                case .mbusValve: devices[slot].valvePosition = value.decimal.map { Int($0.roundedInteger) }
                 default:
                     if case .captured(let time, let number, let unit) = value {
-                        device.value = number
-                        device.unit = unit
-                        device.captureTime = time
+                        devices[slot].value = number
+                        devices[slot].unit = unit
+                        devices[slot].captureTime = time
                     } else if let number = value.decimal {
-                        device.value = number
-                        device.unit = value.unit
+                        devices[slot].value = number
+                        devices[slot].unit = value.unit
                     }
-                    device.notTemperatureConverted = field == .mbusReadingBelgiumGas
+                    devices[slot].notTemperatureConverted = field == .mbusReadingBelgiumGas
                 }
-                if let slot { devices[slot] = device } else { devices.append(device) }
             default:
                 break
             }
@@ -283,8 +311,17 @@ public struct P1Reading: Sendable, Hashable, Codable {
         if let tariff { tariffName = country.tariffName(tariff) }
         if importWh.total == nil { importWh.total = Self.sum(importWh.tariffs) }
         if exportWh.total == nil { exportWh.total = Self.sum(exportWh.tariffs) }
-        mbus = devices.filter { $0.deviceType != nil || $0.identifier != nil || $0.value != nil }
-            .sorted { $0.channel < $1.channel }
+        // Devices without any data are left out; order by channel. Meters send their channels in order and only
+        // with data, so usually `devices` is already the answer and no new array is needed.
+        func hasData(_ device: MBusDevice) -> Bool {
+            device.deviceType != nil || device.identifier != nil || device.value != nil
+        }
+        let ordered = zip(devices, devices.dropFirst()).allSatisfy { $0.channel < $1.channel }
+        if ordered && devices.allSatisfy(hasData) {
+            mbus = devices
+        } else {
+            mbus = devices.filter(hasData).sorted { $0.channel < $1.channel }
+        }
     }
 
     /// The exact sum of the registers present; `nil` when none is.

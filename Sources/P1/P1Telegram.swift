@@ -87,16 +87,39 @@ public enum P1Value: Hashable, Sendable {
 
     /// Decodes `4B38…` to `K8…`; `nil` for odd length or non-hex characters.
     public static func decodeHex(_ hex: String) -> String? {
-        let bytes = Array(hex.utf8)
+        if let decoded = hex.utf8.withContiguousStorageIfAvailable(decodeHex(bytes:)) { return decoded }
+        return Array(hex.utf8).withUnsafeBufferPointer(decodeHex(bytes:))  // a bridged, non-contiguous string
+    }
+
+    /// Decodes hex digits to text, one Unicode scalar (U+0000…U+00FF, ISO 8859-1) per pair of digits.
+    /// The UTF-8 of the result is written straight into the new string: one byte per scalar below 0x80, two above.
+    static func decodeHex(bytes: UnsafeBufferPointer<UInt8>) -> String? {
         guard bytes.count % 2 == 0 else { return nil }
-        var scalars = String.UnicodeScalarView()
+        var utf8Count = 0
         var index = 0
         while index < bytes.count {
-            guard let hi = hexDigit(bytes[index]), let lo = hexDigit(bytes[index + 1]) else { return nil }
-            scalars.append(Unicode.Scalar(hi << 4 | lo))
+            guard let hi = hexDigit(bytes[index]), hexDigit(bytes[index + 1]) != nil else { return nil }
+            utf8Count += hi >= 8 ? 2 : 1
             index += 2
         }
-        return String(scalars)
+        return String(unsafeUninitializedCapacity: utf8Count) { output in
+            var written = 0
+            var index = 0
+            // Every digit was checked above, so the `?? 0` never applies.
+            while index < bytes.count {
+                let byte = (hexDigit(bytes[index]) ?? 0) << 4 | (hexDigit(bytes[index + 1]) ?? 0)
+                if byte < 0x80 {
+                    output[written] = byte
+                    written += 1
+                } else {  // U+0080…U+00FF in UTF-8: 110000xx 10xxxxxx
+                    output[written] = 0xC0 | byte >> 6
+                    output[written + 1] = 0x80 | byte & 0x3F
+                    written += 2
+                }
+                index += 2
+            }
+            return written
+        }
     }
 
     static func hexDigit(_ byte: UInt8) -> UInt8? {
