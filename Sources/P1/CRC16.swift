@@ -5,9 +5,9 @@
 /// The framer feeds it as bytes arrive (runs of line bytes at once, line ends one by one), so no telegram is ever
 /// buffered for the check.
 ///
-/// Runs of bytes use slicing-by-8 (Kounavis & Berry, "A Systematic Approach to Building High Performance
-/// Software-based CRC Generators", 2005): eight 256-entry tables let eight bytes be folded in with eight independent
-/// lookups instead of a chain of eight dependent ones, about 5× faster than the byte-at-a-time table loop, which is
+/// Runs of bytes use slicing-by-16/8 (Kounavis & Berry, "A Systematic Approach to Building High Performance
+/// Software-based CRC Generators", 2005): sixteen 256-entry tables let 16 (or 8) bytes be folded in with independent
+/// lookups instead of a chain of dependent ones, several times faster than the byte-at-a-time table loop, which is
 /// latency-bound (~3 ns per byte). Both give the same value for every input (tested over random data).
 public struct CRC16: Sendable, Hashable {
     public private(set) var value: UInt16
@@ -21,11 +21,11 @@ public struct CRC16: Sendable, Hashable {
         return crc
     }
 
-    /// The slicing-by-8 tables, 8 × 256 entries back to back: table `k` (entries `k*256 ..< (k+1)*256`) is the
+    /// The slicing tables, 16 × 256 entries back to back (8 KB): table `k` (entries `k*256 ..< (k+1)*256`) is the
     /// register after byte `i` followed by `k` zero bytes, so table 0 is `table`.
     static let slicingTables: [UInt16] = {
-        var tables = table + [UInt16](repeating: 0, count: 7 * 256)
-        for k in 1..<8 {
+        var tables = table + [UInt16](repeating: 0, count: 15 * 256)
+        for k in 1..<16 {
             for i in 0..<256 {
                 let previous = tables[(k - 1) * 256 + i]
                 tables[k * 256 + i] = (previous >> 8) ^ table[Int(previous & 0xFF)]
@@ -45,7 +45,7 @@ public struct CRC16: Sendable, Hashable {
         value = (value >> 8) ^ table[Int(UInt8(truncatingIfNeeded: value) ^ byte)]
     }
 
-    /// Adds every byte of `bytes`: slicing-by-8 over contiguous storage, byte by byte otherwise.
+    /// Adds every byte of `bytes`: slicing over contiguous storage, byte by byte otherwise.
     public mutating func update(_ bytes: some Sequence<UInt8>) {
         let done: Void? = bytes.withContiguousStorageIfAvailable { update(buffer: $0) }
         if done == nil {
@@ -53,7 +53,7 @@ public struct CRC16: Sendable, Hashable {
         }
     }
 
-    /// Adds every byte of `buffer`, eight at a time (slicing-by-8), then the remaining 0–7 at once.
+    /// Adds every byte of `buffer`, 16 at a time (slicing-by-16), then 8, then the remaining 0–7 at once.
     public mutating func update(buffer: UnsafeBufferPointer<UInt8>) {
         Self.slicingTables.withUnsafeBufferPointer { update(buffer: buffer, mask: 0xFF, tables: $0) }
     }
@@ -64,6 +64,13 @@ public struct CRC16: Sendable, Hashable {
         guard let base = buffer.baseAddress else { return }
         let maskWord = UInt64(mask) &* 0x0101_0101_0101_0101
         var index = 0
+        while buffer.count - index >= 16 {
+            // 16 bytes inside `buffer`: two unaligned loads, first byte in the low bits of `low`.
+            let low = UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
+            let high = UInt64(littleEndian: UnsafeRawPointer(base + index + 8).loadUnaligned(as: UInt64.self))
+            update(low: low & maskWord, high: high & maskWord, tables: tables)
+            index += 16
+        }
         while buffer.count - index >= 8 {
             // 8 bytes inside `buffer`: one unaligned load, first byte in the low bits.
             let word = UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
@@ -83,7 +90,7 @@ public struct CRC16: Sendable, Hashable {
     /// first two bytes (low byte first: the CRC is reflected); after two bytes it has been shifted out completely,
     /// so every byte contributes one independent table entry. Only the first two lookups depend on the register;
     /// the other six are combined off that dependency chain. `tables` is `slicingTables`; every index is a byte
-    /// plus k * 256 with k < 8, always inside it.
+    /// plus k * 256 with k < 16, always inside it.
     @inline(__always)
     mutating func update(word: UInt64, tables: UnsafeBufferPointer<UInt16>) {
         let rest =
@@ -92,6 +99,25 @@ public struct CRC16: Sendable, Hashable {
             ^ (tables[1 * 256 + Int(word &>> 48 & 0xFF)] ^ tables[Int(word &>> 56)])
         let first = UInt16(truncatingIfNeeded: word) ^ value
         value = tables[7 * 256 + Int(first & 0xFF)] ^ tables[6 * 256 + Int(first &>> 8)] ^ rest
+    }
+
+    /// Adds 16 bytes, the first 8 in `low` and the next 8 in `high` (first byte in the low bits of each):
+    /// slicing-by-16, as `update(word:tables:)` with tables 15 … 0.
+    @inline(__always)
+    mutating func update(low: UInt64, high: UInt64, tables: UnsafeBufferPointer<UInt16>) {
+        let lowRest =
+            (tables[13 * 256 + Int(low &>> 16 & 0xFF)] ^ tables[12 * 256 + Int(low &>> 24 & 0xFF)])
+            ^ (tables[11 * 256 + Int(low &>> 32 & 0xFF)] ^ tables[10 * 256 + Int(low &>> 40 & 0xFF)])
+            ^ (tables[9 * 256 + Int(low &>> 48 & 0xFF)] ^ tables[8 * 256 + Int(low &>> 56)])
+        let highFirst =
+            (tables[7 * 256 + Int(high & 0xFF)] ^ tables[6 * 256 + Int(high &>> 8 & 0xFF)])
+            ^ (tables[5 * 256 + Int(high &>> 16 & 0xFF)] ^ tables[4 * 256 + Int(high &>> 24 & 0xFF)])
+        let highRest =
+            (tables[3 * 256 + Int(high &>> 32 & 0xFF)] ^ tables[2 * 256 + Int(high &>> 40 & 0xFF)])
+            ^ (tables[1 * 256 + Int(high &>> 48 & 0xFF)] ^ tables[Int(high &>> 56)])
+        let rest = lowRest ^ (highFirst ^ highRest)
+        let first = UInt16(truncatingIfNeeded: low) ^ value
+        value = tables[15 * 256 + Int(first & 0xFF)] ^ tables[14 * 256 + Int(first &>> 8)] ^ rest
     }
 
     /// Adds the first `count` (1…8) bytes of `word`, first byte in the low 8 bits; the bytes past `count` are

@@ -162,7 +162,7 @@ public struct P1Framer: Sendable {
     ///
     /// The CRC of the buffer's bytes is computed lazily: `crcFrom` is where the telegram bytes not yet folded into
     /// `crc` start (`nil` outside a telegram). They are folded in at once when `!` ends the CRC range, or when the
-    /// buffer ends inside a telegram: one long slicing-by-8 loop over the buffer instead of short runs and single
+    /// buffer ends inside a telegram: one long slicing-by-16 loop over the buffer instead of short runs and single
     /// line-end bytes interleaved with the parsing, whose serial CRC dependency chain was the framer's main cost.
     /// Bytes of a telegram that is rejected before its `!` are never folded in at all.
     public mutating func feed(buffer: UnsafeBufferPointer<UInt8>, _ handler: (P1FramerEvent) -> Void) {

@@ -113,10 +113,7 @@ struct SimulateCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let keyBytes = stride(from: 0, to: 32, by: 2).compactMap { offset -> UInt8? in
-                let start = key.index(key.startIndex, offsetBy: offset)
-                return UInt8(key[start..<key.index(start, offsetBy: 2)], radix: 16)
-            }
+            let keyBytes = hexBytes(key, byteCount: 16) ?? []
             let simulator: P1MeterSimulator
             do {
                 simulator = try P1MeterSimulator(profile: profile.simulated,

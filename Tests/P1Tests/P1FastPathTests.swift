@@ -3,7 +3,7 @@ import Testing
 
 @testable import P1
 
-// Tests for the framer's fast paths: slicing-by-8 CRC over runs, reused line storage, the string cache and the
+// Tests for the framer's fast paths: slicing-by-16/8 CRC, reused line storage, the string cache and the
 // allocation-free hex decoding. Each is checked against the straightforward version it replaces.
 
 @Test func crcSlicingBy8MatchesTheBytewiseLoopOverRandomData() {
@@ -32,7 +32,7 @@ import Testing
 @Test func slicingTablesExtendTheByteTable() {
     // Table k is table 0 applied to table k-1 shifted by one zero byte; table 0 is the byte table itself.
     #expect(Array(CRC16.slicingTables[0..<256]) == CRC16.table)
-    #expect(CRC16.slicingTables.count == 8 * 256)
+    #expect(CRC16.slicingTables.count == 16 * 256)
     #expect(CRC16.table[1] == 0xC0C1)  // CRC-16/ARC table entry 1 (reflected 0x8005)
 }
 

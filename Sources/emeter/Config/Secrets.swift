@@ -32,3 +32,16 @@ enum Secret {
         return text
     }
 }
+
+/// Parses exactly `byteCount` bytes written as hex digits (AES keys in board files and options).
+func hexBytes(_ text: String, byteCount: Int) -> [UInt8]? {
+    let digits = Array(text.trimmingCharacters(in: .whitespacesAndNewlines).utf8)
+    guard digits.count == byteCount * 2 else { return nil }
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(byteCount)
+    for index in stride(from: 0, to: digits.count, by: 2) {
+        guard let byte = UInt8(String(decoding: digits[index..<index + 2], as: UTF8.self), radix: 16) else { return nil }
+        bytes.append(byte)
+    }
+    return bytes
+}

@@ -173,28 +173,13 @@ struct MeterService: Service {
 
     /// `p1.key`: 32 hex digits, `env:NAME` or `file:PATH` (the file should be readable only by this user).
     private func resolveKey(_ text: String) throws -> [UInt8] {
-        var hex = text
-        if text.hasPrefix("env:") {
-            let name = String(text.dropFirst(4))
-            guard let value = ProcessInfo.processInfo.environment[name] else {
-                throw RunFailure(description: "\(boardPath): p1.key: environment variable \(name) is not set",
-                    exitCode: ExitStatus.dataError)
-            }
-            hex = value
-        } else if text.hasPrefix("file:") {
-            let path = String(text.dropFirst(5))
-            guard let contents = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw RunFailure(description: "\(boardPath): p1.key: cannot read \(path)", exitCode: ExitStatus.noInput)
-            }
-            hex = contents
+        let value: String
+        do {
+            value = try Secret.resolve(text, field: "\(boardPath): p1.key", logger: logger)
+        } catch {
+            throw RunFailure(description: error.description, exitCode: ExitStatus.dataError)
         }
-        hex = hex.trimmingCharacters(in: .whitespacesAndNewlines)
-        let bytes = stride(from: 0, to: hex.count, by: 2).compactMap { offset -> UInt8? in
-            let start = hex.index(hex.startIndex, offsetBy: offset)
-            guard let end = hex.index(start, offsetBy: 2, limitedBy: hex.endIndex) else { return nil }
-            return UInt8(hex[start..<end], radix: 16)
-        }
-        guard hex.count == 32, bytes.count == 16 else {
+        guard let bytes = hexBytes(value, byteCount: 16) else {
             throw RunFailure(description: "\(boardPath): p1.key: expected 32 hex digits (the value is not shown)",
                 exitCode: ExitStatus.dataError)
         }
