@@ -6,6 +6,8 @@ public struct DrainStatistics: Sendable, Equatable {
     public var dropped = 0
     public var failedAttempts = 0
     public var pauses = 0
+
+    public init() {}
 }
 
 /// Moves records from the offline ring to one forwarder, oldest first: a record is acknowledged in the ring only
@@ -44,6 +46,36 @@ public struct ForwardingDrain<C: Clock>: Sendable where C.Duration == Duration {
         return .milliseconds(Int64.random(in: 0...milliseconds, using: &random))
     }
 
+    /// What one delivery attempt did.
+    public enum Outcome: Sendable, Equatable {
+        case delivered
+        case dropped
+        case failed(ForwardError)
+    }
+
+    /// Sends `record` (handed out by the ring for this consumer) and settles it in the ring: acknowledged when the
+    /// backend took it or refused it for good (dropped), kept pinned when the attempt failed.
+    public func deliver(_ record: IntervalRecord, statistics: inout DrainStatistics) async -> Outcome {
+        do {
+            try await forwarder.send(record)
+        } catch {
+            statistics.failedAttempts += 1
+            guard error.action == .drop else { return .failed(error) }
+            statistics.dropped += 1
+            logger.error("\(forwarder.name): dropped a record the backend refuses: \(error.message)",
+                metadata: ["start": "\(record.start)", "end": "\(record.end)"])
+            try? await store.acknowledge(consumer, through: record.lastSequence)
+            return .dropped
+        }
+        do {
+            try await store.acknowledge(consumer, through: record.lastSequence)
+        } catch {
+            logger.error("\(forwarder.name): acknowledging in the ring failed: \(error)")
+        }
+        statistics.delivered += 1
+        return .delivered
+    }
+
     /// Runs until cancelled; returns the counters.
     @discardableResult
     public func run(random: some RandomNumberGenerator = SystemRandomNumberGenerator(),
@@ -54,23 +86,13 @@ public struct ForwardingDrain<C: Clock>: Sendable where C.Duration == Duration {
         var attempt = 0
         while !Task.isCancelled {
             guard let record = await store.next(for: consumer) else { break }
-            do {
-                try await forwarder.send(record)
-                do {
-                    try await store.acknowledge(consumer, through: record.lastSequence)
-                } catch {
-                    logger.error("\(forwarder.name): acknowledging in the ring failed: \(error)")
-                }
-                statistics.delivered += 1
+            switch await deliver(record, statistics: &statistics) {
+            case .delivered, .dropped:
                 attempt = 0
-            } catch {
-                statistics.failedAttempts += 1
+            case .failed(let error):
                 switch error.action {
                 case .drop:
-                    statistics.dropped += 1
-                    logger.error("\(forwarder.name): dropped a record the backend refuses: \(error.message)",
-                        metadata: ["start": "\(record.start)", "end": "\(record.end)"])
-                    try? await store.acknowledge(consumer, through: record.lastSequence)
+                    break
                 case .retry(let after):
                     // The record stays pinned: the backend may have taken it without our seeing the ack, so it
                     // must not be merged with its neighbour before it is sent again (no overlap at the backend).
