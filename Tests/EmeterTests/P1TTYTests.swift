@@ -89,3 +89,68 @@ final class ReaderLog: Sendable {
         #expect(!P1PseudoTerminalMeter.asReceived(telegram, sent: .dsmr22, readerSettings: .dsmr5).contains(UInt8(ascii: "/")))
     }
 }
+
+/// A one-shot TCP server on loopback that sends `bytes` to the first client, like ser2net or a network P1 dongle.
+final class TelegramServer: Sendable {
+    let port: UInt16
+    private let fd: Int32
+
+    init(bytes: [UInt8]) throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        guard fd >= 0, bound == 0, listen(fd, 1) == 0 else { throw HALError(.other, subsystem: "test", device: "tcp", operation: "listen") }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        self.fd = fd
+        self.port = UInt16(bigEndian: address.sin_port)
+        let thread = Thread {
+            let client = accept(fd, nil, nil)
+            guard client >= 0 else { return }
+            var offset = 0
+            while offset < bytes.count {
+                let chunk = min(97, bytes.count - offset)  // odd chunks: telegrams split across reads
+                let written = bytes.withUnsafeBytes { write(client, $0.baseAddress! + offset, chunk) }
+                if written <= 0 { break }
+                offset += written
+                usleep(1000)
+            }
+            usleep(300_000)
+            close(client)
+        }
+        thread.start()
+    }
+
+    deinit { close(fd) }
+}
+
+@Test func tcpSourceReadsTelegramsLikeSer2net() async throws {
+    // ../shared/fixtures next to the repository (as CI lays it out).
+    let shared = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures/p1/nl_dsmr50_iskra_mt382_v5.txt")
+    let bytes = [UInt8](try Data(contentsOf: shared))
+    let server = try TelegramServer(bytes: Array(repeating: bytes, count: 3).flatMap { $0 })
+    let log = ReaderLog()
+    let reader = P1ReaderThread(endpoint: .tcp(host: "127.0.0.1", port: server.port), serial: .dsmr5, key: nil,
+        dataRequest: .none, logger: Logger(label: "test")) { log.handle($0) }
+    reader.start()
+    defer { reader.stop() }
+    #expect(await waitUntil(.seconds(10)) { log.count == 3 })
+    #expect(log.telegrams.withLock { $0 }.allSatisfy { $0.transmittedCRC == 0x6EEE })
+    // The server hangs up after sending: the reader reports it (and keeps trying to reconnect).
+    #expect(await waitUntil(.seconds(10)) { !log.errors.withLock { $0 }.isEmpty })
+}
+
+@Test func endpointsParse() {
+    #expect(P1Endpoint("/dev/ttyUSB0") == .tty("/dev/ttyUSB0"))
+    #expect(P1Endpoint("tcp://192.0.2.10:2001") == .tcp(host: "192.0.2.10", port: 2001))
+    #expect(P1Endpoint("tcp://[::1]:23") == .tcp(host: "::1", port: 23))
+    #expect(P1Endpoint("tcp://host") == nil)
+    #expect(P1Endpoint("COM3") == nil)
+}

@@ -111,3 +111,36 @@ import Testing
         #expect(registers["a"]?["xVGAIN"]?.hasPrefix("0x") == true)
     }
 }
+
+@Suite struct ADE9000CommandTests {
+    @Test func readPrintsASnapshotOfTheSimulatedChip() async throws {
+        let result = try await runEmeter(["ade9000", "read", "--board", "boards/simulator.yaml", "--json"])
+        #expect(result.status == 0, "\(result.err)")
+        let object = try #require(jsonObject(result.out.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let phases = try #require(object["phases"] as? [[String: Any]])
+        #expect(phases.count == 3)
+        for phase in phases {
+            #expect((220...240).contains(phase["voltage_v"] as? Double ?? 0))
+            #expect((49.9...50.1).contains(phase["frequency_hz"] as? Double ?? 0))
+        }
+    }
+
+    @Test func regsDumpsRegistersByDatasheetName() async throws {
+        let result = try await runEmeter(["ade9000", "regs", "--board", "boards/simulator.yaml", "--filter", "PART_ID"])
+        #expect(result.status == 0, "\(result.err)")
+        #expect(result.out.contains("PART_ID"))
+        #expect(result.out.contains("0x472"))  // PART_ID's address
+    }
+
+    @Test func aBoardWithoutTheChipIsAClearError() async throws {
+        let result = try await runEmeter(["ade9000", "read", "--board", "boards/raspberrypi-p1.yaml"])
+        #expect(result.status == 65)
+        #expect(result.err.contains("has no `ade9000:` section"))
+    }
+
+    @Test func hardwareBoardWithoutSpidevNamesTheDevice() async throws {
+        let result = try await runEmeter(["ade9000", "read", "--board", "boards/raspberrypi4-ade9000.yaml"])
+        #expect(result.status == 69)
+        #expect(result.err.contains("/dev/spidev0.0"))
+    }
+}
