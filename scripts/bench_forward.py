@@ -9,8 +9,8 @@ Two measurements, both with the real release binary, the real tty code and the r
    minus the time the telegram's last byte was written into the pty master. Target: p99 <= 5 ms.
 
 2. Drain: emeter runs with a file ring and 1 s intervals while its broker port has nothing listening, until the
-   512-byte ring is full (it merged at least once) — then mosquitto starts on that port. Backlog records (those
-   whose `end` is not after the broker start) are timed at a QoS 1 subscriber: drain time = first to last backlog
+   512-byte ring is full (it merged at least once) — then mosquitto starts on that port. Backlog records (all
+   records in the ring when emeter reconnects: `end` before its `online` status) are timed at a QoS 1 subscriber: drain time = first to last backlog
    record. emeter's reconnect backoff (exponential, full jitter, cap 60 s) delays the *start* of the drain; that
    delay is reported separately. Target: a full ring drains in <= 1 s.
 
@@ -427,6 +427,8 @@ def drain(bench: Bench):
     health = bench.health_lines("drain")
     last_health = health[-1] if health else {}
     ring_before = ring_show(bench, ring_path)
+    # emeter logs each scheduled reconnect ("reconnecting in 23.913 seconds (failure 6)"); keep the last one.
+    scheduled = re.findall(r"reconnecting in ([0-9.]+) seconds \(failure (\d+)\)", bench.tail("drain", n=50))
 
     # The broker comes up; subscribe at once (before emeter's next reconnect attempt, which is up to 60 s away).
     broker_ns = time.time_ns()
@@ -459,18 +461,21 @@ def drain(bench: Bench):
         end = rec.get("end", 0)
         return end * 1_000_000 if end > 10**11 else end * 1_000_000_000
 
+    # The backlog is everything already in the ring when emeter got its connection back: records whose interval
+    # ended before the `online` status arrived (the ring keeps filling and merging while the backoff runs).
     def backlog_done():
-        return any(end_ns(rec) > broker_ns for _, rec in records())
+        return any(end_ns(rec) > online_ns for _, rec in records())
 
     sub.wait_for(backlog_done, a.drain_max)
     meter.stop()
     got = records()
-    backlog = [(r, rec) for r, rec in got if end_ns(rec) <= broker_ns]
+    backlog = [(r, rec) for r, rec in got if end_ns(rec) <= online_ns]
+    before_broker = sum(1 for _, rec in backlog if end_ns(rec) <= broker_ns)
     result = {
         "fill_s": fill_s, "full_at": full_at, "health": last_health, "ring_before": ring_before,
-        "broker_ns": broker_ns, "listen_ns": listen_ns, "subscribed_ns": sub.subscribed_ns,
+        "scheduled": scheduled[-1] if scheduled else None, "broker_ns": broker_ns, "listen_ns": listen_ns, "subscribed_ns": sub.subscribed_ns,
         "online_ns": online_ns, "online_retained": online_retained,
-        "backlog": len(backlog), "all_records": len(got), "done": backlog_done(),
+        "backlog": len(backlog), "before_broker": before_broker, "all_records": len(got), "done": backlog_done(),
     }
     if backlog:
         first, last = backlog[0][0], backlog[-1][0]
@@ -562,12 +567,15 @@ def main():
             f"health: {h.get('ringRecords')} records, {h.get('ringBytesUsed')} B used, {h.get('recordsMerged')} merges")
         if "error" not in dr:
             row("drain: broker up → emeter online", f"{(dr['online_ns'] - dr['listen_ns']) / 1e9:.2f} s",
-                "reconnect backoff (full jitter, cap 60 s); not part of the drain")
+                "reconnect backoff (full jitter, cap 60 s); not part of the drain"
+                + (f"; last scheduled: {float(dr['scheduled'][0]):.1f} s after failure {dr['scheduled'][1]}"
+                   if dr.get("scheduled") else ""))
             if dr["online_retained"]:
                 ok = False
                 row("drain: WARNING", "race lost", "emeter connected before the subscriber; backlog may be missed")
             row("drain: backlog records delivered", f"{dr['backlog']}",
-                f"{dr.get('sequences', '?')} original records merged in; in order: {dr.get('ordered', '?')}"
+                f"ring at reconnect; {dr['before_broker']} closed before the broker start; "
+                f"{dr.get('sequences', '?')} 1-interval records merged in; in order: {dr.get('ordered', '?')}"
                 + ("" if dr["done"] else "; NOT COMPLETE (no newer record seen)"))
             if dr["backlog"] >= 2:
                 rate = (dr["backlog"] - 1) / dr["drain_s"] if dr["drain_s"] > 0 else float("inf")
