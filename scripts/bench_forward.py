@@ -222,10 +222,10 @@ class Subscriber:
             line = line.rstrip("\n")
             m = self.LINE.match(line)
             with self.cond:
+                self.log.write(line + "\n")  # messages and mosquitto_sub's debug lines (kept with --keep)
                 if m:
                     self.messages.append((parse_u(m.group(1)), m.group(2), m.group(3) == "1", m.group(4)))
                 else:
-                    self.log.write(line + "\n")
                     if line.startswith("Subscribed") and self.subscribed_ns is None:
                         self.subscribed_ns = time.time_ns()
                 self.cond.notify_all()
@@ -446,7 +446,8 @@ def drain(bench: Bench):
         return {"error": f"emeter did not reconnect within {a.reconnect_max} s", "fill_s": fill_s,
                 "health": last_health, "ring_before": ring_before}
     online_ns, online_retained = online()
-    # End of the record timeline in the payload unit: `end` may be seconds or milliseconds.
+    cut_ns = online_ns - int(a.close_margin * 1e9)
+
     def records():
         out = []
         for r, t, _, p in sub.messages:
@@ -457,29 +458,35 @@ def drain(bench: Bench):
                     pass
         return out
 
-    def end_ns(rec):
+    def end_ns(rec):  # `end` in the payload: Unix seconds (milliseconds accepted too)
         end = rec.get("end", 0)
         return end * 1_000_000 if end > 10**11 else end * 1_000_000_000
 
-    # The backlog is everything already in the ring when emeter got its connection back: records whose interval
-    # ended before the `online` status arrived (the ring keeps filling and merging while the backoff runs).
+    # The backlog is everything already in the ring when emeter got its connection back (the ring keeps filling and
+    # merging while the backoff runs): records whose interval ended at least --close-margin before the `online`
+    # status arrived. A record is stored only when the loop closes it, a little after its `end`; without the margin
+    # the record closing just after the reconnect would be counted and its wait timed as drain.
     def backlog_done():
         return any(end_ns(rec) > online_ns for _, rec in records())
 
     sub.wait_for(backlog_done, a.drain_max)
     meter.stop()
     got = records()
-    backlog = [(r, rec) for r, rec in got if end_ns(rec) <= online_ns]
+    backlog = [(r, rec) for r, rec in got if end_ns(rec) <= cut_ns]
     before_broker = sum(1 for _, rec in backlog if end_ns(rec) <= broker_ns)
     result = {
         "fill_s": fill_s, "full_at": full_at, "health": last_health, "ring_before": ring_before,
-        "scheduled": scheduled[-1] if scheduled else None, "broker_ns": broker_ns, "listen_ns": listen_ns, "subscribed_ns": sub.subscribed_ns,
+        "scheduled": scheduled[-1] if scheduled else None, "broker_ns": broker_ns, "listen_ns": listen_ns,
+        "subscribed_ns": sub.subscribed_ns,
         "online_ns": online_ns, "online_retained": online_retained,
         "backlog": len(backlog), "before_broker": before_broker, "all_records": len(got), "done": backlog_done(),
     }
     if backlog:
         first, last = backlog[0][0], backlog[-1][0]
+        gaps = sorted(backlog[i + 1][0] - backlog[i][0] for i in range(len(backlog) - 1))
         result.update(first_ns=first, last_ns=last, drain_s=(last - first) / 1e9,
+                      gap_p50_ms=percentile(gaps, 0.5) / 1e6 if gaps else float("nan"),
+                      gap_max_ms=gaps[-1] / 1e6 if gaps else float("nan"),
                       sequences=sum(rec["sequence"][1] - rec["sequence"][0] + 1 for _, rec in backlog
                                     if isinstance(rec.get("sequence"), list) and len(rec["sequence"]) == 2),
                       ordered=all(backlog[i][1]["start"] < backlog[i + 1][1]["start"] for i in range(len(backlog) - 1)))
@@ -507,6 +514,8 @@ def main():
     p.add_argument("--after-full", type=float, default=3, help="drain: keep filling after the first merge, s (default 3)")
     p.add_argument("--health-interval", type=int, default=1, help="drain: health line period, s (default 1)")
     p.add_argument("--reconnect-max", type=float, default=75, help="drain: wait for emeter's reconnect, s (default 75)")
+    p.add_argument("--close-margin", type=float, default=1.0,
+                   help="drain: backlog = records that ended this long before the reconnect, s (default 1)")
     p.add_argument("--drain-max", type=float, default=15, help="drain: wait for the backlog after reconnect, s (default 15)")
     p.add_argument("--skip-latency", action="store_true")
     p.add_argument("--skip-drain", action="store_true")
@@ -584,6 +593,8 @@ def main():
                 row("drain: first → last backlog record", f"{dr['drain_s'] * 1000:.1f} ms",
                     f"target ≤ 1 s: {'PASS' if drain_ok else 'FAIL'}")
                 row("drain: rate (records-1)/(first→last)", f"{rate:.0f} rec/s", "QoS 1, one in flight")
+                row("drain: gap between records p50 / max", f"{dr['gap_p50_ms']:.2f} / {dr['gap_max_ms']:.2f} ms",
+                    f"median-gap rate {1000 / dr['gap_p50_ms']:.0f} rec/s" if dr['gap_p50_ms'] > 0 else "")
                 row("drain: online → last backlog record", f"{(dr['last_ns'] - dr['online_ns']) * 1e-6:.1f} ms",
                     "includes CONNECT, discovery, first publish")
             else:

@@ -119,7 +119,7 @@ let brokenBoards: [BrokenBoard] = [
     BrokenBoard(name: "port and simulate", yaml: validP1 + "\n  simulate:\n    profile: dsmr5\n",
         expected: "bad.yaml:6:5: p1.simulate: `port:` and `simulate:` exclude each other; remove one"),
     BrokenBoard(name: "P1 port not a device", yaml: replacing(validP1, "/dev/ttyUSB0", "COM3"),
-        expected: "bad.yaml:3:9: p1.port: expected a tty path like /dev/ttyUSB0 or tcp://host:port, got `COM3`"),
+        expected: "bad.yaml:3:9: p1.port: expected an absolute tty path like /dev/ttyUSB0 (or a link to one) or tcp://host:port, got `COM3`"),
     BrokenBoard(name: "bad decryption key", yaml: validP1 + "\n  key: 00112233",
         expected: "bad.yaml:5:8: p1.key: expected 32 hex digits (AES-128), `env:VARIABLE` or `file:PATH`, got 8 characters"),
     BrokenBoard(name: "EEPROM address", yaml: validP1 + "\neeprom:\n  bus: /dev/i2c-1\n  address: 0x51\n",

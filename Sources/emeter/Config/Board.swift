@@ -318,9 +318,9 @@ extension BoardFile.P1Board {
             problems.append(FieldError(path + ["simulate"], "`port:` and `simulate:` exclude each other; remove one"))
         default: break
         }
-        if let port, !port.hasPrefix("/dev/") && !port.hasPrefix("tcp://") {
+        if let port, !port.hasPrefix("/") && !port.hasPrefix("tcp://") {
             problems.append(FieldError(path + ["port"],
-                "expected a tty path like /dev/ttyUSB0 or tcp://host:port, got `\(port)`"))
+                "expected an absolute tty path like /dev/ttyUSB0 (or a link to one) or tcp://host:port, got `\(port)`"))
         }
         if let port, port.hasPrefix("tcp://") {
             let rest = port.dropFirst("tcp://".count)
