@@ -144,3 +144,14 @@ import Testing
         #expect(result.err.contains("/dev/spidev0.0"))
     }
 }
+
+@Test func missingDataRequestGPIOChipStopsRunWithTheDeviceNamed() async throws {
+    let directory = try temporaryDirectory("gpio")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let board = directory.appendingPathComponent("board.yaml")
+    try "name: diy cable\np1:\n  port: /dev/ttyUSB0\n  data_request: {line: gpio, chip: gpiochip97, gpio: 17}\n"
+        .write(to: board, atomically: true, encoding: .utf8)
+    let result = try await runEmeter(["run", "--board", board.path, "--duration", "2s"])
+    #expect(result.status == 69)
+    #expect(result.err.contains("P1 data request: gpiod gpiochip97: gpiod_chip_open_lookup failed"))
+}

@@ -50,6 +50,17 @@ struct MeterService: Service {
         // P1: a simulated meter on a pty, or the board's port; read by the real tty code on its own thread.
         var simulatedMeter: P1PseudoTerminalMeter?
         var p1Thread: P1ReaderThread?
+        // A DIY cable's data-request pin on a GPIO: raised for as long as we read (DSMR 5.0.2 §5.7.1).
+        var dataRequestGPIO: GPIODLine?
+        if let request = board.p1?.dataRequest, request.line == "gpio", let chip = request.chip, let line = request.gpio {
+            do {
+                dataRequestGPIO = try GPIODLine.output(chip: GPIODChip(chip), line.selector,
+                    consumer: "emeter P1 data request", initial: true)
+            } catch {
+                throw RunFailure(description: "P1 data request: \(error)", exitCode: ExitStatus.unavailable)
+            }
+        }
+        defer { withExtendedLifetime(dataRequestGPIO) {} }
         if let p1 = board.p1 {
             let endpoint: P1Endpoint
             var key: [UInt8]?
