@@ -97,17 +97,14 @@ struct BoardFile: ValidatedConfig, Equatable {
         var simulate: ADE9000Simulation?
         /// Where `emeter calibrate --save` writes and `emeter run` reads the gains.
         var calibrationFile: String?
-        /// Poll period, default 1 s; ignored when `use_irq` and an IRQ0 line are set.
+        /// Poll period, default 1 s.
         var pollInterval: ConfigDuration?
-        /// Wake on IRQ0 (data ready) instead of polling.
-        var useIrq: Bool?
 
         enum CodingKeys: String, CodingKey {
             case spi, gpio, simulate
             case frontEnd = "front_end"
             case calibrationFile = "calibration_file"
             case pollInterval = "poll_interval"
-            case useIrq = "use_irq"
         }
     }
 
@@ -266,9 +263,6 @@ extension BoardFile.ADE9000Board {
                 }
                 seen[line] = key
             }
-        }
-        if useIrq == true && gpio?.irq0 == nil && simulate == nil {
-            problems.append(FieldError(path + ["use_irq"], "`use_irq: true` needs a `gpio.irq0` line"))
         }
         if let interval = pollInterval?.duration, interval < .milliseconds(10) || interval > .seconds(3600) {
             problems.append(FieldError(path + ["poll_interval"], "expected 10ms to 1h, got \(pollInterval!)"))
