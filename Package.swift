@@ -87,7 +87,7 @@ let package = Package(
         .testTarget(
             name: "FirmwareTests",
             dependencies: [
-                "Firmware", "Simulator", "HAL", .product(name: "NIOCore", package: "swift-nio"),
+                "Firmware", "P1", "Simulator", "HAL", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),

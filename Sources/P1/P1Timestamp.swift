@@ -143,7 +143,13 @@ public struct P1Timestamp: Hashable, Sendable, Comparable, Codable, CustomString
         return era * 146_097 + doe - 719_468
     }
 
-    static func civil(fromDays days: Int64) -> (year: Int, month: Int, day: Int) {
+    /// The calendar date `unixSeconds` falls on in UTC (proleptic Gregorian).
+    public static func civil(unixSeconds: Int64) -> (year: Int, month: Int, day: Int) {
+        civil(fromDays: floorDiv(unixSeconds, 86_400))
+    }
+
+    /// The calendar date of a day count since 1970-01-01 (Howard Hinnant's civil-from-days).
+    public static func civil(fromDays days: Int64) -> (year: Int, month: Int, day: Int) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097

@@ -1,12 +1,13 @@
+import P1
 import Testing
 
 @testable import Firmware
 
 @Test func civilDatesRoundTrip() {
-    #expect(Civil.unix(year: 1970, month: 1, day: 1) == 0)
-    #expect(Civil.unix(year: 2025, month: 3, day: 30) == 1_743_292_800)
-    #expect(Civil(unix: 1_743_292_800) == Civil(year: 2025, month: 3, day: 30))
-    #expect(Civil(unix: -1) == Civil(year: 1969, month: 12, day: 31))
+    #expect(P1Timestamp.civilToSeconds(year: 1970, month: 1, day: 1, hour: 0, minute: 0, second: 0) == 0)
+    #expect(P1Timestamp.civilToSeconds(year: 2025, month: 3, day: 30, hour: 0, minute: 0, second: 0) == 1_743_292_800)
+    #expect(P1Timestamp.civil(unixSeconds: 1_743_292_800) == (2025, 3, 30))
+    #expect(P1Timestamp.civil(unixSeconds: -1) == (1969, 12, 31))
 }
 
 @Test func europeanSummerTimeSwitchesAtOneUTC() {

@@ -1,3 +1,5 @@
+import P1
+
 /// What kind of backend a response came from: the §4.4 retry table has backend-specific rows.
 public enum HTTPBackendKind: Sendable, Equatable {
     /// Generic JSON endpoint without credentials or with a static bearer token / header.
@@ -91,7 +93,8 @@ public enum HTTPStatusPolicy {
         }
         func unix(year: Int64, month: Int64, day: Int64, seconds: Int64) -> Int64? {
             guard (1...31).contains(day), (1...12).contains(month), (1970...9999).contains(year) else { return nil }
-            return Civil.unix(year: year, month: month, day: day) + seconds
+            return P1Timestamp.civilToSeconds(
+                year: Int(year), month: Int(month), day: Int(day), hour: 0, minute: 0, second: 0) + seconds
         }
         let words = text.split(separator: " ")
         if words.count == 6, words[0].hasSuffix(","), words[5] == "GMT" {

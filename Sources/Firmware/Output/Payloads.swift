@@ -1,4 +1,5 @@
 import Foundation
+import P1
 
 /// The JSON shapes emeter publishes (stdout JSON Lines, MQTT, HTTP): one place, so every sink says the same.
 ///
@@ -13,14 +14,7 @@ public enum Payloads {
 
     /// `2025-03-30T01:59:59Z`.
     public static func iso8601(_ unixSeconds: Int64) -> String {
-        let civil = Civil(unix: unixSeconds)
-        let secondOfDay = ((unixSeconds % 86400) + 86400) % 86400
-        func pad(_ value: Int64, _ width: Int = 2) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        return "\(pad(civil.year, 4))-\(pad(civil.month))-\(pad(civil.day))T\(pad(secondOfDay / 3600)):"
-            + "\(pad(secondOfDay / 60 % 60)):\(pad(secondOfDay % 60))Z"
+        P1Timestamp(utcSeconds: unixSeconds).iso8601
     }
 
     /// A closed interval record.
