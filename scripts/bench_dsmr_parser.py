@@ -31,7 +31,7 @@ def fixture_directory():
     if override:
         return override
     repository = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    return os.path.join(os.path.dirname(repository), "shared", "fixtures", "p1")
+    return os.path.join(repository, "fixtures", "p1")
 
 
 def load(file_name):

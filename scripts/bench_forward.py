@@ -33,7 +33,7 @@ import tty
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_BINARY = os.path.join(ROOT, ".build", "release", "emeter")
-DEFAULT_TEMPLATE = os.path.join(ROOT, "..", "shared", "fixtures", "p1", "nl_dsmr50_iskra_mt382_v5.txt")
+DEFAULT_TEMPLATE = os.path.join(ROOT, "fixtures", "p1", "nl_dsmr50_iskra_mt382_v5.txt")
 DEVICE = "bench"
 
 

@@ -4,7 +4,7 @@ import NIOPosix
 
 /// A real mosquitto 2.x broker for integration tests (a test utility shipped in the Simulator library, like
 /// NIOTestUtils), on a random free loopback port, with its own generated
-/// config in a temporary directory (never `/etc/mosquitto`). Observed behaviour: `shared/spec/forwarding.md` §1.13.
+/// config in a temporary directory (never `/etc/mosquitto`).
 ///
 /// Every wait is bounded: readiness is polled by TCP connect (50 ms steps, 5 s at most); `stop()` sends SIGTERM and
 /// waits at most 5 s before SIGKILL. Use `MosquittoBroker.with { … }` so the broker stops on every path.

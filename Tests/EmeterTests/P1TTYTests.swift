@@ -132,9 +132,8 @@ final class TelegramServer: Sendable {
 }
 
 @Test func tcpSourceReadsTelegramsLikeSer2net() async throws {
-    // ../shared/fixtures next to the repository (as CI lays it out).
-    let shared = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures/p1/nl_dsmr50_iskra_mt382_v5.txt")
-    let bytes = [UInt8](try Data(contentsOf: shared))
+    let fixture = repositoryRoot.appendingPathComponent("fixtures/p1/nl_dsmr50_iskra_mt382_v5.txt")
+    let bytes = [UInt8](try Data(contentsOf: fixture))
     let server = try TelegramServer(bytes: Array(repeating: bytes, count: 3).flatMap { $0 })
     let log = ReaderLog()
     let reader = P1ReaderThread(endpoint: .tcp(host: "127.0.0.1", port: server.port), serial: .dsmr5, key: nil,

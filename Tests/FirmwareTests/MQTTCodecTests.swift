@@ -3,7 +3,7 @@ import Testing
 
 @testable import Firmware
 
-/// Byte vectors: `shared/spec/forwarding.md` §1 and packets captured from mosquitto_pub 2.0.11
+/// Byte vectors: OASIS MQTT 3.1.1 §2–§3 and packets captured from mosquitto_pub 2.0.11
 /// (`-V mqttv311`) against a raw socket — the bytes are repeated here, not computed from the codec.
 @Suite struct MQTTCodecTests {
     let decoder = MQTTPacketDecoder()

@@ -2,34 +2,18 @@ import Foundation
 import P1
 import Simulator
 
-/// Locates the P1 fixtures: walks up from this file and, at every ancestor directory D, tries `D/shared/fixtures/p1`
-/// and `D/../shared/fixtures/p1` — so from the package root (the directory with Package.swift) it finds
-/// `../shared/fixtures/p1` (the project layout: `/work/main` next to `/work/shared`) — then a package-local
-/// `fixtures/p1`, falling back to `/work/shared/fixtures/p1`. A directory counts when it holds the README.md index.
+/// The P1 fixtures, byte-exact copies kept in the repository's `fixtures/p1` (see its README for what each must
+/// yield). Found from this source file's path: the first ancestor directory holding `Package.swift` is the
+/// repository root.
 enum Fixtures {
     static let directory: URL = {
-        let fileManager = FileManager.default
-        var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        var candidates: [URL] = []
-        while url.path != "/" {
-            candidates.append(url.appendingPathComponent("shared/fixtures/p1"))
-            candidates.append(url.deletingLastPathComponent().appendingPathComponent("shared/fixtures/p1"))
-            url = url.deletingLastPathComponent()
-        }
         var root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while root.path != "/" {
-            if fileManager.fileExists(atPath: root.appendingPathComponent("Package.swift").path) {
-                candidates.append(root.appendingPathComponent("fixtures/p1"))
-                break
-            }
+        while root.path != "/",
+            !FileManager.default.fileExists(atPath: root.appendingPathComponent("Package.swift").path)
+        {
             root = root.deletingLastPathComponent()
         }
-        candidates.append(URL(fileURLWithPath: "/work/shared/fixtures/p1"))
-        for candidate in candidates
-        where fileManager.fileExists(atPath: candidate.appendingPathComponent("README.md").path) {
-            return candidate
-        }
-        return URL(fileURLWithPath: "/work/shared/fixtures/p1")
+        return root.appendingPathComponent("fixtures/p1")
     }()
 
     /// The exact bytes of a fixture (path relative to the fixtures directory).

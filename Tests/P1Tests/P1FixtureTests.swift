@@ -1,7 +1,7 @@
 import P1
 import Testing
 
-/// The values each fixture is known to contain (../shared/fixtures/p1/README.md), checked on the parsed telegram.
+/// The values each fixture is known to contain (fixtures/p1/README.md), checked on the parsed telegram.
 let fixtureExpectations: [String: @Sendable (P1Telegram) -> Void] = [
     "nl_dsmr22_iskra_mt382_v2_2.txt": { t in
         #expect(t.header == "ISk5\\2MT382-1004")

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The P1 telegrams the benchmarks parse. Both are byte-exact captures from ndokter/dsmr_parser's tests (see
-/// `shared/fixtures/p1/README.md`), so the Python comparison in `scripts/bench-p1` parses the same bytes.
+/// `fixtures/p1/README.md`), so the Python comparison in `scripts/bench-p1` parses the same bytes.
 public enum P1Fixture: String, CaseIterable, Sendable {
     /// Belgium, Fluvius e-MUCS 1.7.1 (`/FLU5\253769484_A`): capacity-tariff history, gas and water M-Bus, 1059 bytes.
     case belgianFluvius = "be"
@@ -32,8 +32,8 @@ public enum P1Fixture: String, CaseIterable, Sendable {
         }
     }
 
-    /// The fixture directory: `$EMETER_P1_FIXTURES` if set, else `../shared/fixtures/p1` next to the repository
-    /// (the repository root is found from this source file's path), else the repository's own `fixtures/p1`.
+    /// The fixture directory: `$EMETER_P1_FIXTURES` if set, else the repository's own `fixtures/p1` (the repository
+    /// root is found from this source file's path).
     public static func directory(filePath: String = #filePath) -> [String] {
         if let override = ProcessInfo.processInfo.environment["EMETER_P1_FIXTURES"], !override.isEmpty {
             return [override]
@@ -42,10 +42,7 @@ public enum P1Fixture: String, CaseIterable, Sendable {
         let repository = URL(fileURLWithPath: filePath)
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
-        return [
-            repository.deletingLastPathComponent().appendingPathComponent("shared/fixtures/p1").path,
-            repository.appendingPathComponent("fixtures/p1").path,
-        ]
+        return [repository.appendingPathComponent("fixtures/p1").path]
     }
 
     /// Reads the fixture's bytes exactly as stored (CRLF line ends and CRC line kept).

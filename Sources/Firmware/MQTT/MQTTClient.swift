@@ -2,7 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 
-/// A reconnecting MQTT 3.1.1 client: the "reconnect supervisor" of `shared/spec/forwarding.md` §5.4.
+/// A reconnecting MQTT 3.1.1 client: a reconnect supervisor around one connection at a time.
 ///
 /// `run()` connects, serves the connection until it closes, waits (exponential backoff with full jitter,
 /// `MQTTReconnectPolicy`, injected `Clock` and random source) and connects again, until `shutdown()` or

@@ -3,7 +3,7 @@ import NIOCore
 /// Pure MQTT 3.1.1 packet encoding: packets → bytes, with validation of everything the broker would
 /// otherwise answer by silently closing the connection (§1.10). No channel or event loop involved.
 ///
-/// Spec: `shared/spec/forwarding.md` §1.1–§1.6, §1.11; OASIS MQTT 3.1.1 §2–§3.
+/// Spec: OASIS MQTT 3.1.1 §2–§3.
 public enum MQTTCodec {
     /// Largest Remaining Length a 4-byte variable byte integer can carry: `FF FF FF 7F` (§1.2).
     public static let maximumRemainingLength = 268_435_455

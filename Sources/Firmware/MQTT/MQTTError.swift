@@ -1,7 +1,7 @@
 /// The one error type of the MQTT 3.1.1 client: a closed `kind` to react on, plus a message naming the
 /// field, packet or peer and what was expected.
 ///
-/// Spec: `shared/spec/forwarding.md` §1 (MQTT 3.1.1 essentials) and §1.5 (CONNACK return codes).
+/// Spec: OASIS MQTT 3.1.1 §3.2.2.3 (CONNACK return codes).
 public struct MQTTError: Error, Equatable, Sendable, CustomStringConvertible {
     public enum Kind: Equatable, Sendable {
         /// Bytes from the broker that do not form a valid MQTT 3.1.1 packet (bad remaining length,

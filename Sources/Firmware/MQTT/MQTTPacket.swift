@@ -1,7 +1,7 @@
 /// Quality of service levels this client supports. QoS 2 is not implemented: the client never
 /// publishes or subscribes with it, and the decoder rejects QoS 2 packets from the broker.
 ///
-/// Spec: `shared/spec/forwarding.md` §1.1 (PUBLISH flags bits 2–1) and §1.6.
+/// Spec: OASIS MQTT 3.1.1 §2.2.2 and §3.3.1 (PUBLISH flags bits 2–1).
 public enum MQTTQoS: UInt8, Sendable, Equatable, Comparable, CaseIterable {
     /// QoS 0: fire and forget; "success" only means written to the socket.
     case atMostOnce = 0

@@ -1,8 +1,8 @@
 /// When the reconnecting client tries again. Pure: the random source is passed in, so tests are exact.
 ///
-/// Spec: `shared/spec/forwarding.md` §4.4 (exponential backoff with full jitter, MQTT reconnect base 1 s,
-/// cap 60–120 s, reset after a success) and §1.5 (CONNACK 1, 2, 4, 5 are configuration errors: long backoff and a
-/// loud error; 3 is transient: normal backoff).
+/// Exponential backoff with full jitter (MQTT reconnect base 1 s, cap 60–120 s, reset after a success); CONNACK
+/// return codes 1, 2, 4, 5 (OASIS MQTT 3.1.1 §3.2.2.3) are configuration errors: long backoff and a loud error;
+/// 3 (server unavailable) is transient: normal backoff.
 public struct MQTTReconnectPolicy: Sendable, Equatable {
     /// First backoff step (attempt 0): the delay is drawn from `0...base`.
     public var base: Duration
