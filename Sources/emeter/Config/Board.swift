@@ -1,5 +1,6 @@
 import Foundation
 import HAL
+import P1
 
 /// A length of time in a YAML file: `250ms`, `1s`, `60s`, `15m`, `2h`, or a plain number of seconds.
 struct ConfigDuration: Codable, Equatable, CustomStringConvertible {
@@ -10,13 +11,17 @@ struct ConfigDuration: Codable, Equatable, CustomStringConvertible {
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let seconds = try? container.decode(Double.self) {
-            duration = .milliseconds(Int64((seconds * 1000).rounded()))
+            guard let parsed = Self.milliseconds(seconds) else {
+                throw DecodingError.dataCorruptedError(in: container,
+                    debugDescription: "expected a number of seconds from 0 to \(Self.maximumSeconds) (one year)")
+            }
+            duration = parsed
             return
         }
         let text = try container.decode(String.self)
         guard let parsed = Self.parse(text) else {
             throw DecodingError.dataCorruptedError(in: container,
-                debugDescription: "expected a duration such as `500ms`, `1s`, `15m` or `2h`")
+                debugDescription: "expected a duration such as `500ms`, `1s`, `15m` or `2h`, at most one year")
         }
         duration = parsed
     }
@@ -26,14 +31,24 @@ struct ConfigDuration: Codable, Equatable, CustomStringConvertible {
         try container.encode(description)
     }
 
+    /// The longest duration any setting accepts: one year. Longer ones are typos (`1e300s`), and refusing them keeps
+    /// every later conversion in range.
+    static let maximumSeconds: Double = 366 * 86400
+
+    /// `text` as a duration, or nil when it is not a number with a known unit, negative, not finite or over a year.
     static func parse(_ text: String) -> Duration? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
         for (suffix, scale) in units where trimmed.hasSuffix(suffix) {
-            guard let number = Double(trimmed.dropLast(suffix.count)), number.isFinite, number >= 0 else { return nil }
-            return .milliseconds(Int64((number * scale * 1000).rounded()))
+            guard let number = Double(trimmed.dropLast(suffix.count)) else { return nil }
+            return milliseconds(number * scale)
         }
-        guard let seconds = Double(trimmed), seconds.isFinite, seconds >= 0 else { return nil }
+        return Double(trimmed).flatMap(milliseconds)
+    }
+
+    /// `seconds` rounded to milliseconds, or nil outside 0…`maximumSeconds` (NaN and infinities included).
+    static func milliseconds(_ seconds: Double) -> Duration? {
+        guard seconds.isFinite, seconds >= 0, seconds <= maximumSeconds else { return nil }
         return .milliseconds(Int64((seconds * 1000).rounded()))
     }
 
@@ -44,6 +59,57 @@ struct ConfigDuration: Codable, Equatable, CustomStringConvertible {
         if ms % 1000 == 0 { return "\(ms / 1000)s" }
         return "\(ms)ms"
     }
+}
+
+/// A point in time in a YAML file, in UTC: `2025-01-06T19:00:00Z` (ISO 8601, seconds and the `Z` required).
+struct ConfigTimestamp: Codable, Equatable, CustomStringConvertible {
+    /// Seconds since 1970-01-01T00:00:00Z.
+    var unixSeconds: Int64
+
+    init(unixSeconds: Int64) { self.unixSeconds = unixSeconds }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let seconds = Self.parse(text) else {
+            throw DecodingError.dataCorruptedError(in: container,
+                debugDescription: "expected a UTC time such as `2025-01-06T19:00:00Z` (years 2000–2099)")
+        }
+        unixSeconds = seconds
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SSZ` with a valid calendar date in 2000–2099, or nil.
+    static func parse(_ text: String) -> Int64? {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 20, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+            bytes[10] == UInt8(ascii: "T"), bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
+            bytes[19] == UInt8(ascii: "Z")
+        else { return nil }
+        func number(_ range: Range<Int>) -> Int? {
+            var value = 0
+            for byte in bytes[range] {
+                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+                value = value * 10 + Int(byte - UInt8(ascii: "0"))
+            }
+            return value
+        }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+            let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+            (2000...2099).contains(year), (1...12).contains(month), (0...23).contains(hour),
+            (0...59).contains(minute), (0...59).contains(second)
+        else { return nil }
+        let leap = year % 4 == 0
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+        guard (1...days).contains(day) else { return nil }
+        return P1Timestamp.civilToSeconds(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
+    }
+
+    var description: String { P1Timestamp(utcSeconds: unixSeconds).iso8601 }
 }
 
 /// A GPIO line in a board file: a line offset (`25`) or a line name from the device tree (`GPIO25`).
@@ -191,6 +257,10 @@ struct BoardFile: ValidatedConfig, Equatable {
         var profile: String
         /// Fault injection, e.g. `[bitflip, garbage]`.
         var faults: [String]?
+        /// The simulated meter's clock at start, e.g. `2025-01-06T19:00:00Z`; the current time when absent. Its load
+        /// profile (PV export by day, import by night) follows this clock, so tests and demos that need a known load
+        /// set it.
+        var start: ConfigTimestamp?
     }
 
     struct EEPROMBoard: Codable, Equatable {

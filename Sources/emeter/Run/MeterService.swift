@@ -165,7 +165,8 @@ struct MeterService: Service {
         }
         let simulator: P1MeterSimulator
         do {
-            simulator = try P1MeterSimulator(profile: profile.simulated, startEpoch: wallClockMilliseconds() / 1000,
+            simulator = try P1MeterSimulator(profile: profile.simulated,
+                startEpoch: simulation.start?.unixSeconds ?? wallClockMilliseconds() / 1000,
                 encryptionKey: Array(repeating: 0xAA, count: 16))
         } catch {
             throw RunFailure(description: "P1 simulator: \(error)", exitCode: ExitStatus.failure)
