@@ -1,15 +1,30 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+// One module per job (docs/architecture.md):
+//   HAL (bus protocols + Linux backends) ← ADE9000, P1 (device drivers, generic over HAL)
+//   CivilTime (calendar + EU summer time) ← P1, Firmware, Forwarding
+//   Firmware (loop, source adapters, records, demand, ring + storages, health, the one payload schema) — no NIO
+//   MQTT (our MQTT 3.1.1 client on SwiftNIO, usable on its own) ← Forwarding (forwarders + drain)
+//   Simulator (device models only) ← emeter (the CLI and composition root)
+//   TestSupport (doubles, manual clock, mosquitto launcher): tests only, never linked into emeter.
+let nio: [Target.Dependency] = [
+    .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+]
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+
 let package = Package(
     name: "emeter",
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "HAL", targets: ["HAL"]),
+        .library(name: "CivilTime", targets: ["CivilTime"]),
         .library(name: "ADE9000", targets: ["ADE9000"]),
         .library(name: "P1", targets: ["P1"]),
         .library(name: "Simulator", targets: ["Simulator"]),
         .library(name: "Firmware", targets: ["Firmware"]),
+        .library(name: "MQTT", targets: ["MQTT"]),
+        .library(name: "Forwarding", targets: ["Forwarding"]),
         .executable(name: "emeter", targets: ["emeter"]),
     ],
     dependencies: [
@@ -24,9 +39,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
-        // C shims: kernel macros and libraries Swift cannot import directly. Only HAL and emeter import them.
+        // C shims: kernel macros and libraries Swift cannot import directly. Only HAL imports them.
         .target(name: "CLinuxHAL", path: "Sources/CLinuxHAL"),
-        .systemLibrary(name: "CGPIOD", path: "Sources/CGPIOD", pkgConfig: "libgpiod", providers: [.apt(["libgpiod-dev"])]),
+        .systemLibrary(
+            name: "CGPIOD", path: "Sources/CGPIOD", pkgConfig: "libgpiod", providers: [.apt(["libgpiod-dev"])]),
         .systemLibrary(name: "CI2C", path: "Sources/CI2C", providers: [.apt(["libi2c-dev"])]),
 
         .target(
@@ -38,66 +54,72 @@ let package = Package(
                 .target(name: "CI2C", condition: .when(platforms: [.linux])),
             ]
         ),
-        .target(name: "ADE9000", dependencies: ["HAL", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "CivilTime"),
+        .target(name: "ADE9000", dependencies: ["HAL", logging]),
         .target(
             name: "P1",
             dependencies: [
-                "HAL",
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "_CryptoExtras", package: "swift-crypto"),
-                .product(name: "Logging", package: "swift-log"),
+                "HAL", "CivilTime", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"), logging,
             ]
         ),
+        .target(name: "Simulator", dependencies: ["HAL", "ADE9000", "P1", "CivilTime"]),
+        .target(name: "Firmware", dependencies: ["HAL", "CivilTime", "ADE9000", "P1", logging]),
         .target(
-            name: "Simulator",
-            dependencies: [
-                "HAL", "ADE9000", "P1", .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-            ]
+            name: "MQTT",
+            dependencies: nio + [.product(name: "NIOSSL", package: "swift-nio-ssl"), logging]
         ),
         .target(
-            name: "Firmware",
+            name: "Forwarding",
             dependencies: [
-                "HAL", "ADE9000", "P1", .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                "Firmware", "MQTT", "CivilTime", logging, .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .executableTarget(
             name: "emeter",
             dependencies: [
-                "HAL", "ADE9000", "P1", "Simulator", "Firmware",
+                "HAL", "CivilTime", "ADE9000", "P1", "Simulator", "Firmware", "MQTT", "Forwarding", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 
-        .testTarget(name: "HALTests", dependencies: ["HAL", .target(name: "CLinuxHAL", condition: .when(platforms: [.linux]))]),
+        // Test doubles (scripted SPI device, in-memory serial port, manual clock) and the mosquitto launcher.
+        .target(name: "TestSupport", dependencies: ["HAL"] + nio),
+
+        .testTarget(
+            name: "HALTests", dependencies: ["HAL", .target(name: "CLinuxHAL", condition: .when(platforms: [.linux]))]),
         .testTarget(
             name: "ADE9000Tests",
-            dependencies: [
-                "HAL", "ADE9000", "Simulator", .product(name: "Logging", package: "swift-log"),
-                .product(name: "Yams", package: "Yams"),
-            ]
+            dependencies: ["HAL", "ADE9000", "Simulator", "TestSupport", logging, .product(name: "Yams", package: "Yams")]
         ),
-        .testTarget(name: "P1Tests", dependencies: ["P1", "Simulator", "HAL"]),
+        .testTarget(name: "P1Tests", dependencies: ["P1", "CivilTime", "Simulator", "TestSupport", "HAL"]),
         .testTarget(
             name: "FirmwareTests",
+            dependencies: ["Firmware", "CivilTime", "P1", "Simulator", "TestSupport", "HAL", logging]
+        ),
+        .testTarget(
+            name: "MQTTTests",
             dependencies: [
-                "Firmware", "P1", "Simulator", "HAL", .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
+                "MQTT", "TestSupport", logging, .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ] + nio
+        ),
+        .testTarget(
+            name: "ForwardingTests",
+            dependencies: [
+                "Forwarding", "Firmware", "MQTT", "P1", "TestSupport", logging,
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ] + nio
         ),
         .testTarget(
             name: "EmeterTests",
             dependencies: [
-                "emeter", "HAL", "P1", "Firmware", "Simulator", .product(name: "Yams", package: "Yams"),
-                .product(name: "Logging", package: "swift-log"),
+                "emeter", "HAL", "P1", "Firmware", "MQTT", "Forwarding", "Simulator", "TestSupport",
+                .product(name: "Yams", package: "Yams"), logging,
             ]
         ),
     ],

@@ -87,9 +87,9 @@ public final class ADE9000Simulator: SPIDevice {
     private var registerVersion = 0
     var codeCache: [Int: [PhaseCodes]] = [:]
 
-    private weak var resetLine: FakeGPIOLine?
-    private weak var irq0: FakeGPIOLine?
-    private weak var irq1: FakeGPIOLine?
+    private weak var resetLine: SimulatedGPIOLine?
+    private weak var irq0: SimulatedGPIOLine?
+    private weak var irq1: SimulatedGPIOLine?
 
     /// - Parameters:
     ///   - scenario: The inputs; `scenario.resetDelay` (seconds) sets `resetDelay` (default 50 ms).
@@ -109,7 +109,7 @@ public final class ADE9000Simulator: SPIDevice {
 
     /// Connects fake lines: RESET (the simulator watches it), IRQ0 and IRQ1 (the simulator drives them, and
     /// answers their `waitForEdge` by advancing `time` to the next event).
-    public func connect(reset: FakeGPIOLine? = nil, irq0: FakeGPIOLine? = nil, irq1: FakeGPIOLine? = nil) {
+    public func connect(reset: SimulatedGPIOLine? = nil, irq0: SimulatedGPIOLine? = nil, irq1: SimulatedGPIOLine? = nil) {
         if let reset {
             resetLine = reset
             reset.onSet = { [weak self] high in self?.resetLineChanged(high: high) }
@@ -535,7 +535,7 @@ public final class ADE9000Simulator: SPIDevice {
         }
     }
 
-    private func waitForEdge(on line: FakeGPIOLine, timeout: Duration) {
+    private func waitForEdge(on line: SimulatedGPIOLine, timeout: Duration) {
         let deadline = time.now + timeout
         synchronize()
         var candidates: [Duration] = []

@@ -1,3 +1,4 @@
+import CivilTime
 import HAL
 import P1
 
@@ -234,7 +235,7 @@ public struct P1MeterSimulator: Sendable {
         let text = "\(P1MeterSimulator.pad(year % 100, 2))\(P1MeterSimulator.pad(month, 2))01000000"
         if case .time(let time) = P1Timestamp.parse(text) { return time }
         return P1Timestamp(
-            utcSeconds: P1Timestamp.civilToSeconds(year: year, month: month, day: 1, hour: 0, minute: 0, second: 0))
+            utcSeconds: CivilTime.seconds(year: year, month: month, day: 1, hour: 0, minute: 0, second: 0))
     }
 
     // MARK: telegram text

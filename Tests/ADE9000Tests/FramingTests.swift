@@ -1,5 +1,6 @@
 import HAL
 import Simulator
+import TestSupport
 import Testing
 
 @testable import ADE9000

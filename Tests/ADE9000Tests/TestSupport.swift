@@ -7,9 +7,9 @@ import Simulator
 struct Rig {
     let time: VirtualTime
     let sim: ADE9000Simulator
-    let reset: FakeGPIOLine
-    let irq0: FakeGPIOLine
-    let irq1: FakeGPIOLine
+    let reset: SimulatedGPIOLine
+    let irq0: SimulatedGPIOLine
+    let irq1: SimulatedGPIOLine
     var meter: ADE9000<ADE9000Simulator>
 
     init(
@@ -18,9 +18,9 @@ struct Rig {
     ) {
         time = VirtualTime()
         sim = ADE9000Simulator(scenario: scenario, time: time, strict: strict)
-        reset = FakeGPIOLine(name: "RESET", level: true, time: time)
-        irq0 = FakeGPIOLine(name: "IRQ0", level: true, time: time)
-        irq1 = FakeGPIOLine(name: "IRQ1", level: true, time: time)
+        reset = SimulatedGPIOLine(name: "RESET", level: true, time: time)
+        irq0 = SimulatedGPIOLine(name: "IRQ0", level: true, time: time)
+        irq1 = SimulatedGPIOLine(name: "IRQ1", level: true, time: time)
         if lines { sim.connect(reset: reset, irq0: irq0, irq1: irq1) }
         var config = configuration ?? ADE9000Configuration()
         config.frontEnd = scenario.frontEnd

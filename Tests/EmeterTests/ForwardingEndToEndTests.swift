@@ -1,8 +1,10 @@
 import Firmware
 import Foundation
 import Logging
+import MQTT
 import Simulator
 import Synchronization
+import TestSupport
 import Testing
 
 /// Collects what a persistent-session subscriber receives.

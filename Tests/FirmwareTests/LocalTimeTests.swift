@@ -1,13 +1,14 @@
+import CivilTime
 import P1
 import Testing
 
 @testable import Firmware
 
 @Test func civilDatesRoundTrip() {
-    #expect(P1Timestamp.civilToSeconds(year: 1970, month: 1, day: 1, hour: 0, minute: 0, second: 0) == 0)
-    #expect(P1Timestamp.civilToSeconds(year: 2025, month: 3, day: 30, hour: 0, minute: 0, second: 0) == 1_743_292_800)
-    #expect(P1Timestamp.civil(unixSeconds: 1_743_292_800) == (2025, 3, 30))
-    #expect(P1Timestamp.civil(unixSeconds: -1) == (1969, 12, 31))
+    #expect(CivilTime.seconds(year: 1970, month: 1, day: 1, hour: 0, minute: 0, second: 0) == 0)
+    #expect(CivilTime.seconds(year: 2025, month: 3, day: 30, hour: 0, minute: 0, second: 0) == 1_743_292_800)
+    #expect(CivilTime.civil(unixSeconds: 1_743_292_800) == (2025, 3, 30))
+    #expect(CivilTime.civil(unixSeconds: -1) == (1969, 12, 31))
 }
 
 @Test func europeanSummerTimeSwitchesAtOneUTC() {

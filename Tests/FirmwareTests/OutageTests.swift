@@ -1,6 +1,7 @@
 import Firmware
 import Logging
 import Simulator
+import TestSupport
 import Testing
 
 /// A backend that is up or down as the test says.

@@ -1,6 +1,7 @@
 import Firmware
 import Simulator
 import Synchronization
+import TestSupport
 import Testing
 
 /// Waits (bounded) until `condition` holds, yielding to other tasks.

@@ -1,3 +1,4 @@
+import CivilTime
 import Foundation
 import P1
 import Simulator
@@ -94,7 +95,7 @@ func dec(_ text: String) -> P1Decimal {
 
 func utc(_ year: Int, _ month: Int, _ day: Int, _ hour: Int, _ minute: Int, _ second: Int) -> P1Timestamp {
     P1Timestamp(
-        utcSeconds: P1Timestamp.civilToSeconds(
+        utcSeconds: CivilTime.seconds(
             year: year, month: month, day: day, hour: hour, minute: minute, second: second))
 }
 

@@ -1,3 +1,4 @@
+import CivilTime
 import HAL
 import Simulator
 import Testing
@@ -82,7 +83,7 @@ func simulatedTelegramsParseBackToTheSimulatorsCounters(profile: P1SimulatedProf
 
 @Test func belgianDemandRegistersFollowQuarterHours() throws {
     // Start just before the end of a month so a month's peak moves into 0-0:98.1.0.
-    let start = P1Timestamp.civilToSeconds(year: 2025, month: 1, day: 31, hour: 22, minute: 0, second: 0)
+    let start = CivilTime.seconds(year: 2025, month: 1, day: 31, hour: 22, minute: 0, second: 0)
     var meter = try P1MeterSimulator(profile: .belgian1Phase, load: .noSolar, startEpoch: start, seed: 5)
     var telegram = try P1Telegram.parse(meter.nextTelegram())
     for _ in 0..<(2 * 3600) { telegram = try P1Telegram.parse(meter.nextTelegram()) }

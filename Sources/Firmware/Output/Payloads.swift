@@ -1,5 +1,5 @@
 import Foundation
-import P1
+import CivilTime
 
 /// The JSON shapes emeter publishes (stdout JSON Lines, MQTT, HTTP): one place, so every sink says the same.
 ///
@@ -14,7 +14,7 @@ public enum Payloads {
 
     /// `2025-03-30T01:59:59Z`.
     public static func iso8601(_ unixSeconds: Int64) -> String {
-        P1Timestamp(utcSeconds: unixSeconds).iso8601
+        CivilTime.iso8601(unixSeconds: unixSeconds)
     }
 
     /// A closed interval record.

@@ -1,3 +1,4 @@
+import CivilTime
 import Foundation
 import HAL
 import P1
@@ -106,7 +107,7 @@ struct ConfigTimestamp: Codable, Equatable, CustomStringConvertible {
         let leap = year % 4 == 0
         let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
         guard (1...days).contains(day) else { return nil }
-        return P1Timestamp.civilToSeconds(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
+        return CivilTime.seconds(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
     }
 
     var description: String { P1Timestamp(utcSeconds: unixSeconds).iso8601 }

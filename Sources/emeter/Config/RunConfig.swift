@@ -1,4 +1,5 @@
 import Firmware
+import Forwarding
 import Foundation
 
 /// The daemon's configuration file (`emeter run --config FILE`); every key is optional.

@@ -1,6 +1,8 @@
 import ADE9000
 import ArgumentParser
 import Firmware
+import Forwarding
+import MQTT
 import Foundation
 import HAL
 import Logging

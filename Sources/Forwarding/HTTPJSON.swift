@@ -1,0 +1,98 @@
+import Firmware
+import Foundation
+
+/// A JSON value tree, for bodies whose shape is built at run time: FIWARE NGSI-v2 entities (`OrionEntity`),
+/// ThingSpeak field look-ups by payload path, and the simplejwt token responses.
+///
+/// All numbers are `Double` (JSON has one number type; `JSONEncoder` writes integral values without a fraction,
+/// `498.0` as `498`). Objects encode with sorted keys when written by ``encoded()``.
+public indirect enum HTTPJSON: Sendable, Equatable, Codable {
+    case string(String)
+    case number(Double)
+    case bool(Bool)
+    case null
+    case array([HTTPJSON])
+    case object([String: HTTPJSON])
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .number(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([HTTPJSON].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: HTTPJSON].self))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .string(let value): try container.encode(value)
+        case .number(let value): try container.encode(value)
+        case .bool(let value): try container.encode(value)
+        case .null: try container.encodeNil()
+        case .array(let value): try container.encode(value)
+        case .object(let value): try container.encode(value)
+        }
+    }
+
+    /// Parses `bytes` as JSON; `nil` when they are not valid JSON.
+    public static func parse(_ bytes: [UInt8]) -> HTTPJSON? {
+        try? JSONDecoder().decode(HTTPJSON.self, from: Data(bytes))
+    }
+
+    /// Compact UTF-8 JSON with sorted keys and unescaped slashes (the ``Payloads/encoder()`` settings).
+    public func encoded() -> [UInt8] {
+        // Encoding a tree of strings, finite numbers, booleans, arrays and objects cannot fail except for
+        // non-finite numbers, which the builders never produce; an empty object is the safe fallback.
+        (try? [UInt8](Payloads.encoder().encode(self))) ?? Array("{}".utf8)
+    }
+
+    /// The member `key` of an object; `nil` for other values or a missing key.
+    public subscript(key: String) -> HTTPJSON? {
+        if case .object(let members) = self { return members[key] }
+        return nil
+    }
+
+    /// The string value, if this is a string.
+    public var stringValue: String? {
+        if case .string(let value) = self { return value }
+        return nil
+    }
+
+    /// The number value, if this is a number.
+    public var numberValue: Double? {
+        if case .number(let value) = self { return value }
+        return nil
+    }
+
+    /// Follows a dotted path such as `p1.import_t1_wh` or `ade9000.import_wh.0` (array index) from this value.
+    public func value(atPath path: String) -> HTTPJSON? {
+        var current: HTTPJSON? = self
+        for component in path.split(separator: ".", omittingEmptySubsequences: false) {
+            switch current {
+            case .object(let members): current = members[String(component)]
+            case .array(let elements):
+                guard let index = Int(component), elements.indices.contains(index) else { return nil }
+                current = elements[index]
+            default: return nil
+            }
+        }
+        return current
+    }
+}
+
+extension HTTPJSON {
+    /// The JSON tree of an `Encodable` value (e.g. a ``Payloads/Record``); `nil` if it cannot be encoded.
+    static func tree<T: Encodable>(of value: T) -> HTTPJSON? {
+        guard let data = try? Payloads.encoder().encode(value) else { return nil }
+        return try? JSONDecoder().decode(HTTPJSON.self, from: data)
+    }
+}

@@ -1,0 +1,157 @@
+import Firmware
+import Foundation
+import Logging
+import MQTT
+import Synchronization
+import TestSupport
+import Testing
+
+/// A backend whose answers the test scripts: each call to `send` takes the next outcome.
+actor ScriptedForwarder: Forwarder {
+    nonisolated let name = "scripted"
+    var outcomes: [ForwardError?]
+    private(set) var received: [IntervalRecord] = []
+    private(set) var attempts = 0
+
+    init(_ outcomes: [ForwardError?]) { self.outcomes = outcomes }
+
+    func run() async {}
+    func send(_ record: IntervalRecord) async throws(ForwardError) {
+        attempts += 1
+        let outcome = outcomes.isEmpty ? nil : outcomes.removeFirst()
+        if let outcome { throw outcome }
+        received.append(record)
+    }
+    func publish(_ reading: LiveReading) async {}
+    func publish(_ health: Health) async {}
+    func shutdown() async {}
+}
+
+func record(_ minute: Int64, importWh: Int64) -> IntervalRecord {
+    IntervalRecord(start: 1_700_000_000 + minute * 60, end: 1_700_000_060 + minute * 60,
+        p1: P1Interval(importTariff1Wh: importWh, averagePowerW: importWh * 60, maxImportPowerW: importWh * 70))
+}
+
+@Test func drainDeliversInOrderAndRetriesWithoutLosingOrDuplicatingEnergy() async throws {
+    let store = try RecordStore(storage: RAMRingStorage(), nominalInterval: 60, logger: Logger(label: "test"))
+    let consumer = ConsumerID(1)
+    try await store.register(consumer)
+    for minute in 0..<5 { _ = try await store.append(record(Int64(minute), importWh: Int64(10 + minute))) }
+    let forwarder = ScriptedForwarder([
+        nil, ForwardError(.retry(after: nil), "down"), ForwardError(.retry(after: .milliseconds(1)), "429"), nil,
+        ForwardError(.drop, "400 bad payload"), nil, nil,
+    ])
+    let clock = ManualClock()
+    var drain = ForwardingDrain(store: store, consumer: consumer, forwarder: forwarder, clock: clock,
+        logger: Logger(label: "test"))
+    drain.base = .milliseconds(10)
+    drain.cap = .milliseconds(40)
+    let finalDrain = drain
+    let task = Task { await finalDrain.run(random: P1SeededRandom(seed: 3)) }
+    // Advance time until every record is acknowledged (bounded).
+    for _ in 0..<2000 {
+        if await store.statistics.backlog[1] == 0 { break }
+        clock.advance(by: .milliseconds(5))
+        await Task.yield()
+    }
+    task.cancel()
+    let statistics = await task.value
+    let received = await forwarder.received
+    #expect(statistics.delivered == 4)
+    #expect(statistics.dropped == 1)
+    #expect(statistics.failedAttempts == 3)
+    // Oldest first; the dropped one (the third record) is skipped, never re-sent.
+    #expect(received.map(\.p1!.importTariff1Wh) == [10, 11, 13, 14])
+    #expect(await store.statistics.backlog[1] == 0)
+}
+
+@Test func pausedForwarderKeepsItsRecordsInTheRing() async throws {
+    let store = try RecordStore(storage: RAMRingStorage(), nominalInterval: 60, logger: Logger(label: "test"))
+    try await store.register(ConsumerID(1))
+    _ = try await store.append(record(0, importWh: 5))
+    let forwarder = ScriptedForwarder([ForwardError(.pause(for: .seconds(300)), "bad credentials")])
+    let clock = ManualClock()
+    let drain = ForwardingDrain(store: store, consumer: ConsumerID(1), forwarder: forwarder, clock: clock,
+        logger: Logger(label: "test"))
+    let task = Task { await drain.run() }
+    for _ in 0..<1000 where await forwarder.attempts == 0 { await Task.yield() }
+    clock.advance(by: .seconds(299))
+    for _ in 0..<100 { await Task.yield() }
+    #expect(await forwarder.attempts == 1)  // no retry storm while paused
+    #expect(await store.statistics.records == 1)
+    clock.advance(by: .seconds(1))
+    for _ in 0..<1000 where await store.statistics.backlog[1] != 0 { await Task.yield() }
+    #expect(await forwarder.received.count == 1)
+    task.cancel()
+    _ = await task.value
+}
+
+@Test func backoffUsesFullJitterBelowTheCap() {
+    var random = P1SeededRandom(seed: 1)
+    for attempt in 0..<12 {
+        let wait = ForwardingDrain<ManualClock>.backoff(attempt: attempt, base: .seconds(1), cap: .seconds(60),
+            using: &random)
+        #expect(wait >= .zero)
+        #expect(wait <= min(.seconds(60), .seconds(1) * (1 << attempt)))
+    }
+}
+
+@Test func registerGuardNeverLetsAGlitchIntoATotalIncreasingSensor() {
+    var guardian = RegisterGuard()
+    #expect(guardian.admit("import", 0) == nil)  // no good value yet: publish nothing
+    #expect(guardian.admit("import", 1234.5) == 1234.5)
+    #expect(guardian.admit("import", 0) == 1234.5)  // glitch: the last good value again
+    #expect(guardian.admit("import", 12.3) == 1234.5)  // a bad parse: drops are refused
+    #expect(guardian.admit("import", .nan) == 1234.5)
+    #expect(guardian.admit("import", 1234.6) == 1234.6)
+    #expect(guardian.refused == 4)
+}
+
+@Test func mqttURLsParseWithCredentialsPortAndPrefix() throws {
+    let parsed = try MQTTForwarderConfiguration.parse(url: "mqtt://user:p%40ss@broker.local:1884/home/meter",
+        device: "house").get()
+    #expect(parsed.host == "broker.local")
+    #expect(parsed.port == 1884)
+    #expect(parsed.username == "user")
+    #expect(parsed.password == "p@ss")
+    #expect(parsed.prefix == "home/meter")
+    #expect(parsed.name == "mqtt://broker.local:1884/home/meter")  // no secret in the name
+    let tls = try MQTTForwarderConfiguration.parse(url: "mqtts://broker", device: "d").get()
+    #expect(tls.port == 8883 && tls.tls != nil && tls.prefix == "emeter")
+    #expect(MQTTForwarderConfiguration.redacted("mqtt://u:secret@h/x") == "mqtt://u:***@h/x")
+    for bad in ["http://broker", "mqtt://", "mqtt://h/a+b", "mqtt://h:70000"] {
+        #expect(throws: ForwardError.self) { try MQTTForwarderConfiguration.parse(url: bad, device: "d").get() }
+    }
+}
+
+@Test func homeAssistantDiscoveryMakesEnergyDashboardCompatibleSensors() throws {
+    let configuration = MQTTForwarderConfiguration(host: "h", device: "house", hasP1: true, hasADE9000: true)
+    let messages = HomeAssistantDiscovery.messages(for: configuration)
+    var byKey: [String: [String: Any]] = [:]
+    for (topic, payload) in messages {
+        #expect(topic.hasPrefix("homeassistant/sensor/emeter_house_"))
+        #expect(topic.hasSuffix("/config"))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any])
+        byKey[object["unique_id"] as? String ?? ""] = object
+    }
+    #expect(Set(byKey.keys).count == messages.count)  // unique ids are unique
+    let importT1 = try #require(byKey["emeter_house_p1_import_t1_kwh"])
+    #expect(importT1["device_class"] as? String == "energy")
+    #expect(importT1["state_class"] as? String == "total_increasing")
+    #expect(importT1["unit_of_measurement"] as? String == "kWh")
+    #expect(importT1["state_topic"] as? String == "emeter/house/p1")
+    #expect(importT1["availability_topic"] as? String == "emeter/house/status")
+    #expect(importT1["value_template"] as? String == "{{ value_json.import_t1_kwh }}")
+    let gas = try #require(byKey["emeter_house_p1_gas_m3"])
+    #expect(gas["device_class"] as? String == "gas" && gas["unit_of_measurement"] as? String == "m³")
+    let power = try #require(byKey["emeter_house_p1_power_import_w"])
+    #expect(power["device_class"] as? String == "power" && power["state_class"] as? String == "measurement")
+    // Every energy sensor is something the Energy dashboard accepts.
+    for object in byKey.values where object["device_class"] as? String == "energy" {
+        #expect(["total", "total_increasing"].contains(object["state_class"] as? String ?? ""))
+        #expect(["Wh", "kWh", "MWh"].contains(object["unit_of_measurement"] as? String ?? ""))
+    }
+    let onlyP1 = HomeAssistantDiscovery.messages(
+        for: MQTTForwarderConfiguration(host: "h", device: "house", hasP1: true, hasADE9000: false))
+    #expect(onlyP1.allSatisfy { !$0.0.contains("ade9000") })
+}
