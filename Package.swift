@@ -88,7 +88,7 @@ let package = Package(
         ),
 
         // Test doubles (scripted SPI device, in-memory serial port, manual clock) and the mosquitto launcher.
-        .target(name: "TestSupport", dependencies: ["HAL"] + nio),
+        .target(name: "TestSupport", dependencies: ["HAL", "Simulator"] + nio),
 
         .testTarget(
             name: "HALTests", dependencies: ["HAL", .target(name: "CLinuxHAL", condition: .when(platforms: [.linux]))]),
@@ -99,7 +99,7 @@ let package = Package(
         .testTarget(name: "P1Tests", dependencies: ["P1", "CivilTime", "Simulator", "TestSupport", "HAL"]),
         .testTarget(
             name: "FirmwareTests",
-            dependencies: ["Firmware", "CivilTime", "P1", "Simulator", "TestSupport", "HAL", logging]
+            dependencies: ["Firmware", "Forwarding", "CivilTime", "P1", "Simulator", "TestSupport", "HAL", logging]
         ),
         .testTarget(
             name: "MQTTTests",
@@ -111,7 +111,7 @@ let package = Package(
         .testTarget(
             name: "ForwardingTests",
             dependencies: [
-                "Forwarding", "Firmware", "MQTT", "P1", "TestSupport", logging,
+                "Forwarding", "Firmware", "MQTT", "P1", "Simulator", "TestSupport", logging,
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ] + nio
         ),

@@ -1,6 +1,5 @@
 import CivilTime
 import Firmware
-import P1
 
 /// What kind of backend a response came from: the §4.4 retry table has backend-specific rows.
 public enum HTTPBackendKind: Sendable, Equatable {

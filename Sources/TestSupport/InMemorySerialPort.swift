@@ -1,4 +1,5 @@
 import HAL
+import Simulator
 
 /// Virtual time shared by in-memory ports: reads advance it by the line time of the bytes returned (10 bit times
 /// per character) or by the whole timeout when nothing was queued.

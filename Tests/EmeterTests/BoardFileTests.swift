@@ -125,7 +125,14 @@ let brokenBoards: [BrokenBoard] = [
     BrokenBoard(name: "EEPROM address", yaml: validP1 + "\neeprom:\n  bus: /dev/i2c-1\n  address: 0x51\n",
         expected: "bad.yaml:7:12: eeprom.address: expected an even 24C04 address from 0x50 to 0x56 (decimal 80–86), got 81"),
     BrokenBoard(name: "bad duration", yaml: replacing(validADE, "  gpio:", "  poll_interval: soon\n  gpio:"),
-        expected: "bad.yaml:7:18: ade9000.poll_interval: expected a duration such as `500ms`, `1s`, `15m` or `2h`, found the value `soon`"),
+        expected: "bad.yaml:7:18: ade9000.poll_interval: expected a duration such as `500ms`, `1s`, `15m` or `2h`, at most one year, found the value `soon`"),
+    // Numbers that would trap Int64(Double) further on: refused with the field's name (exit 65), never a crash.
+    BrokenBoard(name: "huge duration", yaml: replacing(validADE, "  gpio:", "  poll_interval: 1e300s\n  gpio:"),
+        expected: "bad.yaml:7:18: ade9000.poll_interval: expected a duration such as `500ms`, `1s`, `15m` or `2h`, at most one year, found the value `1e300s`"),
+    BrokenBoard(name: "infinite seconds", yaml: replacing(validADE, "  gpio:", "  poll_interval: .inf\n  gpio:"),
+        expected: "bad.yaml:7:18: ade9000.poll_interval: expected a number of seconds from 0 to 31622400 (one year), found the value `.inf`"),
+    BrokenBoard(name: "NaN seconds", yaml: replacing(validADE, "  gpio:", "  poll_interval: .nan\n  gpio:"),
+        expected: "bad.yaml:7:18: ade9000.poll_interval: expected a number of seconds from 0 to 31622400 (one year), found the value `.nan`"),
     BrokenBoard(name: "unknown top-level section", yaml: validP1 + "\nade900:\n  spi: {}\n",
         expected: "bad.yaml:5:1: ade900: unknown key; did you mean `ade9000`? (known here: ade9000, description, eeprom, name, p1)"),
 ]

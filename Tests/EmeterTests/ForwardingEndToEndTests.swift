@@ -46,7 +46,7 @@ func brokerOutageLosesNoRecordAndNoWattHour() async throws {
         let received = Received()
         let subscriber = MQTTClient(configuration: MQTTConfiguration(host: "127.0.0.1", port: port,
             clientID: "e2e-subscriber", cleanSession: false, keepAlive: 5),
-            policy: MQTTReconnectPolicy(), logger: Logger(label: "subscriber"))
+            policy: MQTTReconnectPolicy(base: .milliseconds(200), cap: .seconds(2)), logger: Logger(label: "subscriber"))
         let subscriberTask = Task { await subscriber.run() }
         try await subscriber.subscribe([MQTTSubscription("emeter/e2e/interval", qos: .atLeastOnce)])
         let readerTask = Task {

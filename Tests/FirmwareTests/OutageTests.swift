@@ -1,4 +1,5 @@
 import Firmware
+import Forwarding
 import Logging
 import Simulator
 import TestSupport

@@ -1,4 +1,6 @@
-import Firmware
+@testable import Firmware
+import Simulator
+@testable import Forwarding
 import Foundation
 import Logging
 import MQTT

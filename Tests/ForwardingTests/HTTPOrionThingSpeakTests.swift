@@ -1,4 +1,4 @@
-import Firmware
+@testable import Firmware
 import Foundation
 import Logging
 import Testing

@@ -1,4 +1,4 @@
-import Firmware
+@testable import Firmware
 import Logging
 import NIOCore
 import NIOHTTP1

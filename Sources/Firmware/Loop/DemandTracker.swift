@@ -1,3 +1,4 @@
+import CivilTime
 /// The Belgian capacity-tariff view of an import energy register: the running quarter-hour average demand and
 /// the month's peak quarter-hour.
 ///

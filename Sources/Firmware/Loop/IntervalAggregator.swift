@@ -1,3 +1,4 @@
+import CivilTime
 /// Turns samples into interval records aligned to the wall clock (default 60 s: hh:mm:00–hh:mm+1:00).
 ///
 /// Energy deltas are differences of absolute registers taken at the last sample of each interval, so the deltas of

@@ -1,3 +1,4 @@
+import CivilTime
 import Logging
 
 /// What the P1 reader thread reports to the loop.

@@ -14,7 +14,7 @@ struct ConfigDuration: Codable, Equatable, CustomStringConvertible {
         if let seconds = try? container.decode(Double.self) {
             guard let parsed = Self.milliseconds(seconds) else {
                 throw DecodingError.dataCorruptedError(in: container,
-                    debugDescription: "expected a number of seconds from 0 to \(Self.maximumSeconds) (one year)")
+                    debugDescription: "expected a number of seconds from 0 to \(Int(Self.maximumSeconds)) (one year)")
             }
             duration = parsed
             return

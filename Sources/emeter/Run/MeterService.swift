@@ -1,3 +1,4 @@
+import CivilTime
 import ADE9000
 import ArgumentParser
 import Firmware
