@@ -88,7 +88,10 @@ let package = Package(
         ),
 
         // Test doubles (scripted SPI device, in-memory serial port, manual clock) and the mosquitto launcher.
-        .target(name: "TestSupport", dependencies: ["HAL", "Simulator"] + nio),
+        .target(
+            name: "TestSupport",
+            dependencies: ["HAL", "Simulator", .product(name: "NIOHTTP1", package: "swift-nio")] + nio
+        ),
 
         .testTarget(
             name: "HALTests", dependencies: ["HAL", .target(name: "CLinuxHAL", condition: .when(platforms: [.linux]))]),

@@ -1,5 +1,5 @@
 // swift-tools-version:6.1
-// libFuzzer target for the P1 framer, parser, JSON writer and DLMS decryption (run it with scripts/fuzz-p1).
+// libFuzzer target for the P1 framer, parser, payload JSON and DLMS decryption (run it with scripts/fuzz-p1).
 // A package of its own so the main package's build and tests stay free of sanitizer flags.
 import PackageDescription
 
@@ -14,7 +14,10 @@ let package = Package(
         // code is instrumented and libFuzzer is linked.
         .executableTarget(
             name: "P1Fuzz",
-            dependencies: ["CFuzzerDriver", .product(name: "P1", package: "emeter")]
+            dependencies: [
+                "CFuzzerDriver", .product(name: "P1", package: "emeter"),
+                .product(name: "Firmware", package: "emeter"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

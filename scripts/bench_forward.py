@@ -322,7 +322,7 @@ class Bench:
             for line in open(self.path(f"{name}-emeter.out")):
                 if '"type":"health"' in line:
                     try:
-                        result.append(json.loads(line)["health"])
+                        result.append(json.loads(line))
                     except (ValueError, KeyError):
                         pass
         except OSError:
@@ -374,12 +374,12 @@ def latency(bench: Bench):
         if not topic.endswith("/p1"):
             continue
         try:
-            kwh = json.loads(payload).get("import_t1_kwh")
+            wh = json.loads(payload).get("import_t1_wh")  # the one payload schema: integer Wh
         except ValueError:
             continue
-        if kwh is None:
+        if wh is None:
             continue
-        key = bench.factory.key_of_kwh(kwh)
+        key = bench.factory.key_of_kwh(wh / 1000)
         if key in measured and key not in received:
             received[key] = recv_ns
     lat = sorted((received[k] - meter.sent[k]) / 1e6 for k in received if k in meter.sent)
@@ -573,7 +573,7 @@ def main():
         row("drain: fill time (broker down)", f"{dr['fill_s']:.1f} s",
             f"first merge after {dr['full_at']:.0f} s" if dr.get("full_at") is not None else "ring never merged (not full)")
         row("drain: ring before broker start", f"{len(ring) if ring is not None else '?'} records",
-            f"health: {h.get('ringRecords')} records, {h.get('ringBytesUsed')} B used, {h.get('recordsMerged')} merges")
+            f"health: {h.get('ring_records')} records, {h.get('ring_bytes_used')} B used, {h.get('records_merged')} merges")
         if "error" not in dr:
             row("drain: broker up → emeter online", f"{(dr['online_ns'] - dr['listen_ns']) / 1e9:.2f} s",
                 "reconnect backoff (full jitter, cap 60 s); not part of the drain"

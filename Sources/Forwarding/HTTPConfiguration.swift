@@ -196,7 +196,7 @@ public struct HTTPJWTConfiguration: Codable, Sendable, Equatable {
     }
 }
 
-/// The generic JSON backend: every interval record is `POST`ed as ``Payloads/Record`` JSON to `url`.
+/// The generic JSON backend: every interval record is `POST`ed as ``Payloads/record(_:device:)`` JSON to `url`.
 ///
 /// ```yaml
 /// url: https://example.org/api/readings/
@@ -209,7 +209,7 @@ public struct HTTPForwarderConfiguration: Codable, Sendable, Equatable {
     /// Where records are posted, used exactly as written (see ``HTTPJWTConfiguration`` on trailing slashes).
     public var url: String
     public var auth: HTTPAuthConfiguration
-    /// Where live readings are posted (``Payloads/Live``), best effort; `nil` = no live data.
+    /// Where live readings are posted (``Payloads/live(_:device:)``), best effort; `nil` = no live data.
     public var liveURL: String?
     /// At least this many seconds (of reading time) between two live posts (default 10).
     public var liveMinInterval: Double?

@@ -48,11 +48,31 @@ public indirect enum HTTPJSON: Sendable, Equatable, Codable {
         try? JSONDecoder().decode(HTTPJSON.self, from: Data(bytes))
     }
 
-    /// Compact UTF-8 JSON with sorted keys and unescaped slashes (the ``Payloads/encoder()`` settings).
+    /// Compact UTF-8 JSON with sorted keys, written by the one ``JSONWriter`` (a non-finite number as `null`).
     public func encoded() -> [UInt8] {
-        // Encoding a tree of strings, finite numbers, booleans, arrays and objects cannot fail except for
-        // non-finite numbers, which the builders never produce; an empty object is the safe fallback.
-        (try? [UInt8](Payloads.encoder().encode(self))) ?? Array("{}".utf8)
+        var json = JSONWriter()
+        write(into: &json)
+        return json.bytes
+    }
+
+    private func write(into json: inout JSONWriter) {
+        switch self {
+        case .string(let value): json.string(value)
+        case .number(let value): json.double(value)
+        case .bool(let value): json.bool(value)
+        case .null: json.null()
+        case .array(let values):
+            json.arrayStart()
+            for value in values { value.write(into: &json) }
+            json.arrayEnd()
+        case .object(let members):
+            json.objectStart()
+            for key in members.keys.sorted() {
+                json.key(key)
+                members[key]?.write(into: &json)
+            }
+            json.objectEnd()
+        }
     }
 
     /// The member `key` of an object; `nil` for other values or a missing key.
@@ -89,10 +109,4 @@ public indirect enum HTTPJSON: Sendable, Equatable, Codable {
     }
 }
 
-extension HTTPJSON {
-    /// The JSON tree of an `Encodable` value (e.g. a ``Payloads/Record``); `nil` if it cannot be encoded.
-    static func tree<T: Encodable>(of value: T) -> HTTPJSON? {
-        guard let data = try? Payloads.encoder().encode(value) else { return nil }
-        return try? JSONDecoder().decode(HTTPJSON.self, from: data)
-    }
-}
+

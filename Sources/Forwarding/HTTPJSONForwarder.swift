@@ -3,8 +3,8 @@ import Foundation
 import Logging
 import NIOHTTP1
 
-/// The generic HTTP JSON backend: each interval record is `POST`ed as ``Payloads/Record`` JSON to
-/// ``HTTPForwarderConfiguration/url``; live readings (``Payloads/Live``) and health counters optionally to their own
+/// The generic HTTP JSON backend: each interval record is `POST`ed as ``Payloads/record(_:device:)`` JSON to
+/// ``HTTPForwarderConfiguration/url``; live readings (``Payloads/live(_:device:)``) and health counters optionally to their own
 /// URLs, best effort.
 ///
 /// Authentication: none, a static bearer token, or djangorestframework-simplejwt (`spec/forwarding.md` §4.1): the
@@ -47,7 +47,7 @@ public actor HTTPJSONForwarder: Forwarder {
     /// Builds the forwarder and resolves its secrets.
     /// - Parameters:
     ///   - configuration: URLs, auth, timeouts.
-    ///   - device: Device id put in every payload (``Payloads/Record/device``).
+    ///   - device: Device id put in every payload (`device` of every ``Payloads`` payload).
     ///   - logger: Drops, pauses and retries are logged here (never secrets).
     ///   - environment: For `env:NAME` secrets.
     ///   - now: Wall clock, Unix seconds: JWT expiry and HTTP-date `Retry-After`.
@@ -122,18 +122,16 @@ public actor HTTPJSONForwarder: Forwarder {
     /// Request-based: nothing to keep up.
     public func run() async {}
 
-    /// Posts `record` as ``Payloads/Record`` JSON and returns on a 2xx.
+    /// Posts `record` as ``Payloads/record(_:device:)`` JSON and returns on a 2xx.
     /// - Throws: `ForwardError` per ``HTTPStatusPolicy``; after a 401 with JWT the token is refreshed and the record
     ///   re-sent once, and a second 401 pauses.
     public func send(_ record: IntervalRecord) async throws(ForwardError) {
         guard !isShutDown else { throw ForwardError(.retry(after: nil), "\(name): forwarder is shut down") }
-        guard let body = try? Payloads.encoder().encode(Payloads.Record(record, device: device)) else {
-            throw ForwardError(.drop, "\(name): record \(record.sequences) cannot be encoded as JSON")
-        }
+        let body = Payloads.record(record, device: device)
         let what = "record \(record.firstSequence)...\(record.lastSequence)"
         let response: HTTPExchangeResponse
         do throws(ForwardError) {
-            response = try await post([UInt8](body), to: url)
+            response = try await post(body, to: url)
         } catch {
             HTTPForwarderLog.log(error, what: what, logger: logger)
             throw error
@@ -154,18 +152,18 @@ public actor HTTPJSONForwarder: Forwarder {
         case .ade9000(let sample, _): time = sample.time
         }
         if let last = lastLiveTime, time >= last, time - last < liveMinIntervalMillis { return }
-        guard let body = try? Payloads.encoder().encode(Payloads.Live(reading, device: device)) else { return }
+        let body = Payloads.live(reading, device: device)
         lastLiveTime = time
         liveInFlight = true
-        liveTask = Task { await self.postBestEffort([UInt8](body), to: liveURL, kind: .live) }
+        liveTask = Task { await self.postBestEffort(body, to: liveURL, kind: .live) }
     }
 
     /// Posts the health counters to `health_url`, best effort, in its own task.
     public func publish(_ health: Health) async {
         guard let healthURL, !isShutDown, !healthInFlight else { return }
-        guard let body = try? Payloads.encoder().encode(health) else { return }
+        let body = Payloads.health(health, device: device)
         healthInFlight = true
-        healthTask = Task { await self.postBestEffort([UInt8](body), to: healthURL, kind: .health) }
+        healthTask = Task { await self.postBestEffort(body, to: healthURL, kind: .health) }
     }
 
     /// Cancels best-effort posts and closes connections.

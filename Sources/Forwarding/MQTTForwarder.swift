@@ -10,7 +10,7 @@ import MQTT
 /// | `<prefix>/<device>/status` | `online` / `offline` (the will) | 1, retained |
 /// | `<prefix>/<device>/p1` | live P1 state, flat JSON (`import_t1_kwh`, `power_import_w`, `voltage_l1_v`, `gas_m3`, …) | 0 |
 /// | `<prefix>/<device>/ade9000` | live ADE9000 state (`import_kwh`, `power_w`, `voltage_l1_v`, `current_l1_a`, …) | 0 |
-/// | `<prefix>/<device>/interval` | each closed interval record (`Payloads.Record`), de-duplicate by `sequence`/`start` | 1 |
+/// | `<prefix>/<device>/interval` | each closed interval record (`Payloads.record`), de-duplicate by `sequence`/`start` | 1 |
 /// | `<prefix>/<device>/health` | health counters | 0 |
 /// | `homeassistant/sensor/<device>_<key>/config` | Home Assistant discovery, one per entity | 1, retained |
 public struct MQTTForwarderConfiguration: Sendable, Equatable {
@@ -95,9 +95,7 @@ public actor MQTTForwarder: Forwarder {
     public nonisolated let name: String
     public let configuration: MQTTForwarderConfiguration
     public nonisolated let client: MQTTClient
-    private var registers = RegisterGuard()
     private let logger: Logger
-    private let encoder = Payloads.encoder()
 
     public init(configuration: MQTTForwarderConfiguration, logger: Logger,
         policy: MQTTReconnectPolicy = MQTTReconnectPolicy())
@@ -127,12 +125,7 @@ public actor MQTTForwarder: Forwarder {
     }
 
     public func send(_ record: IntervalRecord) async throws(ForwardError) {
-        let payload: [UInt8]
-        do {
-            payload = Array(try encoder.encode(Payloads.Record(record, device: configuration.device)))
-        } catch {
-            throw ForwardError(.drop, "\(name): cannot encode record: \(error)")
-        }
+        let payload = Payloads.record(record, device: configuration.device)
         do {
             _ = try await client.waitForConnection()
             try await client.publish(topic: configuration.intervalTopic, payload: payload, qos: .atLeastOnce)
@@ -142,24 +135,21 @@ public actor MQTTForwarder: Forwarder {
         }
     }
 
+    /// Publishes the live reading as ``Payloads/live(_:device:)`` (the same bytes stdout prints) on `p1` or
+    /// `ade9000`. Glitches never reach here: the measurement loop publishes only samples it accepted.
     public func publish(_ reading: LiveReading) async {
         let topic: String
-        let state: [String: Double]
         switch reading {
-        case .p1(let sample, let demand):
-            topic = configuration.p1Topic
-            state = p1State(sample, demand)
-        case .ade9000(let sample, let demand):
-            topic = configuration.adeTopic
-            state = adeState(sample, demand)
+        case .p1: topic = configuration.p1Topic
+        case .ade9000: topic = configuration.adeTopic
         }
-        guard let data = try? JSONSerialization.data(withJSONObject: state, options: [.sortedKeys]) else { return }
-        try? await client.publish(topic: topic, payload: Array(data), qos: .atMostOnce)
+        try? await client.publish(topic: topic, payload: Payloads.live(reading, device: configuration.device),
+            qos: .atMostOnce)
     }
 
     public func publish(_ health: Health) async {
-        guard let data = try? encoder.encode(health) else { return }
-        try? await client.publish(topic: configuration.healthTopic, payload: Array(data), qos: .atMostOnce)
+        try? await client.publish(topic: configuration.healthTopic,
+            payload: Payloads.health(health, device: configuration.device), qos: .atMostOnce)
     }
 
     public func shutdown() async {
@@ -168,88 +158,92 @@ public actor MQTTForwarder: Forwarder {
         await client.shutdown()
     }
 
-    /// Live P1 values; registers pass the glitch guard (never a 0 or a drop into a `total_increasing` sensor).
-    func p1State(_ sample: P1Sample, _ demand: DemandView) -> [String: Double] {
-        var state: [String: Double] = [
-            "time": Double(sample.time) / 1000,
-            "power_import_w": Double(sample.powerImportW), "power_export_w": Double(sample.powerExportW),
-            "quarter_hour_demand_w": Double(demand.quarterHourDemandW),
-            "month_peak_demand_w": Double(demand.monthPeakDemandW),
-        ]
-        let registers: [(String, Double?)] = [
-            ("import_t1_kwh", Double(sample.importWh.tariff1) / 1000), ("import_t2_kwh", Double(sample.importWh.tariff2) / 1000),
-            ("export_t1_kwh", Double(sample.exportWh.tariff1) / 1000), ("export_t2_kwh", Double(sample.exportWh.tariff2) / 1000),
-            ("gas_m3", sample.gasLitres.map { Double($0) / 1000 }), ("water_m3", sample.waterLitres.map { Double($0) / 1000 }),
-        ]
-        for (key, value) in registers {
-            if let admitted = self.registers.admit("p1." + key, value) { state[key] = admitted }
-        }
-        for (index, volts) in sample.voltagesDecivolts.enumerated() {
-            state["voltage_l\(index + 1)_v"] = Double(volts) / 10
-        }
-        return state
-    }
-
-    func adeState(_ sample: ADESample, _ demand: DemandView) -> [String: Double] {
-        var state: [String: Double] = [
-            "time": Double(sample.time) / 1000, "power_w": sample.totalPowerW,
-            "quarter_hour_demand_w": Double(demand.quarterHourDemandW),
-            "month_peak_demand_w": Double(demand.monthPeakDemandW),
-        ]
-        if let value = registers.admit("ade.import_kwh", sample.totalImportWh / 1000) { state["import_kwh"] = value }
-        if let value = registers.admit("ade.export_kwh", sample.exportWh.reduce(0, +) / 1000) { state["export_kwh"] = value }
-        for index in 0..<min(3, sample.voltageV.count) {
-            state["voltage_l\(index + 1)_v"] = sample.voltageV[index]
-            if index < sample.powerW.count { state["power_l\(index + 1)_w"] = sample.powerW[index] }
-            if index < sample.currentA.count { state["current_l\(index + 1)_a"] = sample.currentA[index] }
-        }
-        return state
-    }
 }
 
 /// Home Assistant MQTT discovery: one retained config per entity, chosen so that grid import/export energy and
 /// gas appear in the Energy dashboard (`device_class` energy/gas, `state_class` total_increasing, kWh/m³).
+///
+/// The state topics carry the one payload schema (``Payloads/live(_:device:)``, integer Wh and litres); each
+/// entity's `value_template` picks its member and scales it (Wh → kWh, L → m³). A member the meter did not send
+/// is `null` in the payload and renders as `None`, which Home Assistant shows as unknown.
 public enum HomeAssistantDiscovery {
     struct Entity {
-        var key: String
+        /// Entity suffix in `unique_id` (kept stable across releases: renaming it would orphan the entity).
+        var id: String
         var name: String
         var source: String  // "p1" or "ade9000"
+        /// Jinja expression of the value, over `value_json`.
+        var value: String
         var deviceClass: String
         var stateClass: String
         var unit: String
         var precision: Int
     }
 
+    /// `value_json.<key>`, divided by `divisor`; `None` when the member is null.
+    static func member(_ key: String, divisor: Int = 1) -> String {
+        let scaled = divisor == 1 ? "value_json.\(key)" : "value_json.\(key) / \(divisor)"
+        return "{{ \(scaled) if value_json.\(key) is number else None }}"
+    }
+
+    /// `value_json.<key>[index]`; `None` when the array is shorter or the element null.
+    static func element(_ key: String, _ index: Int) -> String {
+        "{{ value_json.\(key)[\(index)] if value_json.\(key) | length > \(index) "
+            + "and value_json.\(key)[\(index)] is number else None }}"
+    }
+
     static func entities(p1: Bool, ade: Bool) -> [Entity] {
         var list: [Entity] = []
+        func energy(_ id: String, _ name: String, _ key: String, _ source: String) -> Entity {
+            Entity(id: id, name: name, source: source, value: member(key, divisor: 1000), deviceClass: "energy",
+                stateClass: "total_increasing", unit: "kWh", precision: 3)
+        }
+        func measurement(
+            _ id: String, _ name: String, _ source: String, _ value: String, _ deviceClass: String, _ unit: String,
+            _ precision: Int
+        ) -> Entity {
+            Entity(id: id, name: name, source: source, value: value, deviceClass: deviceClass,
+                stateClass: "measurement", unit: unit, precision: precision)
+        }
         if p1 {
             list += [
-                Entity(key: "import_t1_kwh", name: "Energy import tariff 1", source: "p1", deviceClass: "energy", stateClass: "total_increasing", unit: "kWh", precision: 3),
-                Entity(key: "import_t2_kwh", name: "Energy import tariff 2", source: "p1", deviceClass: "energy", stateClass: "total_increasing", unit: "kWh", precision: 3),
-                Entity(key: "export_t1_kwh", name: "Energy export tariff 1", source: "p1", deviceClass: "energy", stateClass: "total_increasing", unit: "kWh", precision: 3),
-                Entity(key: "export_t2_kwh", name: "Energy export tariff 2", source: "p1", deviceClass: "energy", stateClass: "total_increasing", unit: "kWh", precision: 3),
-                Entity(key: "power_import_w", name: "Power import", source: "p1", deviceClass: "power", stateClass: "measurement", unit: "W", precision: 0),
-                Entity(key: "power_export_w", name: "Power export", source: "p1", deviceClass: "power", stateClass: "measurement", unit: "W", precision: 0),
-                Entity(key: "voltage_l1_v", name: "Voltage L1", source: "p1", deviceClass: "voltage", stateClass: "measurement", unit: "V", precision: 1),
-                Entity(key: "voltage_l2_v", name: "Voltage L2", source: "p1", deviceClass: "voltage", stateClass: "measurement", unit: "V", precision: 1),
-                Entity(key: "voltage_l3_v", name: "Voltage L3", source: "p1", deviceClass: "voltage", stateClass: "measurement", unit: "V", precision: 1),
-                Entity(key: "gas_m3", name: "Gas", source: "p1", deviceClass: "gas", stateClass: "total_increasing", unit: "m³", precision: 3),
-                Entity(key: "water_m3", name: "Water", source: "p1", deviceClass: "water", stateClass: "total_increasing", unit: "m³", precision: 3),
-                Entity(key: "quarter_hour_demand_w", name: "Quarter-hour demand", source: "p1", deviceClass: "power", stateClass: "measurement", unit: "W", precision: 0),
-                Entity(key: "month_peak_demand_w", name: "Month peak demand", source: "p1", deviceClass: "power", stateClass: "measurement", unit: "W", precision: 0),
+                energy("import_t1_kwh", "Energy import tariff 1", "import_t1_wh", "p1"),
+                energy("import_t2_kwh", "Energy import tariff 2", "import_t2_wh", "p1"),
+                energy("export_t1_kwh", "Energy export tariff 1", "export_t1_wh", "p1"),
+                energy("export_t2_kwh", "Energy export tariff 2", "export_t2_wh", "p1"),
+                measurement("power_import_w", "Power import", "p1", member("power_import_w"), "power", "W", 0),
+                measurement("power_export_w", "Power export", "p1", member("power_export_w"), "power", "W", 0),
+            ]
+            for phase in 1...3 {
+                list.append(
+                    measurement("voltage_l\(phase)_v", "Voltage L\(phase)", "p1", element("voltage_v", phase - 1),
+                        "voltage", "V", 1))
+            }
+            list += [
+                Entity(id: "gas_m3", name: "Gas", source: "p1", value: member("gas_l", divisor: 1000),
+                    deviceClass: "gas", stateClass: "total_increasing", unit: "m³", precision: 3),
+                Entity(id: "water_m3", name: "Water", source: "p1", value: member("water_l", divisor: 1000),
+                    deviceClass: "water", stateClass: "total_increasing", unit: "m³", precision: 3),
+                measurement("quarter_hour_demand_w", "Quarter-hour demand", "p1", member("quarter_hour_demand_w"),
+                    "power", "W", 0),
+                measurement("month_peak_demand_w", "Month peak demand", "p1", member("month_peak_demand_w"),
+                    "power", "W", 0),
             ]
         }
         if ade {
             list += [
-                Entity(key: "import_kwh", name: "CT energy import", source: "ade9000", deviceClass: "energy", stateClass: "total_increasing", unit: "kWh", precision: 3),
-                Entity(key: "export_kwh", name: "CT energy export", source: "ade9000", deviceClass: "energy", stateClass: "total_increasing", unit: "kWh", precision: 3),
-                Entity(key: "power_w", name: "CT power", source: "ade9000", deviceClass: "power", stateClass: "measurement", unit: "W", precision: 0),
+                energy("import_kwh", "CT energy import", "import_wh", "ade9000"),
+                energy("export_kwh", "CT energy export", "export_wh", "ade9000"),
+                measurement("power_w", "CT power", "ade9000", member("power_w"), "power", "W", 0),
             ]
             for phase in 1...3 {
                 list += [
-                    Entity(key: "power_l\(phase)_w", name: "CT power L\(phase)", source: "ade9000", deviceClass: "power", stateClass: "measurement", unit: "W", precision: 0),
-                    Entity(key: "voltage_l\(phase)_v", name: "CT voltage L\(phase)", source: "ade9000", deviceClass: "voltage", stateClass: "measurement", unit: "V", precision: 1),
-                    Entity(key: "current_l\(phase)_a", name: "CT current L\(phase)", source: "ade9000", deviceClass: "current", stateClass: "measurement", unit: "A", precision: 2),
+                    measurement("power_l\(phase)_w", "CT power L\(phase)", "ade9000",
+                        element("phase_power_w", phase - 1), "power", "W", 0),
+                    measurement("voltage_l\(phase)_v", "CT voltage L\(phase)", "ade9000",
+                        element("voltage_v", phase - 1), "voltage", "V", 1),
+                    measurement("current_l\(phase)_a", "CT current L\(phase)", "ade9000",
+                        element("current_a", phase - 1), "current", "A", 2),
                 ]
             }
         }
@@ -258,27 +252,54 @@ public enum HomeAssistantDiscovery {
 
     /// `(topic, retained payload)` for every entity of `configuration`.
     public static func messages(for configuration: MQTTForwarderConfiguration) -> [(String, [UInt8])] {
-        let device: [String: Any] = [
-            "identifiers": ["emeter_\(configuration.device)"], "name": "emeter \(configuration.device)",
-            "manufacturer": "emeter", "model": "emeter firmware",
-        ]
-        return entities(p1: configuration.hasP1, ade: configuration.hasADE9000).compactMap { entity in
-            let uniqueID = "emeter_\(configuration.device)_\(entity.source)_\(entity.key)"
-                .map { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" ? $0 : "_" }
-            let id = String(uniqueID)
-            let payload: [String: Any] = [
-                "name": entity.name, "unique_id": id, "object_id": id,
-                "state_topic": "\(configuration.base)/\(entity.source)",
-                "value_template": "{{ value_json.\(entity.key) }}",
-                "device_class": entity.deviceClass, "state_class": entity.stateClass,
-                "unit_of_measurement": entity.unit, "suggested_display_precision": entity.precision,
-                "availability_topic": configuration.statusTopic, "expire_after": 300,
-                "device": device, "origin": ["name": "emeter"],
-            ]
-            guard let data = try? JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys]) else {
-                return nil
-            }
-            return ("\(configuration.discoveryPrefix)/sensor/\(id)/config", Array(data))
+        entities(p1: configuration.hasP1, ade: configuration.hasADE9000).map { entity in
+            let id = String(
+                "emeter_\(configuration.device)_\(entity.source)_\(entity.id)"
+                    .map { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" ? $0 : "_" })
+            var json = JSONWriter()
+            json.objectStart()
+            json.key("availability_topic")
+            json.string(configuration.statusTopic)
+            json.key("device")
+            json.objectStart()
+            json.key("identifiers")
+            json.arrayStart()
+            json.string("emeter_\(configuration.device)")
+            json.arrayEnd()
+            json.key("manufacturer")
+            json.string("emeter")
+            json.key("model")
+            json.string("emeter firmware")
+            json.key("name")
+            json.string("emeter \(configuration.device)")
+            json.objectEnd()
+            json.key("device_class")
+            json.string(entity.deviceClass)
+            json.key("expire_after")
+            json.int(300)
+            json.key("name")
+            json.string(entity.name)
+            json.key("object_id")
+            json.string(id)
+            json.key("origin")
+            json.objectStart()
+            json.key("name")
+            json.string("emeter")
+            json.objectEnd()
+            json.key("state_class")
+            json.string(entity.stateClass)
+            json.key("state_topic")
+            json.string("\(configuration.base)/\(entity.source)")
+            json.key("suggested_display_precision")
+            json.int(entity.precision)
+            json.key("unique_id")
+            json.string(id)
+            json.key("unit_of_measurement")
+            json.string(entity.unit)
+            json.key("value_template")
+            json.string(entity.value)
+            json.objectEnd()
+            return ("\(configuration.discoveryPrefix)/sensor/\(id)/config", json.bytes)
         }
     }
 }

@@ -11,7 +11,7 @@ import Firmware
 /// min_interval: 15                      # seconds between updates (free accounts: ≥ 15; paid: 1)
 /// ```
 ///
-/// Field values are named by their path in the record JSON (``Payloads/Record``), e.g. `p1.gas_l`,
+/// Field values are named by their path in the record JSON (``Payloads/record(_:device:)``), e.g. `p1.gas_l`,
 /// `ade9000.voltage_min_v`, `end`.
 public struct ThingSpeakConfiguration: Codable, Sendable, Equatable {
     /// Update endpoint; default `https://api.thingspeak.com/update`.
@@ -66,12 +66,12 @@ public struct ThingSpeakConfiguration: Codable, Sendable, Equatable {
 /// Record → ThingSpeak form fields. Pure.
 public enum ThingSpeakFields {
     /// Checks a mapping: keys `field1`…`field8`, each path naming a number (or an array of numbers) in
-    /// ``Payloads/Record`` JSON.
+    /// ``Payloads/record(_:device:)`` JSON.
     /// - Returns: The mapping as `(field number, path)` pairs sorted by field number.
     /// - Throws: ``HTTPConfigurationError`` naming `fields.<key>`.
     public static func validate(_ fields: [String: String]) throws(HTTPConfigurationError) -> [(Int, String)] {
         guard !fields.isEmpty else { throw HTTPConfigurationError(field: "fields", "expected at least one field") }
-        let sample = HTTPJSON.tree(of: Payloads.Record(sampleRecord, device: "sample")) ?? .null
+        let sample = HTTPJSON.parse(Payloads.record(sampleRecord, device: "sample")) ?? .null
         var result: [(Int, String)] = []
         for (key, path) in fields {
             guard key.hasPrefix("field"), let index = Int(key.dropFirst(5)), (1...8).contains(index),
@@ -95,7 +95,7 @@ public enum ThingSpeakFields {
     public static func values(for record: IntervalRecord, device: String, mapping: [(Int, String)]) -> [(
         String, String
     )] {
-        guard let tree = HTTPJSON.tree(of: Payloads.Record(record, device: device)) else { return [] }
+        guard let tree = HTTPJSON.parse(Payloads.record(record, device: device)) else { return [] }
         return mapping.compactMap { field, path in
             guard let node = tree.value(atPath: path), let value = number(node) else { return nil }
             return ("field\(field)", format(value))

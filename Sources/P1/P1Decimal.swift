@@ -83,11 +83,17 @@ public struct P1Decimal: Sendable, Hashable, Comparable, CustomStringConvertible
         return P1Decimal(mantissa: m, scale: newScale)
     }
 
-    /// Multiplies by 10^`power` exactly by moving the decimal point (kWh → Wh is `shifted(by: 3)`).
+    /// Multiplies by 10^`power` exactly by moving the decimal point (kWh → Wh is `shifted(by: 3)`). A result
+    /// beyond Int64 saturates at `Int64.max`/`Int64.min` (never wraps into a plausible value), so range checks
+    /// downstream refuse it.
     public func shifted(by power: Int) -> P1Decimal {
         if power <= scale { return P1Decimal(mantissa: mantissa, scale: scale - power) }
         var m = mantissa
-        for _ in 0..<(power - scale) { m = m &* 10 }
+        for _ in 0..<(power - scale) {
+            let (product, overflow) = m.multipliedReportingOverflow(by: 10)
+            if overflow { return P1Decimal(mantissa: m < 0 ? .min : .max, scale: 0) }
+            m = product
+        }
         return P1Decimal(mantissa: m, scale: 0)
     }
 

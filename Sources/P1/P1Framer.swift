@@ -466,8 +466,9 @@ public struct P1Framer: Sendable {
                     reason: reason, header: header, byteCount: telegramLength, transmittedCRC: transmitted,
                     computedCRC: computed)))
     }
+    /// `6796`: a CRC as the meter prints it (four upper-case hex digits).
 
-    static func hex4(_ value: UInt16) -> String {
+    public static func hex4(_ value: UInt16) -> String {
         let digits = Array("0123456789ABCDEF")
         return String([12, 8, 4, 0].map { digits[Int(value >> UInt16($0) & 0xF)] })
     }

@@ -105,8 +105,7 @@ struct ADE9000Command: AsyncParsableCommand {
             }
             let snapshot = Snapshot(time_utc: Payloads.iso8601(wallClockMilliseconds() / 1000), phases: phases,
                 neutral_current_a: readings.neutralCurrent, total_active_power_w: readings.totalActivePower)
-            let data = (try? Payloads.encoder().encode(snapshot)) ?? Data()
-            return String(decoding: data, as: UTF8.self)
+            return String(decoding: (try? JSONWriter.encode(snapshot)) ?? Array("{}".utf8), as: UTF8.self)
         }
     }
 

@@ -171,7 +171,6 @@ struct CalibrateCommand: AsyncParsableCommand {
                 active_power_percent: a.activePowerPercent)
             output.phase_error_deg[key] = report.phaseErrorDegrees[index]
         }
-        let data = (try? Payloads.encoder().encode(output)) ?? Data()
-        return String(decoding: data, as: UTF8.self)
+        return String(decoding: (try? JSONWriter.encode(output)) ?? Array("{}".utf8), as: UTF8.self)
     }
 }

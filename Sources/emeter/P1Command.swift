@@ -1,4 +1,5 @@
 import ArgumentParser
+import Firmware
 import Foundation
 import HAL
 import Logging
@@ -17,31 +18,51 @@ struct P1Command: AsyncParsableCommand {
         case json, text
     }
 
-    /// Keeps the output of `parse` and `read` the same.
+    /// Keeps the output of `parse` and `read` the same. JSON is ``Payloads/telegram(_:receivedAt:)``: its
+    /// `reading` holds the same members as a live P1 reading of `emeter run`.
     struct Printer {
         var format: Format
+        /// Write each line at once (live reading) rather than in 64 KiB blocks (a file).
+        var flushEveryLine: Bool
         var rejected = 0
         var failedFrames = 0
         var telegrams = 0
+        private var pending: [UInt8] = []
+
+        init(format: Format, flushEveryLine: Bool) {
+            self.format = format
+            self.flushEveryLine = flushEveryLine
+        }
 
         mutating func handle(_ event: P1StreamEvent) {
             switch event {
             case .telegram(let telegram):
                 telegrams += 1
                 switch format {
-                case .json: standardOutput(telegram.jsonLine)
-                case .text: standardOutput(telegram.reading.textSummary + "\n")
+                case .json: pending.append(contentsOf: Payloads.telegram(telegram))
+                case .text: pending.append(contentsOf: (telegram.reading.textSummary + "\n").utf8)
                 }
+                pending.append(0x0A)
+                if flushEveryLine || pending.count >= 1 << 16 { flush() }
             case .rejected(let rejection):
+                flush()
                 rejected += 1
                 standardError("rejected telegram: \(rejection)")
             case .frameFailed(let error):
+                flush()
                 failedFrames += 1
                 standardError("rejected frame: \(error)")
             }
         }
 
-        func summary(source: String) {
+        mutating func flush() {
+            guard !pending.isEmpty else { return }
+            standardOutput(bytes: pending)
+            pending.removeAll(keepingCapacity: true)
+        }
+
+        mutating func summary(source: String) {
+            flush()
             var text = "\(source): \(telegrams) telegram\(telegrams == 1 ? "" : "s")"
             text += ", \(rejected) rejected"
             if failedFrames > 0 { text += ", \(failedFrames) frames failed decryption" }
@@ -107,7 +128,7 @@ struct P1Command: AsyncParsableCommand {
                 }
                 handle = opened
             }
-            var printer = Printer(format: format)
+            var printer = Printer(format: format, flushEveryLine: false)
             var framer = P1Framer()
             var decoder = try keys.decryptor().map { P1EncryptedStreamDecoder(decryptor: $0) }
             while true {
@@ -189,7 +210,7 @@ struct P1Command: AsyncParsableCommand {
             let thread = P1ReaderThread(endpoint: endpoint, serial: SerialConfiguration(parsing: serial),
                 key: decryptor?.encryptionKey, dataRequest: request, logger: logger) { continuation.yield($0) }
             thread.start()
-            var printer = Printer(format: format)
+            var printer = Printer(format: format, flushEveryLine: true)
             await withTaskCancellationHandler {
                 for await event in events {
                     switch event {
@@ -208,10 +229,6 @@ struct P1Command: AsyncParsableCommand {
     }
 }
 
-/// Writes one line to stdout, unbuffered (so pipes see each telegram as it arrives).
-func standardOutput(_ text: String) {
-    FileHandle.standardOutput.write(Data((text + "\n").utf8))
-}
 
 func standardError(_ text: String, newline: Bool = true) {
     FileHandle.standardError.write(Data((text + (newline ? "\n" : "")).utf8))

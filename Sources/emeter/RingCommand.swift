@@ -35,10 +35,8 @@ struct RingCommand: AsyncParsableCommand {
                 standardError("\(file): \(error)")
                 throw ExitStatus.dataError
             }
-            let encoder = Payloads.encoder()
             for record in await store.records {
-                let data = (try? encoder.encode(Payloads.Record(record, device: "ring"))) ?? Data()
-                standardOutput(String(decoding: data, as: UTF8.self))
+                standardOutput(Payloads.record(record, device: "ring"))
             }
             let statistics = await store.statistics
             standardError("\(file): \(statistics.records) records, \(statistics.usedBytes) bytes of data, backlog by consumer \(statistics.backlog)")

@@ -238,7 +238,7 @@ extension SimulateCommand {
                     let line = Line(t_s: seconds, power_w: readings.phases.map(\.activePower),
                         voltage_v: readings.phases.map(\.voltage), current_a: readings.phases.map(\.current),
                         energy_wh: measured, true_energy_wh: expected)
-                    standardOutput(String(decoding: (try? Payloads.encoder().encode(line)) ?? Data(), as: UTF8.self))
+                    standardOutput((try? JSONWriter.encode(line)) ?? Array("{}".utf8))
                 } else {
                     let perPhase = Phase.allCases.map { p -> String in
                         let i = p.rawValue

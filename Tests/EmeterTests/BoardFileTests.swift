@@ -1,17 +1,8 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import emeter
-
-/// The repository root, found from this file's path.
-let repositoryRoot: URL = {
-    var url = URL(fileURLWithPath: #filePath)
-    while url.path != "/" {
-        url.deleteLastPathComponent()
-        if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
-    }
-    return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-}()
 
 @Test func everyShippedBoardFileIsValid() throws {
     let boards = repositoryRoot.appendingPathComponent("boards")

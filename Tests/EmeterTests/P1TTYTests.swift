@@ -4,6 +4,7 @@ import Logging
 import P1
 import Simulator
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import emeter

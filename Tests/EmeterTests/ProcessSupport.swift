@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// The built `emeter` executable (next to the test bundle, or in .build/debug).
 let emeterExecutable: String = {

@@ -5,9 +5,10 @@ import Testing
 /// Collects what the loop outputs.
 actor Collector: LoopOutput {
     var records: [IntervalRecord] = []
-    var liveCount = 0
+    var live: [LiveReading] = []
+    var liveCount: Int { live.count }
     var healths: [Health] = []
-    func live(_ reading: LiveReading) { liveCount += 1 }
+    func live(_ reading: LiveReading) { live.append(reading) }
     func closed(_ record: IntervalRecord) { records.append(record) }
     func health(_ health: Health) { healths.append(health) }
 }
@@ -186,4 +187,30 @@ let runStart: Int64 = 1_743_422_400
     #expect(records[0].p1?.importTariff1Wh == 2)
     #expect(records[0].flags.contains(.sourceError))
     #expect(loop.aggregator.rejectedSamples == 3)
+    // One glitch policy: what the records refuse, no sink sees live either (stdout, MQTT, HTTP get `live`).
+    let published = await collector.live.compactMap { reading -> Int64? in
+        if case .p1(let sample, _) = reading { return sample.importWh.tariff1 }
+        return nil
+    }
+    #expect(published == [5000, 5002])
+    #expect(loop.health.telegramsAccepted == 2)
+    #expect(loop.health.rejectionReasons == ["implausible": 3])
+}
+
+/// A register that is genuinely 0 (no PV: export stays 0; a new gas meter) is a value, not a glitch: it is
+/// published from the first telegram on, and its record deltas are 0.
+@Test func registersThatAreGenuinelyZeroArePublished() async throws {
+    let collector = Collector()
+    var loop = MeasurementLoop<ReplaySampler>(ade: nil, intervalLength: 60, output: collector,
+        logger: Logger(label: "test"), healthEvery: 0)
+    for (offset, wh) in [(1, 1000), (10, 1001), (20, 1003)] as [(Int64, Int64)] {
+        await loop.handle(.p1(.sample(
+            P1Sample(time: (runStart + offset) * 1000, importWh: (wh, 0), exportWh: (0, 0), powerImportW: 300,
+                powerExportW: 0, gasLitres: 0))))
+    }
+    let live = await collector.live
+    #expect(live.count == 3)
+    let line = try #require(live.last.map { String(decoding: Payloads.live($0, device: "d"), as: UTF8.self) })
+    #expect(line.contains(#""export_t1_wh":0,"export_t2_wh":0"#))
+    #expect(line.contains(#""gas_l":0"#))
 }

@@ -1,6 +1,7 @@
 @testable import Firmware
 import Foundation
 import Logging
+import TestSupport
 import Testing
 
 @testable import Forwarding
@@ -44,7 +45,7 @@ struct HTTPJSONForwarderTests {
                          "flags":["gap"],
                          "ade9000":{"import_wh":[166,172,160],"export_wh":[0,0,5],"average_power_w":493,"max_power_w":700,
                                     "voltage_min_v":229.8,"voltage_max_v":231,"quarter_hour_demand_w":480,
-                                    "month_peak_demand_w":0}}
+                                    "month_peak_demand_w":0,"month_peak_time":null}}
                         """#))
         }
     }
@@ -264,7 +265,8 @@ struct HTTPJSONForwarderTests {
                     $0.header("Authorization") == "Bearer \(access)"
                 })
             let health = try #require(server.requests(to: "/api/health/").first)
-            #expect(HTTPJSON.parse(health.body)?["telegramsAccepted"] == .number(0))
+            #expect(HTTPJSON.parse(health.body)?["telegrams_accepted"] == .number(0))
+            #expect(HTTPJSON.parse(health.body)?["type"] == .string("health"))
         }
     }
 
@@ -335,9 +337,14 @@ struct HTTPJSONForwarderTests {
                     == httpExpectedJSON(
                         #"""
                         {"type":"p1","device":"E0025000123","time":1795284000,"time_utc":"2026-11-21T18:00:00Z",
-                         "power_w":480,"import_wh":9979835,"export_wh":1000,"import_t1_wh":5779835,"import_t2_wh":4200000,
-                         "export_t1_wh":0,"export_t2_wh":1000,"voltage_v":[230.1],"quarter_hour_demand_w":2150,
-                         "month_peak_demand_w":4200}
+                         "power_w":480,"power_import_w":480,"power_export_w":0,"import_wh":9979835,"export_wh":1000,
+                         "import_t1_wh":5779835,"import_t2_wh":4200000,"export_t1_wh":0,"export_t2_wh":1000,
+                         "voltage_v":[230.1],"current_a":[],"phase_power_import_w":[],"phase_power_export_w":[],
+                         "gas_l":null,"gas_time_utc":null,"water_l":null,"water_time_utc":null,
+                         "quarter_hour_demand_w":2150,"month_peak_demand_w":4200,
+                         "month_peak_time_utc":"2026-11-06T21:20:00Z","tariff":null,"tariff_name":null,
+                         "meter_time_utc":null,"equipment_id":null,"country":null,"p1_version":null,
+                         "power_failures":null,"long_power_failures":null,"mbus":[]}
                         """#))
             #expect(HTTPJSON.parse(live[1].body)?["time"] == .number(1_795_284_010))
             let warnings = logs.entries.filter { $0.level == .warning }

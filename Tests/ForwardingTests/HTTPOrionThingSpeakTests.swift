@@ -1,6 +1,7 @@
 @testable import Firmware
 import Foundation
 import Logging
+import TestSupport
 import Testing
 
 @testable import Forwarding

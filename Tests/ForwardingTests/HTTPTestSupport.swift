@@ -1,6 +1,7 @@
 @testable import Firmware
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import Forwarding

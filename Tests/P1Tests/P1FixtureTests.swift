@@ -1,4 +1,5 @@
 import P1
+import TestSupport
 import Testing
 
 /// The values each fixture is known to contain (fixtures/p1/README.md), checked on the parsed telegram.

@@ -1,3 +1,4 @@
+import Firmware
 import Foundation
 import P1
 
@@ -6,7 +7,8 @@ import P1
 /// One input is one serial stream. It goes through every P1 path that takes untrusted bytes:
 /// - `P1Framer` fed in one piece, in chunks whose sizes are derived from the input, and byte by byte; the three
 ///   must report the same events and statistics (the framer promises "any chunking");
-/// - every telegram: `P1Telegram.reading` and `P1JSON.telegram(_:)`, whose output must be valid JSON;
+/// - every telegram: `P1Telegram.reading`, the sample made from it (range checks) and `Payloads.telegram(_:)`,
+///   whose output must be valid JSON;
 /// - `P1Telegram.parse` (whole input in memory) must agree with the first event of the framer;
 /// - `P1EncryptedStreamDecoder` (EK = `AA…AA`, the key of the fixtures) with the Smarty AK, and without AK when
 ///   the input holds a frame tag `0xDB` (then mutated ciphertext reaches the framer as plaintext);
@@ -137,10 +139,11 @@ enum P1Fuzz {
     }
 
     static func exercise(_ telegram: P1Telegram) {
-        let reading = telegram.reading
-        let json = P1JSON.telegram(telegram)
-        checkJSON(json, "P1JSON.telegram")
-        checkJSON(P1JSON.reading(reading), "P1JSON.reading")
+        checkJSON(String(decoding: Payloads.telegram(telegram), as: UTF8.self), "Payloads.telegram")
+        if let sample = try? P1Sample(reading: telegram.reading, receivedAt: 0) {
+            let live = Payloads.live(.p1(sample, demand: DemandView(meterOf: sample)), device: "fuzz")
+            checkJSON(String(decoding: live, as: UTF8.self), "Payloads.live")
+        }
         for line in telegram.lines {
             _ = line.value.decodedText
             _ = line.value.decimal?.description

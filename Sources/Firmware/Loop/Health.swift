@@ -1,8 +1,12 @@
-/// Counters that show whether the firmware is healthy, logged periodically and offered to forwarders.
-public struct Health: Sendable, Equatable, Codable {
+/// Counters that show whether the firmware is healthy, logged periodically and offered to forwarders
+/// (rendered by ``Payloads/health(_:device:)``).
+///
+/// One owner: the ``MeasurementLoop`` counts; the loop's output adds the ring's counters (records, bytes, merges,
+/// bytes written to storage) at the moment it publishes, so the log line and every sink show the same numbers.
+public struct Health: Sendable, Equatable {
     public var telegramsAccepted = 0
     public var telegramsRejected = 0
-    /// Rejections by reason (`crc_mismatch`, `line_too_long`, …).
+    /// Rejections by reason: ``P1RejectionKind/rawValue`` (`crc_mismatch`, `out_of_range`, …).
     public var rejectionReasons: [String: Int] = [:]
     public var adeSamples = 0
     public var adeErrors = 0

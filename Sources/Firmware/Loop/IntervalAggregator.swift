@@ -53,28 +53,31 @@ public struct IntervalAggregator: Sendable {
         return closed
     }
 
-    /// Adds a P1 telegram; returns the intervals it closed (those ending at or before its time).
-    public mutating func add(_ sample: P1Sample) -> [IntervalRecord] {
+    /// Adds a P1 telegram; returns the intervals it closed (those ending at or before its time) and whether the
+    /// sample was taken (`false`: its registers went backwards or dropped to zero against the last accepted one).
+    @discardableResult
+    public mutating func add(_ sample: P1Sample) -> (closed: [IntervalRecord], accepted: Bool) {
         let closed = advance(to: sample.time)
-        if p1.accept(sample) {
-            p1Demand.add(time: sample.time, importWh: Double(sample.totalImportWh))
-        } else {
+        guard p1.accept(sample) else {
             rejectedSamples += 1
             pendingFlags.insert(.sourceError)
+            return (closed, false)
         }
-        return closed
+        p1Demand.add(time: sample.time, importWh: Double(sample.totalImportWh))
+        return (closed, true)
     }
 
-    /// Adds an ADE9000 snapshot; returns the intervals it closed.
-    public mutating func add(_ sample: ADESample) -> [IntervalRecord] {
+    /// Adds an ADE9000 snapshot; returns the intervals it closed and whether the sample was taken.
+    @discardableResult
+    public mutating func add(_ sample: ADESample) -> (closed: [IntervalRecord], accepted: Bool) {
         let closed = advance(to: sample.time)
-        if ade.accept(sample) {
-            adeDemand.add(time: sample.time, importWh: sample.totalImportWh)
-        } else {
+        guard ade.accept(sample) else {
             rejectedSamples += 1
             pendingFlags.insert(.sourceError)
+            return (closed, false)
         }
-        return closed
+        adeDemand.add(time: sample.time, importWh: sample.totalImportWh)
+        return (closed, true)
     }
 
     private func floor(_ seconds: Int64) -> Int64 {

@@ -5,8 +5,8 @@ import Logging
 public enum P1Event: Sendable, Equatable {
     /// A CRC-valid telegram, reduced to what the loop uses.
     case sample(P1Sample)
-    /// A telegram the framer rejected, with its reason (`crc_mismatch`, …).
-    case rejected(reason: String)
+    /// A telegram that was dropped, and why (a closed set: health counts by reason).
+    case rejected(P1RejectionKind)
     /// The port failed (unplugged, busy); the reader keeps trying to reopen it.
     case portError(String)
 }
@@ -51,14 +51,46 @@ public enum LiveReading: Sendable, Equatable {
 }
 
 /// The capacity-tariff view at the time of a live reading.
-public struct DemandView: Sendable, Equatable, Codable {
+public struct DemandView: Sendable, Equatable {
+    /// Average import power of the running quarter-hour so far, W.
     public var quarterHourDemandW: Int64
+    /// Highest quarter-hour average of the month, W, and when it ended (Unix seconds; 0 = none yet).
     public var monthPeakDemandW: Int64
     public var monthPeakTime: Int64
+
+    public init(quarterHourDemandW: Int64, monthPeakDemandW: Int64, monthPeakTime: Int64) {
+        self.quarterHourDemandW = quarterHourDemandW
+        self.monthPeakDemandW = monthPeakDemandW
+        self.monthPeakTime = monthPeakTime
+    }
+}
+
+/// Why a P1 telegram did not become a sample. Health counts by ``rawValue``, so the set of keys stays fixed
+/// whatever the input (a wrong Smarty key must not add a key per frame).
+public enum P1RejectionKind: String, Sendable, Equatable, CaseIterable {
+    case crcMismatch = "crc_mismatch"
+    case missingCRC = "crc_missing"
+    case malformedCRC = "crc_malformed"
+    case lineTooLong = "line_too_long"
+    case telegramTooLong = "telegram_too_long"
+    case tooManyLines = "too_many_lines"
+    case truncated = "truncated"
+    case interrupted = "interrupted"
+    /// An encrypted frame that did not decrypt or authenticate (wrong key, damaged frame).
+    case decryption = "decryption_failed"
+    case noImportRegister = "no_import_register"
+    case outOfRange = "out_of_range"
+    /// Registers went backwards or dropped to zero against the last accepted telegram (the loop's glitch policy).
+    case implausible = "implausible"
 }
 
 /// The measurement loop: consumes ticks and P1 events in order, samples the ADE9000 on each tick, aggregates
-/// interval records, and hands results to its output. One task owns it; all of its state is local.
+/// interval records, and hands results to its output. One task owns it; all of its state is local, including
+/// ``health`` (its output adds the ring's counters before publishing and logging it).
+///
+/// Glitch policy (the only one): a sample whose registers go backwards, or drop to zero, against the last accepted
+/// one is refused by the aggregator; the loop then publishes no live reading for it either, so stdout, MQTT and
+/// HTTP never see a value the records do not count.
 public struct MeasurementLoop<ADE: ADESampler> {
     public private(set) var aggregator: IntervalAggregator
     public private(set) var health = Health()
@@ -101,8 +133,9 @@ public struct MeasurementLoop<ADE: ADESampler> {
                 do {
                     let sample = try sampler.sample(at: tick.wallTime)
                     health.adeSamples += 1
-                    await emit(aggregator.add(sample))
-                    await output.live(.ade9000(sample, demand: demand(aggregator.adeDemandView)))
+                    let (closed, accepted) = aggregator.add(sample)
+                    await emit(closed)
+                    if accepted { await output.live(.ade9000(sample, demand: demand(aggregator.adeDemandView))) }
                 } catch {
                     health.adeErrors += 1
                     aggregator.flag(.sourceError)
@@ -116,12 +149,17 @@ public struct MeasurementLoop<ADE: ADESampler> {
                 await emit(aggregator.advance(to: tick.wallTime))
             }
             if healthEvery > 0 && health.ticks % healthEvery == 0 {
-                logger.info("health", metadata: healthMetadata())
                 await output.health(health)
             }
         case .p1(.sample(let sample)):
+            let (closed, accepted) = aggregator.add(sample)
+            await emit(closed)
+            guard accepted else {
+                health.telegramsRejected += 1
+                health.rejectionReasons[P1RejectionKind.implausible.rawValue, default: 0] += 1
+                break
+            }
             health.telegramsAccepted += 1
-            await emit(aggregator.add(sample))
             let view: DemandView
             if let meterDemand = sample.quarterHourDemandW {
                 view = DemandView(quarterHourDemandW: meterDemand, monthPeakDemandW: sample.monthPeakDemandW ?? 0,
@@ -132,7 +170,7 @@ public struct MeasurementLoop<ADE: ADESampler> {
             await output.live(.p1(sample, demand: view))
         case .p1(.rejected(let reason)):
             health.telegramsRejected += 1
-            health.rejectionReasons[reason, default: 0] += 1
+            health.rejectionReasons[reason.rawValue, default: 0] += 1
             aggregator.flag(.sourceError)
         case .p1(.portError(let message)):
             aggregator.flag(.gap)
@@ -157,14 +195,5 @@ public struct MeasurementLoop<ADE: ADESampler> {
     private func demand(_ tracker: DemandTracker) -> DemandView {
         DemandView(quarterHourDemandW: tracker.runningDemandW, monthPeakDemandW: tracker.monthPeakW,
             monthPeakTime: tracker.monthPeakTime)
-    }
-
-    private func healthMetadata() -> Logger.Metadata {
-        [
-            "telegrams_accepted": "\(health.telegramsAccepted)", "telegrams_rejected": "\(health.telegramsRejected)",
-            "spi_crc_errors": "\(health.spiCRCErrors)", "deadlines_missed": "\(health.deadlinesMissed)",
-            "ring_records": "\(health.ringRecords)", "ring_bytes": "\(health.ringBytesUsed)",
-            "records_merged": "\(health.recordsMerged)", "storage_bytes_written": "\(health.storageBytesWritten)",
-        ]
     }
 }

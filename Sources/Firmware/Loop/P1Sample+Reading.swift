@@ -1,37 +1,140 @@
 import P1
 
+/// Why a parsed telegram cannot become a sample. A closed set: health counts by these names.
+public enum P1SampleRejection: String, Error, Sendable, Equatable, CaseIterable {
+    /// The telegram has no import register at all (nothing to meter).
+    case noImportRegister = "no_import_register"
+    /// A register or level is outside what any household meter can show (see ``P1Sample/registerRange``).
+    case outOfRange = "out_of_range"
+}
+
 extension P1Sample {
-    /// Reduces a parsed telegram to what the loop aggregates.
+    /// Energy registers a sample accepts, Wh: 0 … 2⁴⁰ (about 1.1 TWh; a 9-digit kWh register is 10⁹ kWh = 2⁴⁰ Wh).
+    public static let registerRange: ClosedRange<Int64> = 0...(1 << 40)
+    /// Powers a sample accepts, W (±2³¹).
+    public static let powerRange: ClosedRange<Int64> = -(1 << 31)...(1 << 31)
+    /// Voltages, 0.1 V (0 … 10 kV) and currents, mA (±100 kA): anything beyond is a meter or transmission fault.
+    static let decivoltRange: ClosedRange<Int64> = 0...100_000
+    static let milliampRange: ClosedRange<Int64> = -100_000_000...100_000_000
+
+    /// A sample the measurement loop can meter: ``init(reading:receivedAt:)`` plus the check that the telegram has
+    /// an import register (a heat- or water-only telegram has nothing to put in an energy record).
+    /// - Throws: ``P1SampleRejection``.
+    public static func metered(reading: P1Reading, receivedAt time: Int64) throws(P1SampleRejection) -> P1Sample {
+        let sample = try P1Sample(reading: reading, receivedAt: time)
+        guard sample.metersEnergy else { throw .noImportRegister }
+        return sample
+    }
+
+    /// Reduces a parsed telegram to what the firmware meters and publishes.
     ///
     /// Tariff 1 is the meter's tariff-1 register (or its total when it sends only a total, as Luxembourg Smarty
     /// does); tariff 2 is the sum of tariffs 2–4 (Hungarian meters send four). Gas and water are the first M-Bus
     /// devices of that medium, whatever their channel, converted from m³ to litres.
-    /// - Returns: `nil` when the telegram has no import register at all (nothing to meter).
-    public init?(reading: P1Reading, receivedAt time: Int64) {
-        func wh(_ value: P1Decimal?) -> Int64? { value.map(\.roundedInteger) }
-        func split(_ registers: P1Reading.Registers) -> (Int64, Int64)? {
-            let tariffs = registers.tariffs.map(wh)
+    /// A telegram without any import register gives a sample with ``metersEnergy`` false and zero registers.
+    /// - Throws: ``P1SampleRejection/outOfRange`` when a register, power, voltage or current cannot be real (a faulty meter
+    ///   or a hostile network dongle): every later sum and difference then stays far from Int64's limits.
+    public init(reading: P1Reading, receivedAt time: Int64) throws(P1SampleRejection) {
+        func integer(_ value: P1Decimal?, _ range: ClosedRange<Int64>) throws(P1SampleRejection) -> Int64? {
+            guard let value else { return nil }
+            guard let result = value.boundedInteger, range.contains(result) else { throw .outOfRange }
+            return result
+        }
+        func split(_ registers: P1Reading.Registers) throws(P1SampleRejection) -> (Int64, Int64)? {
+            var tariffs: [Int64?] = []
+            for tariff in registers.tariffs { tariffs.append(try integer(tariff, Self.registerRange)) }
             if tariffs.allSatisfy({ $0 == nil }) {
-                return wh(registers.total).map { ($0, 0) }
+                return try integer(registers.total, Self.registerRange).map { ($0, 0) }
             }
+            // Four registers within 0…2⁴⁰ cannot overflow.
             return (tariffs[0] ?? 0, tariffs[1...].reduce(0) { $0 + ($1 ?? 0) })
         }
-        guard let imported = split(reading.importWh) else { return nil }
-        let exported = split(reading.exportWh) ?? (0, 0)
-        func litres(_ medium: P1Reading.Medium) -> Int64? {
-            guard let device = reading.device(medium), let value = device.value else { return nil }
+        let imported = try split(reading.importWh) ?? (0, 0)
+        let metersEnergy = reading.importWh.total != nil || reading.importWh.tariffs.contains { $0 != nil }
+        let exported = try split(reading.exportWh) ?? (0, 0)
+
+        func milli(_ device: P1Reading.MBusDevice) throws(P1SampleRejection) -> Int64? {
+            try integer(device.value?.shifted(by: 3), Self.registerRange)
+        }
+        func litres(_ medium: P1Reading.Medium) throws(P1SampleRejection) -> (Int64, Int64?)? {
+            guard let device = reading.device(medium), device.value != nil else { return nil }
             switch device.unit {
-            case .m3?, nil: return value.shifted(by: 3).roundedInteger
+            case .m3?, nil:
+                guard let value = try milli(device) else { return nil }
+                return (value, device.captureTime?.utcSeconds)
             default: return nil  // heat (GJ) or an unknown unit: not a volume
             }
         }
+
+        var details = Details()
+        details.country = reading.country.rawValue
+        details.p1Version = reading.p1Version
+        details.meterTime = reading.meterTime?.utcSeconds
+        details.equipmentID = reading.equipmentId
+        details.tariff = reading.tariff
+        details.tariffName = reading.tariff.map { reading.country.tariffName($0) }
+        var voltages: [Int64] = []
+        for phase in reading.phases {
+            if let volts = try integer(phase.voltageV?.shifted(by: 1), Self.decivoltRange) { voltages.append(volts) }
+            if let amps = try integer(phase.currentA?.shifted(by: 3), Self.milliampRange) {
+                details.currentsMilliamps.append(amps)
+            }
+            if let watts = try integer(phase.powerImportW, Self.powerRange) { details.phasePowerImportW.append(watts) }
+            if let watts = try integer(phase.powerExportW, Self.powerRange) { details.phasePowerExportW.append(watts) }
+        }
+        details.powerFailures = reading.powerFailures
+        details.longPowerFailures = reading.longPowerFailures
+        for device in reading.mbus {
+            details.mbus.append(
+                MBus(channel: device.channel, medium: device.medium.rawValue, identifier: device.identifier,
+                    valueMilli: try milli(device), unit: device.unit?.symbol,
+                    captureTime: device.captureTime?.utcSeconds))
+        }
+        let gas = try litres(.gas)
+        let water = try litres(.water)
+        details.gasTime = gas?.1
+        details.waterTime = water?.1
+
         self.init(
             time: time, importWh: (imported.0, imported.1), exportWh: (exported.0, exported.1),
-            powerImportW: wh(reading.powerImportW) ?? 0, powerExportW: wh(reading.powerExportW) ?? 0,
-            voltagesDecivolts: reading.phases.compactMap { $0.voltageV.map { $0.shifted(by: 1).roundedInteger } },
-            gasLitres: litres(.gas), waterLitres: litres(.water),
-            quarterHourDemandW: wh(reading.demand?.currentAverageW),
-            monthPeakDemandW: wh(reading.demand?.monthMaximumW),
-            monthPeakTime: reading.demand?.monthMaximumTime?.utcSeconds)
+            powerImportW: try integer(reading.powerImportW, Self.powerRange) ?? 0,
+            powerExportW: try integer(reading.powerExportW, Self.powerRange) ?? 0,
+            voltagesDecivolts: voltages, gasLitres: gas?.0, waterLitres: water?.0,
+            quarterHourDemandW: try integer(reading.demand?.currentAverageW, Self.powerRange),
+            monthPeakDemandW: try integer(reading.demand?.monthMaximumW, Self.powerRange),
+            monthPeakTime: reading.demand?.monthMaximumTime?.utcSeconds, details: details)
+        self.metersEnergy = metersEnergy
+    }
+}
+
+extension P1Decimal {
+    /// Rounded half away from zero to an integer, or `nil` when the value saturated (see `shifted(by:)`).
+    var boundedInteger: Int64? {
+        guard mantissa != .max, mantissa != .min else { return nil }
+        return roundedInteger
+    }
+}
+
+extension P1RejectionKind {
+    /// The framer's reason for dropping a telegram.
+    public init(_ reason: P1RejectReason) {
+        switch reason {
+        case .crcMismatch: self = .crcMismatch
+        case .missingCRC: self = .missingCRC
+        case .malformedCRC: self = .malformedCRC
+        case .lineTooLong: self = .lineTooLong
+        case .telegramTooLong: self = .telegramTooLong
+        case .tooManyLines: self = .tooManyLines
+        case .truncated: self = .truncated
+        case .interrupted: self = .interrupted
+        }
+    }
+
+    /// Why a parsed telegram could not become a sample.
+    public init(_ rejection: P1SampleRejection) {
+        switch rejection {
+        case .noImportRegister: self = .noImportRegister
+        case .outOfRange: self = .outOfRange
+        }
     }
 }

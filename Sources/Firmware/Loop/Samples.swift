@@ -1,6 +1,7 @@
-/// One P1 telegram as the measurement loop uses it: absolute meter registers plus levels, in integer SI units.
+/// One P1 telegram as the firmware uses it: absolute meter registers plus levels, in integer SI units, and the
+/// meter's identity. Every payload of a P1 reading (stdout, MQTT, HTTP, `emeter p1 parse`) is rendered from this.
 ///
-/// Made from a `P1Reading` at the composition root; the loop never sees telegram text.
+/// Made from a `P1Reading` by ``init(reading:receivedAt:)``; the loop never sees telegram text.
 public struct P1Sample: Equatable, Sendable {
     /// When the telegram arrived, Unix milliseconds (the board's clock, not the meter's).
     public var time: Int64
@@ -22,12 +23,69 @@ public struct P1Sample: Equatable, Sendable {
     public var quarterHourDemandW: Int64?
     public var monthPeakDemandW: Int64?
     public var monthPeakTime: Int64?
+    /// What the meter says about itself and the rest of the telegram.
+    public var details = Details()
+    /// Whether the telegram had an import register (false for a heat- or water-only meter: the registers above
+    /// are then 0 and payloads write them as `null`).
+    public var metersEnergy = true
+
+    /// The rest of a telegram, for payloads: identity, tariff, per-phase currents and powers, M-Bus devices.
+    public struct Details: Equatable, Sendable {
+        /// `BE`, `NL`, `LU`, … (detected from the header and content).
+        public var country: String?
+        /// `1-3:0.2.8` / `0-0:96.1.4`.
+        public var p1Version: String?
+        /// `0-0:1.0.0`, Unix seconds.
+        public var meterTime: Int64?
+        /// `0-0:96.1.1` / `0-0:96.1.0`.
+        public var equipmentID: String?
+        /// `0-0:96.14.0` and its name in the meter's country (`day`, `normal`, …).
+        public var tariff: Int?
+        public var tariffName: String?
+        /// Per-phase currents present (`1-0:31/51/71.7.0`), mA.
+        public var currentsMilliamps: [Int64] = []
+        /// Per-phase active powers present (`1-0:21/41/61.7.0`, `1-0:22/42/62.7.0`), W.
+        public var phasePowerImportW: [Int64] = []
+        public var phasePowerExportW: [Int64] = []
+        /// `0-0:96.7.21` and `0-0:96.7.9`.
+        public var powerFailures: Int?
+        public var longPowerFailures: Int?
+        /// Capture times of the gas and water readings (`0-n:24.2.x`), Unix seconds.
+        public var gasTime: Int64?
+        public var waterTime: Int64?
+        /// Every M-Bus device the meter lists.
+        public var mbus: [MBus] = []
+
+        public init() {}
+    }
+
+    /// One M-Bus device: `value` in thousandths of `unit` (m³ → litres), exact.
+    public struct MBus: Equatable, Sendable {
+        public var channel: Int
+        /// `gas`, `water`, `heat`, `cold`, `electricity`, `other`.
+        public var medium: String
+        public var identifier: String?
+        public var valueMilli: Int64?
+        public var unit: String?
+        public var captureTime: Int64?
+
+        public init(
+            channel: Int, medium: String, identifier: String?, valueMilli: Int64?, unit: String?, captureTime: Int64?
+        ) {
+            self.channel = channel
+            self.medium = medium
+            self.identifier = identifier
+            self.valueMilli = valueMilli
+            self.unit = unit
+            self.captureTime = captureTime
+        }
+    }
 
     public init(
         time: Int64, importWh: (tariff1: Int64, tariff2: Int64), exportWh: (tariff1: Int64, tariff2: Int64),
         powerImportW: Int64, powerExportW: Int64, voltagesDecivolts: [Int64] = [], gasLitres: Int64? = nil,
         waterLitres: Int64? = nil, quarterHourDemandW: Int64? = nil, monthPeakDemandW: Int64? = nil,
-        monthPeakTime: Int64? = nil
+        monthPeakTime: Int64? = nil, details: Details = Details()
     ) {
         self.time = time
         self.importWh = importWh
@@ -40,6 +98,7 @@ public struct P1Sample: Equatable, Sendable {
         self.quarterHourDemandW = quarterHourDemandW
         self.monthPeakDemandW = monthPeakDemandW
         self.monthPeakTime = monthPeakTime
+        self.details = details
     }
 
     /// Total imported energy over both tariffs, Wh.
@@ -52,6 +111,7 @@ public struct P1Sample: Equatable, Sendable {
             && a.voltagesDecivolts == b.voltagesDecivolts && a.gasLitres == b.gasLitres
             && a.waterLitres == b.waterLitres && a.quarterHourDemandW == b.quarterHourDemandW
             && a.monthPeakDemandW == b.monthPeakDemandW && a.monthPeakTime == b.monthPeakTime
+            && a.details == b.details && a.metersEnergy == b.metersEnergy
     }
 }
 

@@ -1,198 +1,308 @@
-import Foundation
 import CivilTime
 
-/// The JSON shapes emeter publishes (stdout JSON Lines, MQTT, HTTP): one place, so every sink says the same.
+/// The one payload schema of emeter: the JSON of an interval record, a live reading, a health report and a parsed
+/// telegram, written once here with ``JSONWriter``. stdout JSON Lines, MQTT, HTTP JSON and `emeter p1 parse` send
+/// these bytes as they are; Orion and ThingSpeak map from them. So every sink says the same thing with the same
+/// keys and values.
 ///
-/// Energies are integer Wh, powers integer W, voltages V with one decimal, times Unix seconds plus an ISO-8601
-/// UTC string. Records carry `start`/`end` and the sequence range so a backend can de-duplicate re-sent records.
+/// Units: energies integer Wh, powers integer W, gas and water integer litres, voltages V with one decimal,
+/// currents A with three, times Unix seconds (`time` of a live reading with milliseconds) plus ISO-8601 UTC strings
+/// (`…_utc`). A value the meter did not send is `null`; the keys of a payload type are always the same.
+/// Records carry `start`/`end` and the sequence range so a backend can de-duplicate re-sent records.
 public enum Payloads {
-    public static func encoder() -> JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }
-
     /// `2025-03-30T01:59:59Z`.
     public static func iso8601(_ unixSeconds: Int64) -> String {
         CivilTime.iso8601(unixSeconds: unixSeconds)
     }
 
-    /// A closed interval record.
-    public struct Record: Codable, Equatable, Sendable {
-        public var type = "interval"
-        public var device: String
-        public var start: Int64
-        public var end: Int64
-        public var startUTC: String
-        public var endUTC: String
-        public var sequence: [UInt32]
-        public var flags: [String]
-        public var p1: P1Part?
-        public var ade9000: ADEPart?
+    // MARK: interval record
 
-        enum CodingKeys: String, CodingKey {
-            case type, device, start, end, sequence, flags, p1, ade9000
-            case startUTC = "start_utc"
-            case endUTC = "end_utc"
+    /// A closed interval record: `{"type":"interval","device":…,"start":…,"end":…,"start_utc":…,"end_utc":…,
+    /// "sequence":[first,last],"flags":[…],"p1":{…},"ade9000":{…}}` (`p1`/`ade9000` only for the meters fitted).
+    public static func record(_ record: IntervalRecord, device: String) -> [UInt8] {
+        var json = JSONWriter(capacity: 512)
+        json.objectStart()
+        json.key("type")
+        json.string("interval")
+        json.key("device")
+        json.string(device)
+        json.key("start")
+        json.int(record.start)
+        json.key("end")
+        json.int(record.end)
+        json.key("start_utc")
+        json.time(record.start)
+        json.key("end_utc")
+        json.time(record.end)
+        json.key("sequence")
+        json.arrayStart()
+        json.int(Int64(record.firstSequence))
+        json.int(Int64(record.lastSequence))
+        json.arrayEnd()
+        json.key("flags")
+        json.arrayStart()
+        for (flag, name) in flagNames where record.flags.contains(flag) { json.string(name) }
+        json.arrayEnd()
+        if let p1 = record.p1 {
+            json.key("p1")
+            json.objectStart()
+            json.key("import_t1_wh")
+            json.int(p1.importTariff1Wh)
+            json.key("import_t2_wh")
+            json.int(p1.importTariff2Wh)
+            json.key("export_t1_wh")
+            json.int(p1.exportTariff1Wh)
+            json.key("export_t2_wh")
+            json.int(p1.exportTariff2Wh)
+            json.key("average_power_w")
+            json.int(p1.averagePowerW)
+            json.key("max_import_power_w")
+            json.int(p1.maxImportPowerW)
+            json.key("max_export_power_w")
+            json.int(p1.maxExportPowerW)
+            json.key("voltage_min_v")
+            json.fixed(p1.voltageMinDecivolts, decimals: 1)
+            json.key("voltage_max_v")
+            json.fixed(p1.voltageMaxDecivolts, decimals: 1)
+            json.key("gas_l")
+            json.int(p1.gasLitres)
+            json.key("water_l")
+            json.int(p1.waterLitres)
+            demand(p1.quarterHourDemandW, p1.monthPeakDemandW, p1.monthPeakTime, into: &json)
+            json.objectEnd()
         }
-
-        public init(_ record: IntervalRecord, device: String) {
-            self.device = device
-            start = record.start
-            end = record.end
-            startUTC = Payloads.iso8601(record.start)
-            endUTC = Payloads.iso8601(record.end)
-            sequence = [record.firstSequence, record.lastSequence]
-            var names: [String] = []
-            if record.flags.contains(.merged) { names.append("merged") }
-            if record.flags.contains(.gap) { names.append("gap") }
-            if record.flags.contains(.sourceError) { names.append("source_error") }
-            if record.flags.contains(.clockStep) { names.append("clock_step") }
-            flags = names
-            p1 = record.p1.map(P1Part.init)
-            ade9000 = record.ade9000.map(ADEPart.init)
+        if let ade = record.ade9000 {
+            let phases = [ade.phaseA, ade.phaseB, ade.phaseC]
+            json.key("ade9000")
+            json.objectStart()
+            json.key("import_wh")
+            json.arrayStart()
+            for phase in phases { json.int(phase.importWh) }
+            json.arrayEnd()
+            json.key("export_wh")
+            json.arrayStart()
+            for phase in phases { json.int(phase.exportWh) }
+            json.arrayEnd()
+            json.key("average_power_w")
+            json.int(ade.averagePowerW)
+            json.key("max_power_w")
+            json.int(ade.maxPowerW)
+            json.key("voltage_min_v")
+            json.fixed(ade.voltageMinDecivolts, decimals: 1)
+            json.key("voltage_max_v")
+            json.fixed(ade.voltageMaxDecivolts, decimals: 1)
+            demand(ade.quarterHourDemandW, ade.monthPeakDemandW, ade.monthPeakTime, into: &json)
+            json.objectEnd()
         }
+        json.objectEnd()
+        return json.bytes
     }
 
-    public struct P1Part: Codable, Equatable, Sendable {
-        public var importT1Wh: Int64
-        public var importT2Wh: Int64
-        public var exportT1Wh: Int64
-        public var exportT2Wh: Int64
-        public var averagePowerW: Int64
-        public var maxImportPowerW: Int64
-        public var maxExportPowerW: Int64
-        public var voltageMinV: Double?
-        public var voltageMaxV: Double?
-        public var gasL: Int64
-        public var waterL: Int64
-        public var quarterHourDemandW: Int64
-        public var monthPeakDemandW: Int64
-        public var monthPeakTime: Int64?
+    /// Flag names in the order they are written.
+    static let flagNames: [(IntervalRecord.Flags, String)] = [
+        (.merged, "merged"), (.gap, "gap"), (.sourceError, "source_error"), (.clockStep, "clock_step"),
+    ]
 
-        enum CodingKeys: String, CodingKey {
-            case importT1Wh = "import_t1_wh", importT2Wh = "import_t2_wh"
-            case exportT1Wh = "export_t1_wh", exportT2Wh = "export_t2_wh"
-            case averagePowerW = "average_power_w", maxImportPowerW = "max_import_power_w"
-            case maxExportPowerW = "max_export_power_w"
-            case voltageMinV = "voltage_min_v", voltageMaxV = "voltage_max_v"
-            case gasL = "gas_l", waterL = "water_l"
-            case quarterHourDemandW = "quarter_hour_demand_w", monthPeakDemandW = "month_peak_demand_w"
-            case monthPeakTime = "month_peak_time"
-        }
-
-        init(_ part: P1Interval) {
-            importT1Wh = part.importTariff1Wh
-            importT2Wh = part.importTariff2Wh
-            exportT1Wh = part.exportTariff1Wh
-            exportT2Wh = part.exportTariff2Wh
-            averagePowerW = part.averagePowerW
-            maxImportPowerW = part.maxImportPowerW
-            maxExportPowerW = part.maxExportPowerW
-            voltageMinV = part.voltageMinDecivolts.map { Double($0) / 10 }
-            voltageMaxV = part.voltageMaxDecivolts.map { Double($0) / 10 }
-            gasL = part.gasLitres
-            waterL = part.waterLitres
-            quarterHourDemandW = part.quarterHourDemandW
-            monthPeakDemandW = part.monthPeakDemandW
-            monthPeakTime = part.monthPeakTime == 0 ? nil : part.monthPeakTime
-        }
+    private static func demand(_ quarterHour: Int64, _ monthPeak: Int64, _ peakTime: Int64, into json: inout JSONWriter) {
+        json.key("quarter_hour_demand_w")
+        json.int(quarterHour)
+        json.key("month_peak_demand_w")
+        json.int(monthPeak)
+        json.key("month_peak_time")
+        json.int(peakTime == 0 ? nil : peakTime)
     }
 
-    public struct ADEPart: Codable, Equatable, Sendable {
-        public var importWh: [Int64]
-        public var exportWh: [Int64]
-        public var averagePowerW: Int64
-        public var maxPowerW: Int64
-        public var voltageMinV: Double?
-        public var voltageMaxV: Double?
-        public var quarterHourDemandW: Int64
-        public var monthPeakDemandW: Int64
-        public var monthPeakTime: Int64?
+    // MARK: live readings
 
-        enum CodingKeys: String, CodingKey {
-            case importWh = "import_wh", exportWh = "export_wh"
-            case averagePowerW = "average_power_w", maxPowerW = "max_power_w"
-            case voltageMinV = "voltage_min_v", voltageMaxV = "voltage_max_v"
-            case quarterHourDemandW = "quarter_hour_demand_w", monthPeakDemandW = "month_peak_demand_w"
-            case monthPeakTime = "month_peak_time"
+    /// A live reading: `{"type":"p1"|"ade9000","device":…,"time":<Unix s.ms>,"time_utc":…, <reading>}` where the
+    /// P1 reading is ``p1Reading(_:demand:into:)`` and the ADE9000 one ``adeReading(_:demand:into:)``.
+    public static func live(_ reading: LiveReading, device: String) -> [UInt8] {
+        var json = JSONWriter(capacity: 768)
+        json.objectStart()
+        json.key("type")
+        switch reading {
+        case .p1(let sample, let demand):
+            json.string("p1")
+            envelope(device: device, time: sample.time, into: &json)
+            p1Reading(sample, demand: demand, into: &json)
+        case .ade9000(let sample, let demand):
+            json.string("ade9000")
+            envelope(device: device, time: sample.time, into: &json)
+            adeReading(sample, demand: demand, into: &json)
         }
-
-        init(_ part: ADE9000Interval) {
-            importWh = [part.phaseA.importWh, part.phaseB.importWh, part.phaseC.importWh]
-            exportWh = [part.phaseA.exportWh, part.phaseB.exportWh, part.phaseC.exportWh]
-            averagePowerW = part.averagePowerW
-            maxPowerW = part.maxPowerW
-            voltageMinV = part.voltageMinDecivolts.map { Double($0) / 10 }
-            voltageMaxV = part.voltageMaxDecivolts.map { Double($0) / 10 }
-            quarterHourDemandW = part.quarterHourDemandW
-            monthPeakDemandW = part.monthPeakDemandW
-            monthPeakTime = part.monthPeakTime == 0 ? nil : part.monthPeakTime
-        }
+        json.objectEnd()
+        return json.bytes
     }
 
-    /// A live reading (`type` = `p1` or `ade9000`).
-    public struct Live: Codable, Equatable, Sendable {
-        public var type: String
-        public var device: String
-        public var time: Double
-        public var timeUTC: String
-        public var powerW: Double
-        public var importWh: Double?
-        public var exportWh: Double?
-        public var importT1Wh: Int64?
-        public var importT2Wh: Int64?
-        public var exportT1Wh: Int64?
-        public var exportT2Wh: Int64?
-        public var phasePowerW: [Double]?
-        public var voltageV: [Double]
-        public var currentA: [Double]?
-        public var gasL: Int64?
-        public var waterL: Int64?
-        public var quarterHourDemandW: Int64
-        public var monthPeakDemandW: Int64
+    private static func envelope(device: String, time: Int64, into json: inout JSONWriter) {
+        json.key("device")
+        json.string(device)
+        json.key("time")
+        json.fixed(time, decimals: 3)
+        json.key("time_utc")
+        json.time(CivilTime.floorDiv(time, 1000))
+    }
 
-        enum CodingKeys: String, CodingKey {
-            case type, device, time
-            case timeUTC = "time_utc", powerW = "power_w", importWh = "import_wh", exportWh = "export_wh"
-            case importT1Wh = "import_t1_wh", importT2Wh = "import_t2_wh"
-            case exportT1Wh = "export_t1_wh", exportT2Wh = "export_t2_wh"
-            case phasePowerW = "phase_power_w", voltageV = "voltage_v", currentA = "current_a"
-            case gasL = "gas_l", waterL = "water_l"
-            case quarterHourDemandW = "quarter_hour_demand_w", monthPeakDemandW = "month_peak_demand_w"
+    /// The members of a P1 reading (inside an open object): registers, levels, demand, identity, M-Bus devices.
+    public static func p1Reading(_ sample: P1Sample, demand: DemandView, into json: inout JSONWriter) {
+        let details = sample.details
+        json.key("power_w")
+        json.int(sample.powerImportW - sample.powerExportW)
+        json.key("power_import_w")
+        json.int(sample.powerImportW)
+        json.key("power_export_w")
+        json.int(sample.powerExportW)
+        func register(_ key: StaticString, _ value: Int64) {
+            json.key(key)
+            json.int(sample.metersEnergy ? value : nil)
         }
+        register("import_wh", sample.totalImportWh)
+        register("export_wh", sample.totalExportWh)
+        register("import_t1_wh", sample.importWh.tariff1)
+        register("import_t2_wh", sample.importWh.tariff2)
+        register("export_t1_wh", sample.exportWh.tariff1)
+        register("export_t2_wh", sample.exportWh.tariff2)
+        json.key("voltage_v")
+        array(sample.voltagesDecivolts, decimals: 1, into: &json)
+        json.key("current_a")
+        array(details.currentsMilliamps, decimals: 3, into: &json)
+        json.key("phase_power_import_w")
+        array(details.phasePowerImportW, decimals: 0, into: &json)
+        json.key("phase_power_export_w")
+        array(details.phasePowerExportW, decimals: 0, into: &json)
+        json.key("gas_l")
+        json.int(sample.gasLitres)
+        json.key("gas_time_utc")
+        json.time(details.gasTime)
+        json.key("water_l")
+        json.int(sample.waterLitres)
+        json.key("water_time_utc")
+        json.time(details.waterTime)
+        json.key("quarter_hour_demand_w")
+        json.int(demand.quarterHourDemandW)
+        json.key("month_peak_demand_w")
+        json.int(demand.monthPeakDemandW)
+        json.key("month_peak_time_utc")
+        json.time(demand.monthPeakTime == 0 ? nil : demand.monthPeakTime)
+        json.key("tariff")
+        json.int(details.tariff.map(Int64.init))
+        json.key("tariff_name")
+        json.string(details.tariffName)
+        json.key("meter_time_utc")
+        json.time(details.meterTime)
+        json.key("equipment_id")
+        json.string(details.equipmentID)
+        json.key("country")
+        json.string(details.country)
+        json.key("p1_version")
+        json.string(details.p1Version)
+        json.key("power_failures")
+        json.int(details.powerFailures.map(Int64.init))
+        json.key("long_power_failures")
+        json.int(details.longPowerFailures.map(Int64.init))
+        json.key("mbus")
+        json.arrayStart()
+        for device in details.mbus {
+            json.objectStart()
+            json.key("channel")
+            json.int(device.channel)
+            json.key("medium")
+            json.string(device.medium)
+            json.key("identifier")
+            json.string(device.identifier)
+            json.key("value")
+            json.fixed(device.valueMilli, decimals: 3)
+            json.key("unit")
+            json.string(device.unit)
+            json.key("capture_time_utc")
+            json.time(device.captureTime)
+            json.objectEnd()
+        }
+        json.arrayEnd()
+    }
 
-        public init(_ reading: LiveReading, device: String) {
-            self.device = device
-            switch reading {
-            case .p1(let sample, let demand):
-                type = "p1"
-                time = Double(sample.time) / 1000
-                powerW = Double(sample.powerImportW - sample.powerExportW)
-                importWh = Double(sample.totalImportWh)
-                exportWh = Double(sample.totalExportWh)
-                importT1Wh = sample.importWh.tariff1
-                importT2Wh = sample.importWh.tariff2
-                exportT1Wh = sample.exportWh.tariff1
-                exportT2Wh = sample.exportWh.tariff2
-                voltageV = sample.voltagesDecivolts.map { Double($0) / 10 }
-                gasL = sample.gasLitres
-                waterL = sample.waterLitres
-                quarterHourDemandW = demand.quarterHourDemandW
-                monthPeakDemandW = demand.monthPeakDemandW
-            case .ade9000(let sample, let demand):
-                type = "ade9000"
-                time = Double(sample.time) / 1000
-                powerW = (sample.totalPowerW * 10).rounded() / 10
-                importWh = (sample.totalImportWh * 1000).rounded() / 1000
-                exportWh = (sample.exportWh.reduce(0, +) * 1000).rounded() / 1000
-                phasePowerW = sample.powerW.map { ($0 * 10).rounded() / 10 }
-                voltageV = sample.voltageV.map { ($0 * 10).rounded() / 10 }
-                currentA = sample.currentA.map { ($0 * 1000).rounded() / 1000 }
-                quarterHourDemandW = demand.quarterHourDemandW
-                monthPeakDemandW = demand.monthPeakDemandW
-            }
-            timeUTC = Payloads.iso8601(Int64(time.rounded(.down)))
+    /// The members of an ADE9000 reading (inside an open object): totals, per-phase levels and demand.
+    public static func adeReading(_ sample: ADESample, demand: DemandView, into json: inout JSONWriter) {
+        json.key("power_w")
+        json.fixed(scaled(sample.totalPowerW, 10), decimals: 1)
+        json.key("import_wh")
+        json.fixed(scaled(sample.totalImportWh, 1000), decimals: 3)
+        json.key("export_wh")
+        json.fixed(scaled(sample.exportWh.reduce(0, +), 1000), decimals: 3)
+        json.key("phase_power_w")
+        doubles(sample.powerW, scale: 10, decimals: 1, into: &json)
+        json.key("voltage_v")
+        doubles(sample.voltageV, scale: 10, decimals: 1, into: &json)
+        json.key("current_a")
+        doubles(sample.currentA, scale: 1000, decimals: 3, into: &json)
+        json.key("quarter_hour_demand_w")
+        json.int(demand.quarterHourDemandW)
+        json.key("month_peak_demand_w")
+        json.int(demand.monthPeakDemandW)
+        json.key("month_peak_time_utc")
+        json.time(demand.monthPeakTime == 0 ? nil : demand.monthPeakTime)
+    }
+
+    /// `value × factor` rounded, or `nil` (written as `null`) when not finite or beyond ±2⁵³.
+    static func scaled(_ value: Double, _ factor: Double) -> Int64? {
+        let product = (value * factor).rounded()
+        guard product.isFinite, abs(product) <= 9_007_199_254_740_992 else { return nil }
+        return Int64(product)
+    }
+
+    private static func array(_ values: [Int64], decimals: Int, into json: inout JSONWriter) {
+        json.arrayStart()
+        for value in values { json.fixed(value, decimals: decimals) }
+        json.arrayEnd()
+    }
+
+    private static func doubles(_ values: [Double], scale: Double, decimals: Int, into json: inout JSONWriter) {
+        json.arrayStart()
+        for value in values { json.fixed(scaled(value, scale), decimals: decimals) }
+        json.arrayEnd()
+    }
+
+    // MARK: health
+
+    /// `{"type":"health","device":…, <every counter>}`; rejection reasons by their closed-set names.
+    public static func health(_ health: Health, device: String) -> [UInt8] {
+        var json = JSONWriter(capacity: 768)
+        json.objectStart()
+        json.key("type")
+        json.string("health")
+        json.key("device")
+        json.string(device)
+        let counters: [(StaticString, Int)] = [
+            ("telegrams_accepted", health.telegramsAccepted), ("telegrams_rejected", health.telegramsRejected),
+            ("ade_samples", health.adeSamples), ("ade_errors", health.adeErrors),
+            ("spi_crc_errors", health.spiCRCErrors), ("chip_resets", health.chipResets),
+            ("deadlines_missed", health.deadlinesMissed), ("ticks", health.ticks),
+            ("samples_rejected", health.samplesRejected), ("records_closed", health.recordsClosed),
+            ("ring_bytes_used", health.ringBytesUsed), ("ring_records", health.ringRecords),
+            ("records_merged", health.recordsMerged), ("storage_bytes_written", health.storageBytesWritten),
+        ]
+        for (name, value) in counters {
+            json.key(name)
+            json.int(value)
         }
+        json.key("rejection_reasons")
+        json.objectStart()
+        for reason in health.rejectionReasons.keys.sorted() {
+            json.key(reason)
+            json.int(health.rejectionReasons[reason] ?? 0)
+        }
+        json.objectEnd()
+        json.key("max_lateness_us")
+        json.int(health.maxLatenessMicros)
+        json.key("lateness_p50_us")
+        json.int(health.latenessPercentile(0.5))
+        json.key("lateness_p99_us")
+        json.int(health.latenessPercentile(0.99))
+        json.key("lateness_histogram")
+        json.arrayStart()
+        for count in health.latenessHistogram { json.int(count) }
+        json.arrayEnd()
+        json.objectEnd()
+        return json.bytes
     }
 }

@@ -90,6 +90,8 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
     private(set) var suffixMergeCount = 0
     /// Commits (stores) done since this ring was opened.
     public private(set) var commitCount = 0
+    /// Bytes handed to the storage over those commits (the changed ranges: what an EEPROM wears by).
+    public private(set) var bytesWritten = 0
     /// What ``init(storage:nominalInterval:)`` found: `true` when a valid image was loaded.
     public let loadedExistingImage: Bool
 
@@ -589,6 +591,7 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         committedImage = image
         state = next
         commitCount += 1
+        bytesWritten += changed.reduce(0) { $0 + $1.count }
     }
 
     static func changedRanges(from old: [UInt8], to new: [UInt8], within bounds: Range<Int>) -> [Range<Int>] {

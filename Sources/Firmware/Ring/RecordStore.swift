@@ -24,6 +24,8 @@ public struct RecordStoreStatistics: Sendable, Equatable {
     public var usedBytes: Int
     public var merges: Int
     public var commits: Int
+    /// Bytes written to the storage medium since start.
+    public var bytesWritten: Int
     public var backlog: [Int: Int]
 }
 
@@ -104,7 +106,7 @@ public actor RecordStore<Storage: RingStorage>: RecordStoring {
             if ring.acknowledgedSequence(for: consumer) != nil { backlog[index] = ring.backlog(for: consumer) }
         }
         return RecordStoreStatistics(records: ring.count, usedBytes: ring.usedBytes, merges: ring.mergeCount,
-            commits: ring.commitCount, backlog: backlog)
+            commits: ring.commitCount, bytesWritten: ring.bytesWritten, backlog: backlog)
     }
 }
 

@@ -89,13 +89,15 @@ struct MeterService: Service {
             { event in
                 switch event {
                 case .stream(.telegram(let telegram), let time):
-                    if let sample = P1Sample(reading: telegram.reading, receivedAt: time) {
-                        continuation.yield(.p1(.sample(sample)))
+                    do throws(P1SampleRejection) {
+                        continuation.yield(.p1(.sample(try P1Sample.metered(reading: telegram.reading, receivedAt: time))))
+                    } catch {
+                        continuation.yield(.p1(.rejected(P1RejectionKind(error))))
                     }
                 case .stream(.rejected(let rejection), _):
-                    continuation.yield(.p1(.rejected(reason: "\(rejection.reason)")))
-                case .stream(.frameFailed(let error), _):
-                    continuation.yield(.p1(.rejected(reason: "decryption: \(error)")))
+                    continuation.yield(.p1(.rejected(P1RejectionKind(rejection.reason))))
+                case .stream(.frameFailed, _):
+                    continuation.yield(.p1(.rejected(.decryption)))
                 case .detected:
                     break
                 case .portError(let message):
@@ -299,81 +301,3 @@ struct MeterService: Service {
         }
     }
 }
-
-/// Prints records from the ring on stdout and acknowledges them: stdout is the default consumer of the ring.
-func printRecordsFromRing(store: any RecordStoring, consumer: ConsumerID, output: RunOutput) async {
-    while !Task.isCancelled {
-        guard let record = await store.next(for: consumer) else { return }
-        await output.print(record)
-        do {
-            try await store.acknowledge(consumer, through: record.lastSequence)
-        } catch {
-            await store.release(consumer)
-            return
-        }
-    }
-}
-
-/// Where the loop's results go in `emeter run`: records into the ring, live readings and health to stdout.
-actor RunOutput: LoopOutput {
-    let device: String
-    let store: any RecordStoring
-    let live: Bool
-    let healthLines: Bool
-    let forwarders: [any Forwarder]
-    let logger: Logger
-    private let encoder = Payloads.encoder()
-
-    init(device: String, store: any RecordStoring, live: Bool, health: Bool, forwarders: [any Forwarder] = [],
-        logger: Logger)
-    {
-        self.device = device
-        self.store = store
-        self.live = live
-        self.healthLines = health
-        self.forwarders = forwarders
-        self.logger = logger
-    }
-
-    func live(_ reading: LiveReading) async {
-        for forwarder in forwarders { await forwarder.publish(reading) }
-        guard live else { return }
-        emit(Payloads.Live(reading, device: device))
-    }
-
-    func closed(_ record: IntervalRecord) async {
-        do {
-            let sequence = try await store.append(record)
-            logger.debug("record stored", metadata: ["sequence": "\(sequence)", "start": "\(record.start)"])
-        } catch {
-            logger.error("offline ring refused a record; printing it instead",
-                metadata: ["error": "\(error)", "start": "\(record.start)"])
-            emit(Payloads.Record(record, device: device))
-        }
-    }
-
-    func print(_ record: IntervalRecord) {
-        emit(Payloads.Record(record, device: device))
-    }
-
-    func health(_ health: Health) async {
-        var health = health
-        let statistics = await store.statistics
-        health.ringRecords = statistics.records
-        health.ringBytesUsed = statistics.usedBytes
-        health.recordsMerged = statistics.merges
-        for forwarder in forwarders { await forwarder.publish(health) }
-        guard healthLines else { return }
-        struct Line: Encodable {
-            var type = "health"
-            var health: Health
-        }
-        emit(Line(health: health))
-    }
-
-    private func emit(_ value: some Encodable) {
-        guard let data = try? encoder.encode(value) else { return }
-        standardOutput(String(decoding: data, as: UTF8.self))
-    }
-}
-

@@ -1,4 +1,3 @@
-@testable import Firmware
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -6,41 +5,41 @@ import NIOPosix
 import Synchronization
 
 /// One request as the test server received it.
-struct HTTPRecordedRequest: Sendable {
-    var method: String
+public struct HTTPRecordedRequest: Sendable {
+    public var method: String
     /// Path and query as sent (`/api/readings/?x=1`).
-    var uri: String
-    var headers: HTTPHeaders
-    var body: [UInt8]
+    public var uri: String
+    public var headers: HTTPHeaders
+    public var body: [UInt8]
 
-    var path: String { String(uri.split(separator: "?", omittingEmptySubsequences: false)[0]) }
-    var text: String { String(decoding: body, as: UTF8.self) }
-    func header(_ name: String) -> String? { headers.first(name: name) }
+    public var path: String { String(uri.split(separator: "?", omittingEmptySubsequences: false)[0]) }
+    public var text: String { String(decoding: body, as: UTF8.self) }
+    public func header(_ name: String) -> String? { headers.first(name: name) }
 }
 
 /// What the server answers to one request.
-struct HTTPScriptedResponse: Sendable {
-    var status: Int
-    var headers: HTTPHeaders
-    var body: [UInt8]
+public struct HTTPScriptedResponse: Sendable {
+    public var status: Int
+    public var headers: HTTPHeaders
+    public var body: [UInt8]
     /// Never answer (the client's timeout must fire).
-    var hang = false
+    public var hang = false
 
-    init(status: Int, headers: HTTPHeaders = [:], body: [UInt8] = []) {
+    public init(status: Int, headers: HTTPHeaders = [:], body: [UInt8] = []) {
         self.status = status
         self.headers = headers
         self.body = body
     }
 
-    static func status(_ status: Int, _ body: String = "", headers: [(String, String)] = []) -> HTTPScriptedResponse {
+    public static func status(_ status: Int, _ body: String = "", headers: [(String, String)] = []) -> HTTPScriptedResponse {
         HTTPScriptedResponse(status: status, headers: HTTPHeaders(headers), body: Array(body.utf8))
     }
 
-    static func json(_ status: Int, _ json: String) -> HTTPScriptedResponse {
+    public static func json(_ status: Int, _ json: String) -> HTTPScriptedResponse {
         HTTPScriptedResponse(status: status, headers: ["Content-Type": "application/json"], body: Array(json.utf8))
     }
 
-    static var hang: HTTPScriptedResponse {
+    public static var hang: HTTPScriptedResponse {
         var response = HTTPScriptedResponse(status: 200)
         response.hang = true
         return response
@@ -49,7 +48,7 @@ struct HTTPScriptedResponse: Sendable {
 
 /// A real HTTP/1.1 server on 127.0.0.1 (port chosen by the kernel) for forwarder tests: answers each request with
 /// the next scripted response for its path (or the default), and records every request.
-final class TestHTTPServer: Sendable {
+public final class TestHTTPServer: Sendable {
     private struct State: Sendable {
         var scripts: [String: [HTTPScriptedResponse]] = [:]
         var fallback = HTTPScriptedResponse.status(404, "no script")
@@ -61,13 +60,13 @@ final class TestHTTPServer: Sendable {
     private let channel: Mutex<(any Channel)?> = Mutex(nil)
     private let portNumber = Mutex(0)
 
-    var port: Int { portNumber.withLock { $0 } }
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+    public var port: Int { portNumber.withLock { $0 } }
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
 
     private init() {}
 
     /// Starts a server bound to 127.0.0.1, port 0.
-    static func start() async throws -> TestHTTPServer {
+    public static func start() async throws -> TestHTTPServer {
         let server = TestHTTPServer()
         let bound = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -85,22 +84,22 @@ final class TestHTTPServer: Sendable {
     }
 
     /// Queues responses for requests to `path` (the URI without query), used in order.
-    func enqueue(_ path: String, _ responses: HTTPScriptedResponse...) {
+    public func enqueue(_ path: String, _ responses: HTTPScriptedResponse...) {
         state.withLock { $0.scripts[path, default: []] += responses }
     }
 
     /// The answer when no script is left for a path (default: 404).
-    func setFallback(_ response: HTTPScriptedResponse) {
+    public func setFallback(_ response: HTTPScriptedResponse) {
         state.withLock { $0.fallback = response }
     }
 
     /// Every request received so far, in arrival order.
-    var requests: [HTTPRecordedRequest] { state.withLock { $0.requests } }
+    public var requests: [HTTPRecordedRequest] { state.withLock { $0.requests } }
 
-    func requests(to path: String) -> [HTTPRecordedRequest] { requests.filter { $0.path == path } }
+    public func requests(to path: String) -> [HTTPRecordedRequest] { requests.filter { $0.path == path } }
 
     /// Closes the listening socket and every accepted connection.
-    func stop() async {
+    public func stop() async {
         let children = state.withLock { $0.children }
         for child in children { try? await child.close() }
         let listener = channel.withLock { $0 }
@@ -159,43 +158,3 @@ private final class TestHTTPRequestHandler: ChannelInboundHandler {
     }
 }
 
-/// Log entries captured by ``HTTPCapturingLogHandler``.
-final class HTTPLogCapture: Sendable {
-    struct Entry: Sendable {
-        var level: Logger.Level
-        var message: String
-        var metadata: String
-    }
-
-    private let storage = Mutex<[Entry]>([])
-
-    var entries: [Entry] { storage.withLock { $0 } }
-
-    func append(_ entry: Entry) { storage.withLock { $0.append(entry) } }
-
-    /// A logger (level `trace`) writing into this capture.
-    func logger(_ label: String = "test") -> Logger {
-        Logger(label: label) { _ in HTTPCapturingLogHandler(capture: self) }
-    }
-
-    /// Everything logged, one line per entry, for "no secret appears" checks.
-    var allText: String { entries.map { "\($0.level) \($0.message) \($0.metadata)" }.joined(separator: "\n") }
-}
-
-struct HTTPCapturingLogHandler: LogHandler {
-    let capture: HTTPLogCapture
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-    var metadataProvider: Logger.MetadataProvider?
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-        let text = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        capture.append(HTTPLogCapture.Entry(level: event.level, message: "\(event.message)", metadata: text))
-    }
-}

@@ -1,16 +1,23 @@
+import Firmware
 import Foundation
 import P1
+import TestSupport
 import Testing
 
+/// The JSON `emeter p1 parse` prints (``Payloads/telegram(_:receivedAt:)``).
 private func object(_ json: String) throws -> [String: Any] {
     let value = try JSONSerialization.jsonObject(with: Data(json.utf8))
     return try #require(value as? [String: Any])
 }
 
+extension P1Telegram {
+    fileprivate var jsonText: String { String(decoding: Payloads.telegram(self), as: UTF8.self) }
+}
+
 @Test(arguments: Fixtures.validTelegrams)
 func everyFixtureProducesOneValidJSONObject(name: String) throws {
     let telegram = try P1Telegram.parse(try Fixtures.bytes(name))
-    let json = telegram.jsonLine
+    let json = telegram.jsonText
     #expect(!json.contains("\n"))
     let root = try object(json)
     #expect(root["header"] as? String == telegram.header)
@@ -20,7 +27,7 @@ func everyFixtureProducesOneValidJSONObject(name: String) throws {
 }
 
 @Test func jsonValuesAreExactAndTyped() throws {
-    let v42 = try P1Telegram.parse(try Fixtures.bytes("nl_dsmr42_kaifa_v4_2.txt")).jsonLine
+    let v42 = try P1Telegram.parse(try Fixtures.bytes("nl_dsmr42_kaifa_v4_2.txt")).jsonText
     // Exact decimals as sent (no binary float formatting), leading zeros dropped.
     #expect(v42.contains(#""1-0:1.8.1":{"value":1581.123,"unit":"kWh"}"#))
     #expect(v42.contains(#""1-0:2.8.1":{"value":0.000,"unit":"kWh"}"#))
@@ -37,62 +44,62 @@ func everyFixtureProducesOneValidJSONObject(name: String) throws {
     #expect(v42.contains(#""0-1:24.2.1":{"timestamp":"2016-11-29T19:00:00Z","value":981.443,"unit":"m3"}"#))
     #expect(v42.contains(#""crc":"6796""#))
 
-    let be = try P1Telegram.parse(try Fixtures.bytes("be_fluvius_emucs171_alt_invalid_peak_ts.txt")).jsonLine
+    let be = try P1Telegram.parse(try Fixtures.bytes("be_fluvius_emucs171_alt_invalid_peak_ts.txt")).jsonText
     #expect(be.contains(#""1-0:1.6.0":{"timestamp":"2023-11-02T10:45:00Z","value":3.064,"unit":"kW"}"#))
     #expect(be.contains(#"{"month_utc":"2023-07-31T22:00:00Z","peak_time_utc":null,"value_kw":0.000}"#))
     #expect(
         be.contains(#"{"month_utc":"2023-10-31T23:00:00Z","peak_time_utc":"2023-10-16T11:00:00Z","value_kw":4.927}"#))
     #expect(be.contains(#""header":"FLU5\\253769484_A""#))
 
-    let v3 = try P1Telegram.parse(try Fixtures.bytes("nl_dsmr30_iskra_mt382_v3.txt")).jsonLine
+    let v3 = try P1Telegram.parse(try Fixtures.bytes("nl_dsmr30_iskra_mt382_v3.txt")).jsonText
     #expect(v3.contains(#""0-0:96.13.0":"0123456789:;<=>?0123456789"#))
     #expect(v3.contains(#""0-1:24.3.0":{"timestamp":"2009-02-12T15:00:00Z","value":1.001,"unit":"m3"}"#))
 
-    let ie = try P1Telegram.parse(try Fixtures.bytes("ie_iskra_ie5t_ctrl02_header.txt")).jsonLine
+    let ie = try P1Telegram.parse(try Fixtures.bytes("ie_iskra_ie5t_ctrl02_header.txt")).jsonText
     #expect(ie.contains(#""header":"ISk5\u0002MIE5T-200""#))
     #expect(ie.contains(#""0-1:96.1.1":null"#))
 
-    let q3d = try P1Telegram.parse(try Fixtures.bytes("de_easymeter_q3d_b1024_com1_gateway.txt")).jsonLine
+    let q3d = try P1Telegram.parse(try Fixtures.bytes("de_easymeter_q3d_b1024_com1_gateway.txt")).jsonText
     #expect(q3d.contains(#""1-0:1.8.0*255":{"value":52185.7825309,"unit":"kWh"}"#))
     #expect(q3d.contains(#""crc":null"#))
 }
 
 @Test func readingJSONCarriesNormalisedValues() throws {
     let telegram = try P1Telegram.parse(try Fixtures.bytes("be_fluvius_emucs171_gas_water.txt"))
-    let root = try object(telegram.jsonLine)
+    let root = try object(telegram.jsonText)
     let reading = try #require(root["reading"] as? [String: Any])
+    #expect(root["reading_error"] is NSNull)
     #expect(reading["country"] as? String == "BE")
     #expect(reading["tariff_name"] as? String == "day")
-    let importWh = try #require(reading["import_wh"] as? [String: Any])
-    #expect((importWh["total"] as? NSNumber)?.int64Value == 15792)
-    #expect((importWh["tariff_2"] as? NSNumber)?.int64Value == 15758)
-    let demand = try #require(reading["demand"] as? [String: Any])
-    #expect((demand["month_maximum_w"] as? NSNumber)?.int64Value == 2589)
-    #expect(demand["month_maximum_time"] as? String == "2020-05-09T11:45:58Z")
+    #expect((reading["import_wh"] as? NSNumber)?.int64Value == 15792)
+    #expect((reading["import_t2_wh"] as? NSNumber)?.int64Value == 15758)
+    #expect((reading["month_peak_demand_w"] as? NSNumber)?.int64Value == 2589)
+    #expect(reading["month_peak_time_utc"] as? String == "2020-05-09T11:45:58Z")
     let mbus = try #require(reading["mbus"] as? [[String: Any]])
     #expect(mbus.map { $0["medium"] as? String } == ["gas", "water"])
-    #expect(reading.keys.contains("phases"))
+    #expect(reading["voltage_v"] is [Any])
+}
+
+/// One schema: the `reading` of `emeter p1 parse` has exactly the members (keys and values) of the live P1 line
+/// that `emeter run` prints and MQTT/HTTP send for the same telegram.
+@Test(arguments: Fixtures.validTelegrams)
+func parseReadingEqualsTheLiveReading(name: String) throws {
+    let telegram = try P1Telegram.parse(try Fixtures.bytes(name))
+    let root = try object(telegram.jsonText)
+    guard let sample = try? P1Sample(reading: telegram.reading, receivedAt: 1_700_000_000_000) else {
+        #expect(root["reading"] is NSNull)
+        return
+    }
+    let reading = try #require(root["reading"] as? [String: Any])
+    var live = try object(
+        String(decoding: Payloads.live(.p1(sample, demand: DemandView(meterOf: sample)), device: "d"), as: UTF8.self))
+    for envelope in ["type", "device", "time", "time_utc"] { live.removeValue(forKey: envelope) }
+    #expect(NSDictionary(dictionary: reading) == NSDictionary(dictionary: live))
 }
 
 @Test func jsonStringsAreEscaped() {
-    var out = ""
-    P1JSON.string("a\"b\\c\u{01}\u{7F}é", into: &out)
-    #expect(out == #""a\"b\\c\u0001\u007fé""#)
+    var json = JSONWriter()
+    json.string("a\"b\\c\u{01}\u{7F}é\n")
+    #expect(json.text == #""a\"b\\c\u0001\u007fé\n""#)
 }
 
-@Test func textSummaryNamesTariffsPerCountry() throws {
-    let be = try P1Telegram.parse(try Fixtures.bytes("be_fluvius_emucs171_gas_water.txt")).reading.textSummary
-    #expect(be.contains("import 15.792 kWh (day 0.034 kWh, night 15.758 kWh)"))
-    #expect(be.contains("M-Bus 2 water 872.234 m3"))
-    let nl = try P1Telegram.parse(try Fixtures.bytes("nl_dsmr50_iskra_mt382_v5.txt")).reading.textSummary
-    #expect(nl.contains("import 6.825 kWh (low 4.426 kWh, normal 2.399 kWh)"))
-    #expect(nl.contains("tariff 2 (normal)"))
-}
-
-@Test func readingIsCodable() throws {
-    let reading = try P1Telegram.parse(try Fixtures.bytes("nl_dsmr42_kaifa_v4_2.txt")).reading
-    let data = try JSONEncoder().encode(reading)
-    let decoded = try JSONDecoder().decode(P1Reading.self, from: data)
-    #expect(decoded == reading)
-    #expect(String(decoding: data, as: UTF8.self).contains(#""1581123""#), "decimals encode as exact strings")
-}

@@ -1,0 +1,88 @@
+import Firmware
+import Forwarding
+import Foundation
+import Logging
+
+/// Prints records from the ring on stdout and acknowledges them: stdout is the default consumer of the ring.
+func printRecordsFromRing(store: any RecordStoring, consumer: ConsumerID, output: RunOutput) async {
+    while !Task.isCancelled {
+        guard let record = await store.next(for: consumer) else { return }
+        await output.print(record)
+        do {
+            try await store.acknowledge(consumer, through: record.lastSequence)
+        } catch {
+            await store.release(consumer)
+            return
+        }
+    }
+}
+
+/// Where the loop's results go in `emeter run`: records into the ring, live readings to the forwarders and stdout,
+/// health (completed with the ring's counters) to the log, the forwarders and stdout. Every line is the one payload
+/// schema (``Payloads``), byte for byte what MQTT and HTTP send.
+actor RunOutput: LoopOutput {
+    let device: String
+    let store: any RecordStoring
+    let live: Bool
+    let healthLines: Bool
+    let forwarders: [any Forwarder]
+    let logger: Logger
+
+    init(device: String, store: any RecordStoring, live: Bool, health: Bool, forwarders: [any Forwarder] = [],
+        logger: Logger)
+    {
+        self.device = device
+        self.store = store
+        self.live = live
+        self.healthLines = health
+        self.forwarders = forwarders
+        self.logger = logger
+    }
+
+    func live(_ reading: LiveReading) async {
+        for forwarder in forwarders { await forwarder.publish(reading) }
+        guard live else { return }
+        emit(Payloads.live(reading, device: device))
+    }
+
+    func closed(_ record: IntervalRecord) async {
+        do {
+            let sequence = try await store.append(record)
+            logger.debug("record stored", metadata: ["sequence": "\(sequence)", "start": "\(record.start)"])
+        } catch {
+            logger.error("offline ring refused a record; printing it instead",
+                metadata: ["error": "\(error)", "start": "\(record.start)"])
+            emit(Payloads.record(record, device: device))
+        }
+    }
+
+    func print(_ record: IntervalRecord) {
+        emit(Payloads.record(record, device: device))
+    }
+
+    /// Completes the loop's counters with the ring's, then logs and publishes the one health report.
+    func health(_ health: Health) async {
+        var health = health
+        let statistics = await store.statistics
+        health.ringRecords = statistics.records
+        health.ringBytesUsed = statistics.usedBytes
+        health.recordsMerged = statistics.merges
+        health.storageBytesWritten = statistics.bytesWritten
+        logger.info(
+            "health",
+            metadata: [
+                "telegrams_accepted": "\(health.telegramsAccepted)",
+                "telegrams_rejected": "\(health.telegramsRejected)", "spi_crc_errors": "\(health.spiCRCErrors)",
+                "deadlines_missed": "\(health.deadlinesMissed)", "ring_records": "\(health.ringRecords)",
+                "ring_bytes": "\(health.ringBytesUsed)", "records_merged": "\(health.recordsMerged)",
+                "storage_bytes_written": "\(health.storageBytesWritten)",
+            ])
+        for forwarder in forwarders { await forwarder.publish(health) }
+        guard healthLines else { return }
+        emit(Payloads.health(health, device: device))
+    }
+
+    private func emit(_ line: [UInt8]) {
+        standardOutput(line)
+    }
+}
