@@ -72,7 +72,7 @@ let package = Package(
         .target(
             name: "Forwarding",
             dependencies: [
-                "Firmware", "MQTT", "CivilTime", logging, .product(name: "NIOCore", package: "swift-nio"),
+                "HAL", "Firmware", "MQTT", "CivilTime", logging, .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]

@@ -1,5 +1,6 @@
 import Firmware
 import Foundation
+import HAL
 import Logging
 import NIOHTTP1
 
@@ -55,7 +56,7 @@ public actor HTTPJSONForwarder: Forwarder {
     public init(
         configuration: HTTPForwarderConfiguration, device: String, logger: Logger,
         environment: [String: String] = ProcessInfo.processInfo.environment,
-        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+        now: @escaping @Sendable () -> Int64 = SystemClock.unixSeconds
     ) throws(HTTPConfigurationError) {
         try httpValidateURL(configuration.url, field: "url")
         if let liveURL = configuration.liveURL { try httpValidateURL(liveURL, field: "live_url") }

@@ -1,5 +1,6 @@
 import Firmware
 import Foundation
+import HAL
 import Logging
 import NIOHTTP1
 
@@ -39,7 +40,7 @@ public actor OrionForwarder: Forwarder {
     public init(
         configuration: OrionConfiguration, device: String, logger: Logger,
         environment: [String: String] = ProcessInfo.processInfo.environment,
-        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+        now: @escaping @Sendable () -> Int64 = SystemClock.unixSeconds
     ) throws(HTTPConfigurationError) {
         let settings = try OrionSettings(configuration, device: device)
         try configuration.timeout.validate(field: "timeout")

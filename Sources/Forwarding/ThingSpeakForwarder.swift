@@ -1,5 +1,6 @@
 import Firmware
 import Foundation
+import HAL
 import Logging
 import NIOHTTP1
 
@@ -43,7 +44,7 @@ public actor ThingSpeakForwarder: Forwarder {
     public init(
         configuration: ThingSpeakConfiguration, device: String, logger: Logger,
         environment: [String: String] = ProcessInfo.processInfo.environment,
-        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) },
+        now: @escaping @Sendable () -> Int64 = SystemClock.unixSeconds,
         uptime: (@Sendable () -> Duration)? = nil
     ) throws(HTTPConfigurationError) {
         try httpValidateURL(configuration.url, field: "url")

@@ -24,3 +24,21 @@ public struct ThreadDelay: Delay, Sendable {
         while nanosleep(&request, &remaining) == -1 && errno == EINTR { request = remaining }
     }
 }
+
+/// The board's real-time clock (`CLOCK_REALTIME`), read in one place. Code that dates something takes a
+/// `@Sendable () -> Int64` parameter defaulting to these, so tests inject a fixed or virtual clock.
+public enum SystemClock {
+    /// Unix time in milliseconds.
+    @Sendable public static func unixMilliseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
+
+    /// Unix time in whole seconds.
+    @Sendable public static func unixSeconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec)
+    }
+}

@@ -146,13 +146,6 @@ public enum P1Field: Int, CaseIterable, Hashable, Sendable {
     private static let kinds: [P1ValueKind] = definitions.map(\.kind)
     private static let units: [P1Unit?] = definitions.map(\.unit)
 
-    /// Derived from `allCases`; a test asserts `byObis.count == allCases.count`.
-    public static let byObis: [ObisCode: P1Field] = {
-        var table: [ObisCode: P1Field] = [:]
-        for field in allCases { table[field.obis] = field }
-        return table
-    }()
-
     /// Highest M-Bus channel matched by the per-channel fields (DSMR: 1…4; accepted up to 9).
     public static let maximumChannel: UInt8 = 9
 

@@ -12,8 +12,6 @@ public struct P1Reader<Port: SerialPort> {
     public var configuration: SerialConfiguration
     /// The open port, `nil` until the first `poll` or after it went away.
     public private(set) var port: Port?
-    /// Raise RTS after opening (for cables that wire the P1 Data Request line to RTS; DSMR 5.0.2 §5.7.1).
-    public var requestData: Bool
     /// Bytes asked for per read.
     public var chunkSize: Int
     /// How often the port was (re)opened.
@@ -24,14 +22,19 @@ public struct P1Reader<Port: SerialPort> {
     private var decoder: P1EncryptedStreamDecoder?
     private let open: Opener
 
+    /// Raising the meter's data-request line (RTS, DTR or a GPIO) is the caller's job: it knows the cable.
     /// - Parameters:
-    ///   - decryptor: set for encrypted meters (Luxembourg Smarty, Austria); `nil` for plaintext telegrams.
+    ///   - configuration: The line setting to open the port with.
+    ///   - options: Framer limits (line and telegram lengths).
+    ///   - decryptor: Set for encrypted meters (Luxembourg Smarty, Austria); `nil` for plaintext telegrams.
+    ///   - chunkSize: Bytes asked for per read.
+    ///   - port: An already open port (e.g. the one auto-detection used), else `open` is called on the first poll.
+    ///   - open: Opens the port for a line setting.
     public init(
         configuration: SerialConfiguration, options: P1Framer.Options = .init(), decryptor: P1Decryptor? = nil,
-        requestData: Bool = false, chunkSize: Int = 512, port: Port? = nil, open: @escaping Opener
+        chunkSize: Int = 512, port: Port? = nil, open: @escaping Opener
     ) {
         self.configuration = configuration
-        self.requestData = requestData
         self.chunkSize = chunkSize
         self.port = port
         self.open = open
@@ -53,9 +56,7 @@ public struct P1Reader<Port: SerialPort> {
     ///   than `.unavailable`.
     public mutating func poll(timeout: Duration, _ handler: (P1StreamEvent) -> Void) throws(HALError) {
         if port == nil {
-            var opened = try open(configuration)
-            if requestData { try opened.setRTS(true) }
-            port = opened
+            port = try open(configuration)
             openCount += 1
         }
         guard var current = port else { return }
@@ -75,19 +76,6 @@ public struct P1Reader<Port: SerialPort> {
         }
         port = current
         feed(bytes, handler)
-    }
-
-    /// Polls until `count` telegrams arrived or `maxPolls` reads were made; returns the telegrams.
-    public mutating func readTelegrams(count: Int, maxPolls: Int, timeout: Duration) throws(HALError) -> [P1Telegram] {
-        var telegrams: [P1Telegram] = []
-        var polls = 0
-        while telegrams.count < count && polls < maxPolls {
-            polls += 1
-            try poll(timeout: timeout) { event in
-                if case .telegram(let telegram) = event { telegrams.append(telegram) }
-            }
-        }
-        return telegrams
     }
 
     /// Feeds bytes received some other way (e.g. already read during auto-detection).

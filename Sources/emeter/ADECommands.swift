@@ -53,7 +53,7 @@ struct ADE9000Command: AsyncParsableCommand {
             let logger = global.bootstrapLogging()
             var device = try openADE(board: board, scenario: scenario, logger: logger)
             repeat {
-                device.advance(to: wallClockMilliseconds())
+                device.advance(to: SystemClock.unixMilliseconds())
                 let readings: Readings
                 do {
                     readings = try device.readSnapshot()
@@ -103,7 +103,7 @@ struct ADE9000Command: AsyncParsableCommand {
                     voltage_angle_deg: p.voltageAngle, current_angle_deg: p.currentAngle,
                     import_wh: readings.energy[index].activeImportWh, export_wh: readings.energy[index].activeExportWh)
             }
-            let snapshot = Snapshot(time_utc: Payloads.iso8601(wallClockMilliseconds() / 1000), phases: phases,
+            let snapshot = Snapshot(time_utc: Payloads.iso8601(SystemClock.unixMilliseconds() / 1000), phases: phases,
                 neutral_current_a: readings.neutralCurrent, total_active_power_w: readings.totalActivePower)
             return String(decoding: (try? JSONWriter.encode(snapshot)) ?? Array("{}".utf8), as: UTF8.self)
         }

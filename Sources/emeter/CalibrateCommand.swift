@@ -2,6 +2,7 @@ import ADE9000
 import ArgumentParser
 import Firmware
 import Foundation
+import HAL
 import Logging
 import Yams
 
@@ -99,7 +100,7 @@ struct CalibrateCommand: AsyncParsableCommand {
             standardOutput(Self.table(report, dryRun: dryRun))
         }
         if let target = try saveTarget(), !dryRun {
-            let file = CalibrationFile(calibration: result, created: Payloads.iso8601(wallClockMilliseconds() / 1000),
+            let file = CalibrationFile(calibration: result, created: Payloads.iso8601(SystemClock.unixMilliseconds() / 1000),
                 reference: reference)
             do {
                 let directory = URL(fileURLWithPath: target).deletingLastPathComponent()

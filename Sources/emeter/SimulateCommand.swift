@@ -117,7 +117,7 @@ struct SimulateCommand: AsyncParsableCommand {
             let simulator: P1MeterSimulator
             do {
                 simulator = try P1MeterSimulator(profile: profile.simulated,
-                    startEpoch: Int64(Date().timeIntervalSince1970), encryptionKey: keyBytes)
+                    startEpoch: SystemClock.unixSeconds(), encryptionKey: keyBytes)
             } catch {
                 throw ValidationError("\(error)")
             }

@@ -63,9 +63,9 @@ func decimalParsesExactly(text: String, mantissa: Int64, scale: Int, printed: St
 }
 
 @Test func fieldTableIsUniqueAndComplete() {
-    #expect(P1Field.byObis.count == P1Field.allCases.count)
+    #expect(Set(P1Field.allCases.map(\.obis)).count == P1Field.allCases.count)
     #expect(Set(P1Field.allCases.map(\.name)).count == P1Field.allCases.count)
-    for field in P1Field.allCases { #expect(P1Field.byObis[field.obis] == field) }
+    for field in P1Field.allCases { #expect(P1Field.lookup(field.obis)?.field == field) }
     // M-Bus fields match any channel; the meter's own 0-0 codes stay distinct.
     #expect(P1Field.lookup("0-3:24.2.1")?.field == .mbusReading)
     #expect(P1Field.lookup("0-3:24.2.1")?.channel == 3)

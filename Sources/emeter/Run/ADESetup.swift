@@ -199,7 +199,7 @@ enum ADESetup {
                 throw Failure(description: "simulated ADE9000: \(error)", exitCode: 1)
             }
             logger.info("simulated ADE9000 started", metadata: ["scenario": "\(scenario.name)"])
-            return SimulatedADE(driver: driver, chip: chip, time: time, startWall: wallClockMilliseconds())
+            return SimulatedADE(driver: driver, chip: chip, time: time, startWall: SystemClock.unixMilliseconds())
         }
         guard let spi = ade.spi else {
             throw Failure(description: "\(boardPath): ade9000: expected `spi:` or `simulate:`", exitCode: 65)

@@ -12,10 +12,6 @@ import ServiceLifecycle
 import Simulator
 import Synchronization
 
-/// The board's Unix time in milliseconds.
-@Sendable func wallClockMilliseconds() -> Int64 {
-    Int64((Date().timeIntervalSince1970 * 1000).rounded())
-}
 
 /// Everything `emeter run` runs, as one service: graceful shutdown (SIGINT/SIGTERM) ends the event stream, the
 /// loop drains it, the P1 thread and simulators stop, and the ring keeps what was not delivered.
@@ -124,7 +120,7 @@ struct MeterService: Service {
             metadata: ["board": "\(board.name)", "interval_s": "\(intervalSeconds)", "poll": "\(pollInterval)"])
 
         await withTaskGroup(of: Void.self) { group in
-            let ticker = Ticker(clock: ContinuousClock(), period: pollInterval, wallClock: wallClockMilliseconds)
+            let ticker = Ticker(clock: ContinuousClock(), period: pollInterval, wallClock: SystemClock.unixMilliseconds)
             group.addTask {
                 await ticker.run { tick in continuation.yield(.tick(tick)) }
             }
@@ -171,7 +167,7 @@ struct MeterService: Service {
         let simulator: P1MeterSimulator
         do {
             simulator = try P1MeterSimulator(profile: profile.simulated,
-                startEpoch: simulation.start?.unixSeconds ?? wallClockMilliseconds() / 1000,
+                startEpoch: simulation.start?.unixSeconds ?? SystemClock.unixMilliseconds() / 1000,
                 encryptionKey: Array(repeating: 0xAA, count: 16))
         } catch {
             throw RunFailure(description: "P1 simulator: \(error)", exitCode: ExitStatus.failure)

@@ -107,10 +107,6 @@ final class P1ReaderThread: Sendable {
 
     private var isStopped: Bool { stopped.withLock { $0 } }
 
-    private static func wallClock() -> Int64 {
-        Int64((Date().timeIntervalSince1970 * 1000).rounded())
-    }
-
     private func pause(_ duration: Duration) {
         let deadline = ContinuousClock.now.advanced(by: duration)
         while !isStopped && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.05) }
@@ -140,7 +136,7 @@ final class P1ReaderThread: Sendable {
                         onEvent(.detected(detection.configuration))
                         logger.info("P1 line setting detected",
                             metadata: ["port": "\(endpoint)", "serial": "\(detection.configuration)"])
-                        onEvent(.stream(.telegram(detection.telegram), receivedAt: Self.wallClock()))
+                        onEvent(.stream(.telegram(detection.telegram), receivedAt: SystemClock.unixMilliseconds()))
                         reader = P1Reader(configuration: detection.configuration, decryptor: decryptor,
                             port: detection.port, open: open)
                     } catch {
@@ -155,7 +151,7 @@ final class P1ReaderThread: Sendable {
             do {
                 let hadPort = current.port != nil
                 try current.poll(timeout: .milliseconds(200)) { event in
-                    onEvent(.stream(event, receivedAt: Self.wallClock()))
+                    onEvent(.stream(event, receivedAt: SystemClock.unixMilliseconds()))
                 }
                 if hadPort && current.port == nil {
                     onEvent(.portError("\(endpoint): the device went away (unplugged?); reopening"))
