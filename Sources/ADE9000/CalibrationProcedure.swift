@@ -118,8 +118,11 @@ extension ADE9000 {
     ///    → `after`.
     ///
     /// The new calibration is kept by the driver (restored after a chip reset) and returned in the report.
-    /// - Parameter prepare: Called before each step; set the source (on hardware: tell the operator and wait;
-    ///   in simulation: change the scenario). Return `false` to abort.
+    /// - Parameters:
+    ///   - reference: The voltage, current and power factor the source applies.
+    ///   - options: Phases to calibrate, samples per measurement, whether to run the phase step.
+    ///   - prepare: Called before each step; set the source (on hardware: tell the operator and wait;
+    ///     in simulation: change the scenario). Return `false` to abort.
     /// - Throws: `ADE9000Error` from the bus, `.calibration` when a value cannot be computed,
     ///   `.invalidConfiguration` when aborted.
     public mutating func calibrate(

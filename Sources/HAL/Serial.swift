@@ -68,7 +68,9 @@ public struct SerialConfiguration: Equatable, Hashable, Sendable, CustomStringCo
 public protocol SerialPort {
     /// Reads what has arrived, waiting up to `timeout` for the first byte.
     ///
-    /// - Parameter maxCount: At most this many bytes are returned.
+    /// - Parameters:
+    ///   - maxCount: At most this many bytes are returned.
+    ///   - timeout: How long to wait for the first byte.
     /// - Returns: Between 1 and `maxCount` bytes, or an empty array when `timeout` passed with nothing received.
     /// - Throws: `HALError`; `.unavailable` when the device went away (USB cable unplugged, pty closed).
     /// On Linux the corresponding calls are `poll` and `read`.

@@ -57,6 +57,8 @@ public actor MQTTClient {
     ///   - policy: Backoff parameters (defaults: base 1 s, cap 60 s, 5 min after a refusal).
     ///   - clock: Clock used for backoff sleeps (a manual clock in tests).
     ///   - random: Random source for the jitter (seeded in tests).
+    ///   - eventLoopGroup: Where the connections run (NIO's shared singleton by default).
+    ///   - logger: Connection events and failures.
     ///   - onConnect: Runs after every CONNACK, before the client reports `.connected` — publish the retained
     ///     `online` availability and discovery configs here. If it throws, the connection is closed and retried.
     public init(

@@ -17,7 +17,10 @@ public final class TTYPort: SerialPort {
     /// Opens and configures `path`.
     ///
     /// The corresponding calls are `open`, `ioctl(TIOCEXCL)`, `tcgetattr`, `tcsetattr` and `tcflush`.
-    /// - Parameter exclusive: Refuse other openers while this port is open (`TIOCEXCL`).
+    /// - Parameters:
+    ///   - path: The tty, e.g. `/dev/ttyUSB0` or a `/dev/serial/by-id/…` link.
+    ///   - configuration: Speed, data bits, parity and stop bits.
+    ///   - exclusive: Refuse other openers while this port is open (`TIOCEXCL`).
     /// - Throws: `HALError` naming the tty and the step that failed.
     public init(path: String, configuration: SerialConfiguration, exclusive: Bool = true) throws(HALError) {
         self.path = path
