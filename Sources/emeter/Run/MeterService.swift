@@ -27,87 +27,17 @@ struct MeterService: Service {
 
     func run() async throws {
         let store = try makeStore()
-        let stdoutConsumer = ConsumerID(0)
-        let printRecords = config.stdout?.records ?? true
-        do {
-            if printRecords { try await store.register(stdoutConsumer) }
-        } catch {
-            throw RunFailure(description: "\(error)", exitCode: ExitStatus.ioError)
-        }
         let forwarders = try makeForwarders()
-        for index in forwarders.indices {
-            do {
-                try await store.register(ConsumerID(index + 1))
-            } catch {
-                throw RunFailure(description: "\(error)", exitCode: ExitStatus.ioError)
-            }
-        }
+        let printRecords = config.stdout?.records ?? true
+        try await register(store, stdout: printRecords, forwarders: forwarders.count)
         let (events, continuation) = AsyncStream<LoopEvent>.makeStream(bufferingPolicy: .bufferingNewest(4096))
         let output = RunOutput(device: device, store: store, live: config.stdout?.live ?? true,
             health: config.stdout?.health ?? false, forwarders: forwarders, logger: logger)
 
-        // P1: a simulated meter on a pty, or the board's port; read by the real tty code on its own thread.
-        var simulatedMeter: P1PseudoTerminalMeter?
-        var p1Thread: P1ReaderThread?
-        // A DIY cable's data-request pin on a GPIO: raised for as long as we read (DSMR 5.0.2 §5.7.1).
-        var dataRequestGPIO: GPIODLine?
-        if let request = board.p1?.dataRequest, request.line == "gpio", let chip = request.chip, let line = request.gpio {
-            do {
-                dataRequestGPIO = try GPIODLine.output(chip: GPIODChip(chip), line.selector,
-                    consumer: "emeter P1 data request", initial: true)
-            } catch {
-                throw RunFailure(description: "P1 data request: \(error)", exitCode: ExitStatus.unavailable)
-            }
+        let p1 = try P1Source.start(board: board, boardPath: boardPath, logger: logger) { event in
+            continuation.yield(.p1(event))
         }
-        defer { withExtendedLifetime(dataRequestGPIO) {} }
-        if let p1 = board.p1 {
-            let endpoint: P1Endpoint
-            var key: [UInt8]?
-            if let simulation = p1.simulate {
-                let meter = try startSimulatedP1(simulation)
-                simulatedMeter = meter
-                endpoint = .tty(meter.path)
-                if simulation.profile == "smarty" { key = Array(repeating: 0xAA, count: 16) }
-            } else if let port = p1.port, let parsed = P1Endpoint(port) {
-                endpoint = parsed
-            } else {
-                throw RunFailure(description: "\(boardPath): p1.port: expected a tty path or tcp://host:port",
-                    exitCode: ExitStatus.dataError)
-            }
-            if let text = p1.key { key = try resolveKey(text) }
-            let request: DataRequestLine = switch p1.dataRequest?.line {
-            case "rts": .rts
-            case "dtr": .dtr
-            default: .none
-            }
-            let thread = P1ReaderThread(endpoint: endpoint, serial: (p1.serial ?? "auto") == "auto" ? nil : SerialConfiguration(parsing: p1.serial!),
-                key: key, dataRequest: request, logger: logger)
-            { event in
-                switch event {
-                case .stream(.telegram(let telegram), let time):
-                    do throws(P1SampleRejection) {
-                        continuation.yield(.p1(.sample(try P1Sample.metered(reading: telegram.reading, receivedAt: time))))
-                    } catch {
-                        continuation.yield(.p1(.rejected(P1RejectionKind(error))))
-                    }
-                case .stream(.rejected(let rejection), _):
-                    continuation.yield(.p1(.rejected(P1RejectionKind(rejection.reason))))
-                case .stream(.frameFailed, _):
-                    continuation.yield(.p1(.rejected(.decryption)))
-                case .detected:
-                    break
-                case .portError(let message):
-                    continuation.yield(.p1(.portError(message)))
-                }
-            }
-            thread.start()
-            p1Thread = thread
-            logger.info("P1 reader started", metadata: ["port": "\(endpoint)", "serial": "\(p1.serial ?? "auto")"])
-        }
-        defer {
-            p1Thread?.stop()
-            simulatedMeter?.stop()
-        }
+        defer { p1?.stop() }
 
         let pollInterval = board.ade9000?.pollInterval?.duration ?? .seconds(1)
         let healthEvery = max(1, Int((config.healthInterval?.duration ?? .seconds(60)) / pollInterval))
@@ -126,7 +56,7 @@ struct MeterService: Service {
             }
             if printRecords {
                 group.addTask {
-                    await printRecordsFromRing(store: store, consumer: stdoutConsumer, output: output)
+                    await printRecordsFromRing(store: store, consumer: Self.stdoutConsumer, output: output)
                 }
             }
             if let duration {
@@ -158,45 +88,16 @@ struct MeterService: Service {
 
     // MARK: - Pieces
 
-    private func startSimulatedP1(_ simulation: BoardFile.P1Simulation) throws -> P1PseudoTerminalMeter {
-        guard let profile = SimulateCommand.Profile(rawValue: simulation.profile) else {
-            throw RunFailure(description: "\(boardPath): p1.simulate.profile: expected one of "
-                + SimulateCommand.Profile.allCases.map(\.rawValue).joined(separator: ", ")
-                + ", got `\(simulation.profile)`", exitCode: ExitStatus.dataError)
-        }
-        let simulator: P1MeterSimulator
-        do {
-            simulator = try P1MeterSimulator(profile: profile.simulated,
-                startEpoch: simulation.start?.unixSeconds ?? SystemClock.unixMilliseconds() / 1000,
-                encryptionKey: Array(repeating: 0xAA, count: 16))
-        } catch {
-            throw RunFailure(description: "P1 simulator: \(error)", exitCode: ExitStatus.failure)
-        }
-        let faults = (simulation.faults ?? []).compactMap(SimulateCommand.fault)
-        let path = NSTemporaryDirectory() + "emeter-p1-\(getpid())"
-        let meter = P1PseudoTerminalMeter(simulator: simulator, path: path, faults: faults)
-        do {
-            try meter.start()
-        } catch {
-            throw RunFailure(description: "P1 simulator: \(error)", exitCode: ExitStatus.unavailable)
-        }
-        logger.info("simulated P1 meter", metadata: ["profile": "\(profile.rawValue)", "pty": "\(path)"])
-        return meter
-    }
+    /// The ring consumer of stdout; forwarder `i` of the configuration is consumer `i + 1`.
+    static let stdoutConsumer = ConsumerID(0)
 
-    /// `p1.key`: 32 hex digits, `env:NAME` or `file:PATH` (the file should be readable only by this user).
-    private func resolveKey(_ text: String) throws -> [UInt8] {
-        let value: String
+    private func register(_ store: any RecordStoring, stdout: Bool, forwarders: Int) async throws {
         do {
-            value = try Secret.resolve(text, field: "\(boardPath): p1.key", logger: logger)
+            if stdout { try await store.register(Self.stdoutConsumer) }
+            for index in 0..<forwarders { try await store.register(ConsumerID(index + 1)) }
         } catch {
-            throw RunFailure(description: error.description, exitCode: ExitStatus.dataError)
+            throw RunFailure(description: "\(error)", exitCode: ExitStatus.ioError)
         }
-        guard let bytes = hexBytes(value, byteCount: 16) else {
-            throw RunFailure(description: "\(boardPath): p1.key: expected 32 hex digits (the value is not shown)",
-                exitCode: ExitStatus.dataError)
-        }
-        return bytes
     }
 
     private func makeForwarders() throws -> [any Forwarder] {

@@ -138,3 +138,22 @@ extension P1RejectionKind {
         }
     }
 }
+
+extension P1Event {
+    /// What the loop makes of one event of the P1 reader: a sample it can meter, or a rejection by reason.
+    /// - Parameter time: When the bytes arrived, Unix milliseconds (the board's clock, not the meter's).
+    public init(_ event: P1StreamEvent, receivedAt time: Int64) {
+        switch event {
+        case .telegram(let telegram):
+            do throws(P1SampleRejection) {
+                self = .sample(try P1Sample.metered(reading: telegram.reading, receivedAt: time))
+            } catch {
+                self = .rejected(P1RejectionKind(error))
+            }
+        case .rejected(let rejection):
+            self = .rejected(P1RejectionKind(rejection.reason))
+        case .frameFailed:
+            self = .rejected(.decryption)
+        }
+    }
+}
