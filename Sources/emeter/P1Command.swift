@@ -27,7 +27,8 @@ struct P1Command: AsyncParsableCommand {
         var rejected = 0
         var failedFrames = 0
         var telegrams = 0
-        private var pending: [UInt8] = []
+        /// Lines not yet written; reused, so a long file costs one buffer, not one per telegram.
+        private var pending = JSONWriter(capacity: 1 << 17)
 
         init(format: Format, flushEveryLine: Bool) {
             self.format = format
@@ -39,11 +40,11 @@ struct P1Command: AsyncParsableCommand {
             case .telegram(let telegram):
                 telegrams += 1
                 switch format {
-                case .json: pending.append(contentsOf: Payloads.telegram(telegram))
-                case .text: pending.append(contentsOf: (telegram.reading.textSummary + "\n").utf8)
+                case .json: Payloads.telegram(telegram, into: &pending)
+                case .text: pending.raw((telegram.reading.textSummary + "\n").utf8)
                 }
-                pending.append(0x0A)
-                if flushEveryLine || pending.count >= 1 << 16 { flush() }
+                pending.newline()
+                if flushEveryLine || pending.bytes.count >= 1 << 16 { flush() }
             case .rejected(let rejection):
                 flush()
                 rejected += 1
@@ -56,9 +57,9 @@ struct P1Command: AsyncParsableCommand {
         }
 
         mutating func flush() {
-            guard !pending.isEmpty else { return }
-            standardOutput(bytes: pending)
-            pending.removeAll(keepingCapacity: true)
+            guard !pending.bytes.isEmpty else { return }
+            standardOutput(bytes: pending.bytes)
+            pending.removeAll()
         }
 
         mutating func summary(source: String) {

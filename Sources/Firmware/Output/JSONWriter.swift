@@ -16,6 +16,18 @@ public struct JSONWriter {
         bytes.reserveCapacity(capacity)
     }
 
+    /// Ends a line (JSON Lines): the next value starts a new top-level value.
+    public mutating func newline() {
+        bytes.append(0x0A)
+        needsComma = false
+    }
+
+    /// Empties the buffer, keeping its capacity (a writer reused for many lines allocates once).
+    public mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        needsComma = false
+    }
+
     /// The output as a string.
     public var text: String { String(decoding: bytes, as: UTF8.self) }
 

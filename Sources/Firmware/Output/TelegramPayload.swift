@@ -17,6 +17,12 @@ extension Payloads {
     /// - several groups of an unknown line → a list of the above.
     public static func telegram(_ telegram: P1Telegram, receivedAt time: Int64 = 0) -> [UInt8] {
         var json = JSONWriter(capacity: 2048 + 48 * telegram.lines.count)
+        self.telegram(telegram, receivedAt: time, into: &json)
+        return json.bytes
+    }
+
+    /// Appends ``telegram(_:receivedAt:)`` to `json` (a writer reused for a stream of telegrams).
+    public static func telegram(_ telegram: P1Telegram, receivedAt time: Int64 = 0, into json: inout JSONWriter) {
         json.objectStart()
         json.key("header")
         json.string(telegram.header)
@@ -43,7 +49,6 @@ extension Payloads {
             json.string(error.rawValue)
         }
         json.objectEnd()
-        return json.bytes
     }
 
     static func value(_ value: P1Value, into json: inout JSONWriter) {
