@@ -1,5 +1,9 @@
 import Firmware
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A configuration problem found while building an HTTP forwarder: names the field and what was expected.
 public struct HTTPConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -60,7 +64,7 @@ public struct HTTPSecret: Codable, Sendable, Equatable, CustomStringConvertible,
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw HTTPConfigurationError(field: field, "cannot read secret file `\(path)`")
             }
-            let value = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let value = String(decoding: data, as: UTF8.self).trimmingWhitespace()
             guard !value.isEmpty else {
                 throw HTTPConfigurationError(field: field, "secret file `\(path)` is empty")
             }

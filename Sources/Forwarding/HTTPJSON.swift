@@ -1,5 +1,9 @@
 import Firmware
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A JSON value tree, for bodies whose shape is built at run time: FIWARE NGSI-v2 entities (`OrionEntity`),
 /// ThingSpeak field look-ups by payload path, and the simplejwt token responses.

@@ -1,8 +1,12 @@
 import Firmware
-import Foundation
 import HAL
 import Logging
 import NIOHTTP1
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The generic HTTP JSON backend: each interval record is `POST`ed as ``Payloads/record(_:device:)`` JSON to
 /// ``HTTPForwarderConfiguration/url``; live readings (``Payloads/live(_:device:)``) and health counters optionally to their own

@@ -1,7 +1,11 @@
 import Firmware
-import Foundation
 import Logging
 import NIOHTTP1
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Reading JWT claims without verifying the signature (the client only needs `exp` to refresh in time;
 /// `spec/forwarding.md` §4.1).
@@ -19,7 +23,7 @@ public enum HTTPJWT {
 
     /// Base64url without padding (RFC 7515 §2) → bytes.
     static func base64URLDecode(_ text: Substring) -> [UInt8]? {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        var base64 = String(text.map { $0 == "-" ? "+" : $0 == "_" ? "/" : $0 })
         switch base64.count % 4 {
         case 0: break
         case 2: base64 += "=="

@@ -137,7 +137,7 @@ public enum HTTPRedaction {
             query = text[text.index(after: mark)...]
             text = String(text[..<mark])
         }
-        if let schemeEnd = text.range(of: "://") {
+        if let schemeEnd = text.firstRange(of: "://") {
             let authorityStart = schemeEnd.upperBound
             let authorityEnd = text[authorityStart...].firstIndex(of: "/") ?? text.endIndex
             if let at = text[authorityStart..<authorityEnd].lastIndex(of: "@") {
@@ -158,14 +158,5 @@ public enum HTTPRedaction {
         let cleaned = String(
             text.prefix(limit).map { $0.isASCII && $0.asciiValue.map { $0 < 0x20 } == true ? " " : $0 })
         return text.count > limit ? cleaned + "…" : cleaned
-    }
-}
-
-extension String {
-    fileprivate func trimmingWhitespace() -> String {
-        var slice = Substring(self)
-        while let first = slice.first, first == " " || first == "\t" { slice.removeFirst() }
-        while let last = slice.last, last == " " || last == "\t" { slice.removeLast() }
-        return String(slice)
     }
 }

@@ -1,7 +1,7 @@
 import Firmware
-import Foundation
 import Logging
 import MQTT
+import Foundation  // URL percent-decoding of the user name and password (not in FoundationEssentials)
 
 /// Where and how the MQTT forwarder publishes. Topic layout (prefix default `emeter`):
 ///
@@ -62,7 +62,7 @@ public struct MQTTForwarderConfiguration: Sendable, Equatable {
         guard let host = components.host, !host.isEmpty else { return fail("no host") }
         let port = components.port ?? (scheme == "mqtts" ? 8883 : 1883)
         guard (1...65535).contains(port) else { return fail("port \(port) is out of range") }
-        var prefix = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        var prefix = components.path.trimming { $0 == "/" }
         if prefix.isEmpty { prefix = "emeter" }
         guard !prefix.contains(where: { "#+".contains($0) }) else { return fail("the topic prefix may not contain # or +") }
         var configuration = MQTTForwarderConfiguration(host: host, port: port, username: components.user?.removingPercentEncoding,

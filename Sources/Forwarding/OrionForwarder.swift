@@ -1,8 +1,12 @@
 import Firmware
-import Foundation
 import HAL
 import Logging
 import NIOHTTP1
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Forwards interval records to a FIWARE Orion Context Broker: one `POST <url>/v2/op/update` with
 /// `actionType: append` per record, which creates the device's entity on first use and updates it afterwards

@@ -1,8 +1,12 @@
 import Firmware
-import Foundation
 import HAL
 import Logging
 import NIOHTTP1
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Forwards interval records to a ThingSpeak channel: one `POST /update` per record, form-encoded, with
 /// `api_key`, the mapped `field1`…`field8` (``ThingSpeakFields``) and `created_at` = the record's end (ISO 8601 UTC),
@@ -117,7 +121,7 @@ public actor ThingSpeakForwarder: Forwarder {
     private func check(_ response: HTTPExchangeResponse) throws(ForwardError) {
         if (200..<300).contains(response.status) {
             lastUpdate = uptime()
-            if response.text.trimmingCharacters(in: .whitespacesAndNewlines) == "0" {
+            if response.text.trimmingWhitespace() == "0" {
                 let wait = max(minInterval, HTTPStatusPolicy.thingSpeakMinimumWait)
                 throw ForwardError(.retry(after: wait), "\(name): update refused (body `0`: rate limited)")
             }

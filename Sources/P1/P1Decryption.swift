@@ -1,5 +1,4 @@
 import Crypto
-import Foundation
 import _CryptoExtras
 
 /// A DLMS general-glo-ciphering APDU carrying an encrypted P1 telegram (Luxmetering Smarty P1 spec v1.1.3,

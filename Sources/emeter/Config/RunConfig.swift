@@ -1,6 +1,5 @@
 import Firmware
 import Forwarding
-import Foundation
 
 /// The daemon's configuration file (`emeter run --config FILE`); every key is optional.
 /// See `config/emeter.example.yaml` for a commented example.

@@ -4,7 +4,6 @@ import ArgumentParser
 import Firmware
 import Forwarding
 import MQTT
-import Foundation
 import HAL
 import Logging
 import P1

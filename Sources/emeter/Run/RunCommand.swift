@@ -1,6 +1,5 @@
 import ArgumentParser
 import Firmware
-import Foundation
 import HAL
 import Logging
 import P1

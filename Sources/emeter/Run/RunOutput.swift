@@ -1,6 +1,5 @@
 import Firmware
 import Forwarding
-import Foundation
 import Logging
 
 /// Prints records from the ring on stdout and acknowledges them: stdout is the default consumer of the ring.
