@@ -65,12 +65,12 @@ public struct ADE9000<Bus: SPIDevice> {
     /// Reads `register` with CRC_SPI check; the number of bytes follows from `Value`.
     ///
     /// - Throws: `.crcMismatch` after `configuration.crcRetries` retries, `.bus`, `.truncatedReply`.
-    public mutating func read<Value>(_ register: Register<Value>) throws(ADE9000Error) -> Value {
+    public mutating func read<Value, Access>(_ register: TypedRegister<Value, Access>) throws(ADE9000Error) -> Value {
         try read(register, retries: configuration.crcRetries, quiet: false)
     }
 
-    private mutating func read<Value>(_ register: Register<Value>, retries: Int, quiet: Bool) throws(ADE9000Error)
-        -> Value
+    private mutating func read<Value, Access>(_ register: TypedRegister<Value, Access>, retries: Int, quiet: Bool)
+        throws(ADE9000Error) -> Value
     {
         var received: UInt16 = 0
         var computed: UInt16 = 0
@@ -106,8 +106,11 @@ public struct ADE9000<Bus: SPIDevice> {
             register: register.description, received: received, computed: computed, attempts: retries + 1)
     }
 
-    /// Writes `register`: header then 2 or 4 big-endian data bytes (no CRC on writes).
-    public mutating func write<Value>(_ register: Register<Value>, _ value: Value) throws(ADE9000Error) {
+    /// Writes `register`: header then 2 or 4 big-endian data bytes (no CRC on writes). Only read-write and
+    /// write-1-to-clear registers are accepted: `write(.irms(.a), 1)` does not compile.
+    public mutating func write<Value, Access: WritableAccess>(_ register: TypedRegister<Value, Access>, _ value: Value)
+        throws(ADE9000Error)
+    {
         _ = try transact(Framing.writeOperations(register, value))
         if register.address == Register<UInt16>.config1.address {
             config1Shadow = Config1(rawValue: UInt16(truncatingIfNeeded: value))
@@ -116,24 +119,22 @@ public struct ADE9000<Bus: SPIDevice> {
 
     /// Performs one table entry.
     public mutating func write(_ entry: RegisterWrite) throws(ADE9000Error) {
-        switch entry {
-        case .u16(let register, let value): try write(register, value)
-        case .u32(let register, let value): try write(register, value)
+        if entry.address.isSixteenBit {
+            try write(Register<UInt16>(entry), UInt16(truncatingIfNeeded: entry.value))
+        } else {
+            try write(Register<UInt32>(entry), entry.value)
         }
     }
 
-    /// Reads back a written entry and compares (VLEVEL: bits 23:0 only; status registers are skipped).
+    /// Reads back a written entry and compares (VLEVEL: bits 23:0 only; write-1-to-clear registers are skipped).
     private mutating func verify(_ entry: RegisterWrite) throws(ADE9000Error) {
-        let address = entry.address
-        if address == Register<UInt32>.status0.address || address == Register<UInt32>.status1.address { return }
-        let readBack: UInt32
-        switch entry {
-        case .u16(let register, _): readBack = UInt32(try read(register))
-        case .u32(let register, _): readBack = try read(register)
-        }
-        let mask: UInt32 = address == Register<UInt32>.vlevel.address ? 0x00FF_FFFF : 0xFFFF_FFFF
+        if entry.access == .writeOneToClear { return }
+        let readBack: UInt32 =
+            entry.address.isSixteenBit
+            ? UInt32(try read(Register<UInt16>(entry))) : try read(Register<UInt32>(entry))
+        let mask: UInt32 = entry.address == Register<UInt32>.vlevel.address ? 0x00FF_FFFF : 0xFFFF_FFFF
         guard readBack & mask == entry.value & mask else {
-            throw .writeVerifyFailed(register: RegisterMap.name(of: address), wrote: entry.value, readBack: readBack)
+            throw .writeVerifyFailed(register: entry.name, wrote: entry.value, readBack: readBack)
         }
     }
 
@@ -169,9 +170,9 @@ public struct ADE9000<Bus: SPIDevice> {
             return try readBurst(from: info.address, count: 1)[0]
         }
         if info.address.isSixteenBit {
-            return UInt32(try read(Register<UInt16>(info.address.rawValue)))
+            return UInt32(try read(ReadOnlyRegister<UInt16>(info)))
         }
-        return try read(Register<UInt32>(info.address.rawValue))
+        return try read(ReadOnlyRegister<UInt32>(info))
     }
 
     /// Writes any register of the table by its row, with the table's width.
@@ -182,9 +183,9 @@ public struct ADE9000<Bus: SPIDevice> {
             guard let narrow = UInt16(exactly: value) else {
                 throw .invalidConfiguration("\(info.name) is 16-bit; 0x\(hex(value, digits: 8)) does not fit")
             }
-            try write(Register<UInt16>(info.address.rawValue), narrow)
+            try write(Register<UInt16>(info), narrow)
         } else {
-            try write(Register<UInt32>(info.address.rawValue), value)
+            try write(Register<UInt32>(info), value)
         }
     }
 
@@ -496,7 +497,9 @@ public struct ADE9000<Bus: SPIDevice> {
 
     /// Reads one 45-bit accumulator consistently: HI, LO, HI again; if HI moved (an EGYRDY update in between),
     /// LO is read again.
-    private mutating func readAccumulator(high: Register<UInt32>, low: Register<UInt32>) throws(ADE9000Error) -> Int64 {
+    private mutating func readAccumulator(high: ReadOnlyRegister<UInt32>, low: ReadOnlyRegister<UInt32>)
+        throws(ADE9000Error) -> Int64
+    {
         var first = try read(high)
         for _ in 0..<3 {
             let lowValue = try read(low)
