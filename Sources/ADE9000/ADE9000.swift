@@ -25,13 +25,11 @@ public struct ADE9000<Bus: SPIDevice> {
     /// The calibration written at start-up and after every detected reset.
     public private(set) var calibration: Calibration
     public private(set) var statistics = ADE9000Statistics()
-    /// Energy per phase (A, B, C) since the driver started, in accumulator counts.
-    public private(set) var energyCounts = [EnergyCounts](repeating: EnergyCounts(), count: 3)
     /// PART_ID and VERSION read at the last (re-)initialisation.
     public private(set) var identity: (partID: UInt32, version: UInt16)?
 
-    /// Last 45-bit accumulator value per phase and quantity (active, reactive, apparent).
-    private var lastEnergy = [[Int64]](repeating: [0, 0, 0], count: 3)
+    /// Energy since the driver started, fed with the energy registers of every complete cycle.
+    public private(set) var energyAccumulator = EnergyAccumulator()
     /// CONFIG1 as written (shadow; BURST_EN decides how snapshots are read).
     private var config1Shadow = Config1()
     /// CRC_RSLT captured after the driver's own configuration writes; `nil` until captured.
@@ -51,6 +49,9 @@ public struct ADE9000<Bus: SPIDevice> {
         self.irq1 = irq1
         self.logger = logger
     }
+
+    /// Energy per phase (A, B, C) since the driver started, in accumulator counts.
+    public var energyCounts: [EnergyCounts] { energyAccumulator.counts }
 
     // MARK: - Register access
 
@@ -279,7 +280,7 @@ public struct ADE9000<Bus: SPIDevice> {
         }
         for entry in ADE9000Configuration.startWrites { try write(entry) }
         if configuration.verifyWrites, let run = ADE9000Configuration.startWrites.last { try verify(run) }
-        try rebaselineEnergy()
+        energyAccumulator.rebaseline(try readEnergyRegisters())
         try captureConfigurationCRC()
     }
 
@@ -430,7 +431,7 @@ public struct ADE9000<Bus: SPIDevice> {
         let energyValues = try readEnergyRegisters()
         // A reset that completed during this snapshot would have zeroed what we read: check again, then commit.
         try checkForChipReset()
-        commitEnergy(energyValues)
+        energyAccumulator.add(energyValues)
 
         let frontEnd = configuration.frontEnd
         let phases = Phase.allCases.map { phase in
@@ -438,7 +439,7 @@ public struct ADE9000<Bus: SPIDevice> {
         }
         return Readings(
             phases: phases, neutralCurrent: Conversions.current(rmsCode: neutral, frontEnd),
-            energy: energyCounts.map { EnergyTotals($0, frontEnd) }, raw: raw, neutralRaw: neutral)
+            energy: energyAccumulator.counts.map { EnergyTotals($0, frontEnd) }, raw: raw, neutralRaw: neutral)
     }
 
     /// Pure conversion of one phase's codes.
@@ -497,28 +498,24 @@ public struct ADE9000<Bus: SPIDevice> {
 
     /// Reads one 45-bit accumulator consistently: HI, LO, HI again; if HI moved (an EGYRDY update in between),
     /// LO is read again.
-    private mutating func readAccumulator(high: ReadOnlyRegister<UInt32>, low: ReadOnlyRegister<UInt32>)
-        throws(ADE9000Error) -> Int64
+    /// - Returns: The HI and LO words of one consistent pair.
+    private mutating func readEnergy(_ quantity: EnergyQuantity, _ phase: Phase) throws(ADE9000Error)
+        -> (high: UInt32, low: UInt32)
     {
+        let high = quantity.high(phase)
         var first = try read(high)
         for _ in 0..<3 {
-            let lowValue = try read(low)
+            let low = try read(quantity.low(phase))
             let second = try read(high)
-            if second == first { return Framing.energyAccumulator(high: first, low: lowValue) }
+            if second == first { return (first, low) }
             first = second
         }
         throw .implausibleReading(register: high.description, value: Int64(first), reason: "kept changing while read")
     }
 
-    /// Difference of two 45-bit two's-complement accumulator values across a wrap: (new − old) mod 2⁴⁵ in
-    /// [−2⁴⁴, 2⁴⁴). Correct as long as the register moved by less than 2⁴⁴ counts between reads (~106 s at
-    /// full-scale power, spec §5.5).
+    /// Difference of two 45-bit accumulator values across a wrap (`EnergyAccumulator.delta`).
     public static func accumulatorDelta(from old: Int64, to new: Int64) -> Int64 {
-        let modulus: Int64 = 1 << 45
-        var delta = (new - old) % modulus
-        if delta >= modulus / 2 { delta -= modulus }
-        if delta < -modulus / 2 { delta += modulus }
-        return delta
+        EnergyAccumulator.delta(from: old, to: new)
     }
 
     /// Reads the active, reactive and apparent energy registers of all phases and adds their increments since
@@ -530,47 +527,19 @@ public struct ADE9000<Bus: SPIDevice> {
         try checkForChipReset()
         let values = try readEnergyRegisters()
         try checkForChipReset()
-        commitEnergy(values)
+        energyAccumulator.add(values)
     }
 
-    private mutating func readEnergyRegisters() throws(ADE9000Error) -> [[Int64]] {
-        var values = lastEnergy
+    /// Reads the active, reactive and apparent energy registers of all phases.
+    private mutating func readEnergyRegisters() throws(ADE9000Error) -> EnergyRegisterValues {
+        var values = EnergyRegisterValues()
         for phase in Phase.allCases {
             for quantity in EnergyQuantity.allCases {
-                values[phase.rawValue][quantity.rawValue] = try readAccumulator(
-                    high: quantity.high(phase), low: quantity.low(phase))
+                let pair = try readEnergy(quantity, phase)
+                values.set(phase, quantity, high: pair.high, low: pair.low)
             }
         }
         return values
-    }
-
-    /// Adds the increments from `lastEnergy` to `values` (only called once every read of the cycle succeeded,
-    /// so a failed cycle loses nothing: the next one sees the whole increment).
-    private mutating func commitEnergy(_ values: [[Int64]]) {
-        for phase in Phase.allCases {
-            let p = phase.rawValue
-            let active = Self.accumulatorDelta(from: lastEnergy[p][0], to: values[p][0])
-            let reactive = Self.accumulatorDelta(from: lastEnergy[p][1], to: values[p][1])
-            let apparent = Self.accumulatorDelta(from: lastEnergy[p][2], to: values[p][2])
-            if active >= 0 { energyCounts[p].activeImport += active } else { energyCounts[p].activeExport -= active }
-            if reactive >= 0 {
-                energyCounts[p].reactivePositive += reactive
-            } else {
-                energyCounts[p].reactiveNegative -= reactive
-            }
-            energyCounts[p].apparent += abs(apparent)
-        }
-        lastEnergy = values
-    }
-
-    /// Takes the chip's current energy registers as the new baseline (after (re-)initialisation).
-    private mutating func rebaselineEnergy() throws(ADE9000Error) {
-        for phase in Phase.allCases {
-            for quantity in EnergyQuantity.allCases {
-                lastEnergy[phase.rawValue][quantity.rawValue] = try readAccumulator(
-                    high: quantity.high(phase), low: quantity.low(phase))
-            }
-        }
     }
 
     // MARK: - Interrupts

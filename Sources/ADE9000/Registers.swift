@@ -216,26 +216,3 @@ func hex(_ value: UInt32, digits: Int) -> String {
     let text = String(value, radix: 16, uppercase: true)
     return String(repeating: "0", count: max(0, digits - text.count)) + text
 }
-
-/// The total-energy accumulators the driver tracks: xWATTHR, xVARHR, xVAHR (HI/LO pairs, spec §2.3).
-public enum EnergyQuantity: Int, CaseIterable, Sendable {
-    case active, reactive, apparent
-
-    /// xWATTHR_HI / xVARHR_HI / xVAHR_HI.
-    public func high(_ phase: Phase) -> ReadOnlyRegister<UInt32> {
-        switch self {
-        case .active: .activeEnergyHigh(phase)
-        case .reactive: .reactiveEnergyHigh(phase)
-        case .apparent: .apparentEnergyHigh(phase)
-        }
-    }
-
-    /// xWATTHR_LO / xVARHR_LO / xVAHR_LO.
-    public func low(_ phase: Phase) -> ReadOnlyRegister<UInt32> {
-        switch self {
-        case .active: .activeEnergyLow(phase)
-        case .reactive: .reactiveEnergyLow(phase)
-        case .apparent: .apparentEnergyLow(phase)
-        }
-    }
-}
