@@ -386,42 +386,7 @@ public struct ADE9000<Bus: SPIDevice> {
     /// always read with CRC.
     public mutating func readSnapshot() throws(ADE9000Error) -> Readings {
         try checkForChipReset()
-        var raw = [RawPhaseCodes](repeating: RawPhaseCodes(), count: 3)
-        let neutral: Int32
-        if configuration.burstReads && config1Shadow.burstEnabled {
-            let words = try readBurst(from: RegisterAddress(rawValue: BurstByPhase.base), count: BurstByPhase.wordCount)
-            func word(_ phase: Phase, _ source: UInt16) -> Int32 {
-                Int32(
-                    bitPattern: words[phase.rawValue * Int(BurstByPhase.phaseStride) + BurstByPhase.index(of: source)])
-            }
-            for phase in Phase.allCases {
-                raw[phase.rawValue].irms = word(phase, 0x20C)
-                raw[phase.rawValue].vrms = word(phase, 0x20D)
-                raw[phase.rawValue].active = word(phase, 0x210)
-                raw[phase.rawValue].apparent = word(phase, 0x212)
-                raw[phase.rawValue].reactive = word(phase, 0x211)
-                raw[phase.rawValue].powerFactor = word(phase, 0x216)
-            }
-            neutral = Int32(bitPattern: words[3 * Int(BurstByPhase.phaseStride) + 1])
-            do {
-                try Self.checkPlausible(raw, neutral: neutral)
-            } catch {
-                statistics.implausibleBursts += 1
-                logger.warning("burst snapshot rejected", metadata: ["reason": "\(error)"])
-                throw error
-            }
-        } else {
-            for phase in Phase.allCases {
-                raw[phase.rawValue].irms = Int32(bitPattern: try read(.irms(phase)))
-                raw[phase.rawValue].vrms = Int32(bitPattern: try read(.vrms(phase)))
-                raw[phase.rawValue].active = Int32(bitPattern: try read(.activePower(phase)))
-                raw[phase.rawValue].reactive = Int32(bitPattern: try read(.reactivePower(phase)))
-                raw[phase.rawValue].apparent = Int32(bitPattern: try read(.apparentPower(phase)))
-                raw[phase.rawValue].powerFactor = Int32(bitPattern: try read(.powerFactor(phase)))
-            }
-            neutral = Int32(bitPattern: try read(.neutralIRMS))
-            try Self.checkPlausible(raw, neutral: neutral)
-        }
+        var (raw, neutral) = try readMeasurementCodes()
         for phase in Phase.allCases {
             raw[phase.rawValue].period = try read(.period(phase))
             raw[phase.rawValue].currentAngle = try read(.voltageToCurrentAngle(phase))
@@ -432,66 +397,50 @@ public struct ADE9000<Bus: SPIDevice> {
         // A reset that completed during this snapshot would have zeroed what we read: check again, then commit.
         try checkForChipReset()
         energyAccumulator.add(energyValues)
-
-        let frontEnd = configuration.frontEnd
-        let phases = Phase.allCases.map { phase in
-            Self.convert(raw[phase.rawValue], phase: phase, frontEnd)
-        }
-        return Readings(
-            phases: phases, neutralCurrent: Conversions.current(rmsCode: neutral, frontEnd),
-            energy: energyAccumulator.counts.map { EnergyTotals($0, frontEnd) }, raw: raw, neutralRaw: neutral)
+        return Conversions.readings(
+            raw: raw, neutral: neutral, energy: energyAccumulator.counts, configuration.frontEnd)
     }
 
-    /// Pure conversion of one phase's codes.
+    /// The measurement codes, plausibility-checked: a burst (no CRC) when configured and enabled in the chip,
+    /// else single CRC-checked reads. A rejected burst is counted in `statistics.implausibleBursts`.
+    private mutating func readMeasurementCodes() throws(ADE9000Error) -> (phases: [RawPhaseCodes], neutral: Int32) {
+        let burst = configuration.burstReads && config1Shadow.burstEnabled
+        let codes: (phases: [RawPhaseCodes], neutral: Int32)
+        if burst {
+            let words = try readBurst(from: RegisterAddress(rawValue: BurstByPhase.base), count: BurstByPhase.wordCount)
+            codes = try BurstByPhase.measurementCodes(words)
+        } else {
+            var phases = [RawPhaseCodes](repeating: RawPhaseCodes(), count: Phase.allCases.count)
+            for phase in Phase.allCases {
+                phases[phase.rawValue].irms = Int32(bitPattern: try read(.irms(phase)))
+                phases[phase.rawValue].vrms = Int32(bitPattern: try read(.vrms(phase)))
+                phases[phase.rawValue].active = Int32(bitPattern: try read(.activePower(phase)))
+                phases[phase.rawValue].reactive = Int32(bitPattern: try read(.reactivePower(phase)))
+                phases[phase.rawValue].apparent = Int32(bitPattern: try read(.apparentPower(phase)))
+                phases[phase.rawValue].powerFactor = Int32(bitPattern: try read(.powerFactor(phase)))
+            }
+            codes = (phases, Int32(bitPattern: try read(.neutralIRMS)))
+        }
+        do {
+            try Plausibility.check(codes.phases, neutral: codes.neutral)
+        } catch {
+            if burst {
+                statistics.implausibleBursts += 1
+                logger.warning("burst snapshot rejected", metadata: ["reason": "\(error)"])
+            }
+            throw error
+        }
+        return codes
+    }
+
+    /// Pure conversion of one phase's codes (`Conversions.phaseReading`).
     public static func convert(_ codes: RawPhaseCodes, phase: Phase, _ frontEnd: FrontEnd) -> PhaseReading {
-        let frequency = Conversions.frequency(periodCode: codes.period)
-        var currentAngle = Conversions.angleDegrees(code: codes.currentAngle, lineFrequency: frequency)
-        if currentAngle > 180 { currentAngle -= 360 }
-        return PhaseReading(
-            phase: phase, voltage: Conversions.voltage(rmsCode: codes.vrms, frontEnd),
-            current: Conversions.current(rmsCode: codes.irms, frontEnd),
-            activePower: Conversions.power(code: codes.active, frontEnd),
-            reactivePower: Conversions.power(code: codes.reactive, frontEnd),
-            apparentPower: Conversions.power(code: codes.apparent, frontEnd),
-            powerFactor: Conversions.powerFactor(code: codes.powerFactor), frequency: frequency,
-            voltageAngle: Conversions.angleDegrees(code: codes.voltageAngle, lineFrequency: frequency),
-            currentAngle: currentAngle)
+        Conversions.phaseReading(codes, phase: phase, frontEnd)
     }
 
-    /// Plausibility of values that may have come without CRC: RMS and VA are never negative, |PF| ≤ 1,
-    /// |WATT| and |VAR| do not exceed VA by more than 10 % + 0.1 % of full scale.
+    /// Plausibility of snapshot codes (`Plausibility.check`).
     static func checkPlausible(_ raw: [RawPhaseCodes], neutral: Int32) throws(ADE9000Error) {
-        let names = ["A", "B", "C"]
-        for (index, codes) in raw.enumerated() {
-            let p = names[index]
-            if codes.irms < 0 {
-                throw .implausibleReading(
-                    register: p + "IRMS", value: Int64(codes.irms), reason: "RMS cannot be negative")
-            }
-            if codes.vrms < 0 {
-                throw .implausibleReading(
-                    register: p + "VRMS", value: Int64(codes.vrms), reason: "RMS cannot be negative")
-            }
-            if codes.apparent < 0 {
-                throw .implausibleReading(
-                    register: p + "VA", value: Int64(codes.apparent), reason: "apparent power cannot be negative")
-            }
-            if abs(Int64(codes.powerFactor)) > 134_217_728 + 134_218 {
-                throw .implausibleReading(register: p + "PF", value: Int64(codes.powerFactor), reason: "|PF| > 1")
-            }
-            // Generous: WATT and VA are filtered separately and may disagree briefly after a load step; the check
-            // is for garbage (e.g. words from a stuck MISO), not for metrology. 20,694 = 0.1 % of full scale.
-            let limit = Int64(codes.apparent) + Int64(codes.apparent) / 10 + 20_694
-            if abs(Int64(codes.active)) > limit {
-                throw .implausibleReading(register: p + "WATT", value: Int64(codes.active), reason: "|WATT| > VA")
-            }
-            if abs(Int64(codes.reactive)) > limit {
-                throw .implausibleReading(register: p + "VAR", value: Int64(codes.reactive), reason: "|VAR| > VA")
-            }
-        }
-        if neutral < 0 {
-            throw .implausibleReading(register: "NIRMS", value: Int64(neutral), reason: "RMS cannot be negative")
-        }
+        try Plausibility.check(raw, neutral: neutral)
     }
 
     // MARK: - Energy

@@ -60,3 +60,31 @@ public func burstAliasSource(_ address: RegisterAddress) -> RegisterAddress? {
     }
     return nil
 }
+
+extension BurstByPhase {
+    /// The per-phase RMS, power and power-factor codes and NIRMS from the words of a burst of 0x680–0x6BC.
+    /// - Throws: `.truncatedReply` for fewer than `wordCount` words.
+    public static func measurementCodes(_ words: [UInt32]) throws(ADE9000Error)
+        -> (phases: [RawPhaseCodes], neutral: Int32)
+    {
+        guard words.count >= wordCount else {
+            throw .truncatedReply(
+                register: RegisterMap.name(of: RegisterAddress(rawValue: base)), expected: 4 * wordCount,
+                received: 4 * words.count)
+        }
+        func word(_ phase: Phase, _ source: (Phase) -> ReadOnlyRegister<UInt32>) -> Int32 {
+            Int32(bitPattern: words[phase.rawValue * Int(phaseStride) + index(of: source(.a).address.rawValue)])
+        }
+        let phases = Phase.allCases.map { phase in
+            RawPhaseCodes(
+                vrms: word(phase, ReadOnlyRegister.vrms), irms: word(phase, ReadOnlyRegister.irms),
+                active: word(phase, ReadOnlyRegister.activePower),
+                reactive: word(phase, ReadOnlyRegister.reactivePower),
+                apparent: word(phase, ReadOnlyRegister.apparentPower),
+                powerFactor: word(phase, ReadOnlyRegister.powerFactor))
+        }
+        // The neutral group follows the three phase groups: NI_PCF, NIRMS, NIRMSONE, NIRMS1012.
+        let neutral = Int32(bitPattern: words[3 * Int(phaseStride) + 1])
+        return (phases, neutral)
+    }
+}
