@@ -24,15 +24,16 @@ public enum EnergyQuantity: Int, CaseIterable, Sendable {
 /// One reading of the energy registers the driver tracks, for all phases: xWATTHR, xVARHR and xVAHR as 45-bit
 /// two's-complement accumulator values (HI · 2¹³ + LO, spec §12.3).
 public struct EnergyRegisterValues: Sendable, Equatable {
-    private var values = [Int64](repeating: 0, count: Phase.allCases.count * EnergyQuantity.allCases.count)
+    /// Phase-major: A active, A reactive, A apparent, B active, …
+    private var values = [Int64](repeating: 0, count: 9)
 
     /// All accumulators at zero (the chip after reset).
     public init() {}
 
     /// The 45-bit accumulator value of `quantity` on `phase`.
     public subscript(phase: Phase, quantity: EnergyQuantity) -> Int64 {
-        get { values[phase.rawValue * EnergyQuantity.allCases.count + quantity.rawValue] }
-        set { values[phase.rawValue * EnergyQuantity.allCases.count + quantity.rawValue] = newValue }
+        get { values[phase.rawValue * 3 + quantity.rawValue] }
+        set { values[phase.rawValue * 3 + quantity.rawValue] = newValue }
     }
 
     /// Stores the xHR_HI / xHR_LO pair of `quantity` on `phase` as read from the chip.

@@ -149,7 +149,7 @@ extension TypedRegister where Access == ReadWriteAccess {
 }
 
 /// How the blocks of a per-phase register family repeat (spec §2).
-public enum PhaseStride: Sendable {
+enum PhaseStride: Sendable {
     /// Calibration and measurement blocks: B = A + 0x20, C = A + 0x40.
     case block
     /// Energy and accumulated-power blocks: B = A + 0x3C, C = A + 0x78.
@@ -158,7 +158,7 @@ public enum PhaseStride: Sendable {
     case adjacent
 
     /// The address offset of `phase` from phase A.
-    public func offset(_ phase: Phase) -> UInt16 {
+    func offset(_ phase: Phase) -> UInt16 {
         switch self {
         case .block: phase.offset
         case .energy: phase.energyOffset
