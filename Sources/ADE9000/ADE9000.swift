@@ -9,10 +9,18 @@ import Logging
 /// one driver type serves boards with and without the lines, and no `Sendable` is claimed anywhere — the driver
 /// is confined to the task that owns it, like its bus.
 ///
-/// Reads are CRC-checked (CRC_SPI appended to every non-burst read, spec §1.5–§1.6); a mismatch is retried
-/// `configuration.crcRetries` times, counted in `statistics`, then thrown.
+/// The driver orchestrates three parts and holds the chip's state between them:
+/// - fetch (`RegisterIO`): SPI transactions, CRC_SPI check and retry (`configuration.crcRetries`, counted in
+///   `statistics`), bursts, consistent HI/LO energy reads;
+/// - convert (`Conversions`, `Plausibility`, `BurstByPhase.measurementCodes`): pure functions from register codes
+///   to SI units;
+/// - energy (`EnergyAccumulator`): a pure value fed with the energy registers of every complete cycle.
+///
+/// Start-up, verification, configuration-CRC capture and reset detection are here; interrupt waits are in
+/// ADE9000+Interrupts.swift.
 public struct ADE9000<Bus: SPIDevice> {
-    public var bus: Bus
+    /// The register I/O over `bus`.
+    var io: RegisterIO<Bus>
     public var delay: any Delay
     /// RESET (active low). Without it, `reset()` uses CONFIG1.SWRST.
     public var resetLine: (any GPIOOutput)?
@@ -20,172 +28,95 @@ public struct ADE9000<Bus: SPIDevice> {
     public var irq0: (any GPIOInput)?
     /// IRQ1 (active low): RSTDONE after reset.
     public var irq1: (any GPIOInput)?
-    public var logger: Logger
     public private(set) var configuration: ADE9000Configuration
     /// The calibration written at start-up and after every detected reset.
     public private(set) var calibration: Calibration
-    public private(set) var statistics = ADE9000Statistics()
-    /// Energy per phase (A, B, C) since the driver started, in accumulator counts.
-    public private(set) var energyCounts = [EnergyCounts](repeating: EnergyCounts(), count: 3)
     /// PART_ID and VERSION read at the last (re-)initialisation.
     public private(set) var identity: (partID: UInt32, version: UInt16)?
-
-    /// Last 45-bit accumulator value per phase and quantity (active, reactive, apparent).
-    private var lastEnergy = [[Int64]](repeating: [0, 0, 0], count: 3)
-    /// CONFIG1 as written (shadow; BURST_EN decides how snapshots are read).
-    private var config1Shadow = Config1()
     /// CRC_RSLT captured after the driver's own configuration writes; `nil` until captured.
     public private(set) var configurationCRC: UInt16?
+    /// Energy since the driver started, fed with the energy registers of every complete cycle.
+    public private(set) var energyAccumulator = EnergyAccumulator()
+    /// The driver's own counters (resets, re-initialisations, missed interrupts, rejected bursts); the CRC
+    /// counters are kept by `io`.
+    var events = ADE9000Statistics()
 
     public init(
         bus: Bus, delay: any Delay, configuration: ADE9000Configuration = .init(),
         calibration: Calibration = .identity, resetLine: (any GPIOOutput)? = nil, irq0: (any GPIOInput)? = nil,
         irq1: (any GPIOInput)? = nil, logger: Logger = Logger(label: "emeter.ade9000")
     ) {
-        self.bus = bus
+        self.io = RegisterIO(bus: bus, crcRetries: configuration.crcRetries, logger: logger)
         self.delay = delay
         self.configuration = configuration
         self.calibration = calibration
         self.resetLine = resetLine
         self.irq0 = irq0
         self.irq1 = irq1
-        self.logger = logger
     }
+
+    /// The SPI device.
+    public var bus: Bus {
+        get { io.bus }
+        set { io.bus = newValue }
+    }
+
+    public var logger: Logger {
+        get { io.logger }
+        set { io.logger = newValue }
+    }
+
+    /// Recoveries and faults since the driver was created.
+    public var statistics: ADE9000Statistics {
+        var result = events
+        result.crcMismatches = io.crcMismatches
+        result.crcRecoveries = io.crcRecoveries
+        result.crcFailures = io.crcFailures
+        return result
+    }
+
+    /// Energy per phase (A, B, C) since the driver started, in accumulator counts.
+    public var energyCounts: [EnergyCounts] { energyAccumulator.counts }
 
     // MARK: - Register access
-
-    private mutating func transact(_ operations: [SPIOperation]) throws(ADE9000Error) -> [UInt8] {
-        do {
-            return try bus.transaction(operations).first ?? []
-        } catch {
-            throw .bus(error)
-        }
-    }
 
     /// Reads `register` with CRC_SPI check; the number of bytes follows from `Value`.
     ///
     /// - Throws: `.crcMismatch` after `configuration.crcRetries` retries, `.bus`, `.truncatedReply`.
-    public mutating func read<Value>(_ register: Register<Value>) throws(ADE9000Error) -> Value {
-        try read(register, retries: configuration.crcRetries, quiet: false)
+    public mutating func read<Value, Access>(_ register: TypedRegister<Value, Access>) throws(ADE9000Error) -> Value {
+        try io.read(register)
     }
 
-    private mutating func read<Value>(_ register: Register<Value>, retries: Int, quiet: Bool) throws(ADE9000Error)
-        -> Value
+    /// Writes `register`: header then 2 or 4 big-endian data bytes (no CRC on writes). Only read-write and
+    /// write-1-to-clear registers are accepted: `write(.irms(.a), 1)` does not compile.
+    public mutating func write<Value, Access: WritableAccess>(_ register: TypedRegister<Value, Access>, _ value: Value)
+        throws(ADE9000Error)
     {
-        var received: UInt16 = 0
-        var computed: UInt16 = 0
-        for attempt in 0...max(0, retries) {
-            let reply = try transact(Framing.readOperations(register))
-            switch Framing.checkReply(reply, as: Value.self) {
-            case .valid(let value):
-                if attempt > 0 {
-                    statistics.crcRecoveries += 1
-                    logger.notice(
-                        "CRC_SPI recovered on retry",
-                        metadata: ["register": "\(register)", "attempt": "\(attempt + 1)"])
-                }
-                return value
-            case .crcMismatch(let r, let c):
-                received = r
-                computed = c
-                if !quiet {
-                    statistics.crcMismatches += 1
-                    logger.warning(
-                        "CRC_SPI mismatch",
-                        metadata: [
-                            "register": "\(register)", "received": "\(hex(UInt32(r), digits: 4))",
-                            "computed": "\(hex(UInt32(c), digits: 4))", "attempt": "\(attempt + 1)",
-                        ])
-                }
-            case .truncated(let count):
-                throw .truncatedReply(register: register.description, expected: Value.bitWidth / 8 + 2, received: count)
-            }
-        }
-        if !quiet { statistics.crcFailures += 1 }
-        throw .crcMismatch(
-            register: register.description, received: received, computed: computed, attempts: retries + 1)
-    }
-
-    /// Writes `register`: header then 2 or 4 big-endian data bytes (no CRC on writes).
-    public mutating func write<Value>(_ register: Register<Value>, _ value: Value) throws(ADE9000Error) {
-        _ = try transact(Framing.writeOperations(register, value))
-        if register.address == Register<UInt16>.config1.address {
-            config1Shadow = Config1(rawValue: UInt16(truncatingIfNeeded: value))
-        }
+        try io.write(register, value)
     }
 
     /// Performs one table entry.
     public mutating func write(_ entry: RegisterWrite) throws(ADE9000Error) {
-        switch entry {
-        case .u16(let register, let value): try write(register, value)
-        case .u32(let register, let value): try write(register, value)
-        }
-    }
-
-    /// Reads back a written entry and compares (VLEVEL: bits 23:0 only; status registers are skipped).
-    private mutating func verify(_ entry: RegisterWrite) throws(ADE9000Error) {
-        let address = entry.address
-        if address == Register<UInt32>.status0.address || address == Register<UInt32>.status1.address { return }
-        let readBack: UInt32
-        switch entry {
-        case .u16(let register, _): readBack = UInt32(try read(register))
-        case .u32(let register, _): readBack = try read(register)
-        }
-        let mask: UInt32 = address == Register<UInt32>.vlevel.address ? 0x00FF_FFFF : 0xFFFF_FFFF
-        guard readBack & mask == entry.value & mask else {
-            throw .writeVerifyFailed(register: RegisterMap.name(of: address), wrote: entry.value, readBack: readBack)
-        }
+        try io.write(entry)
     }
 
     /// Reads `count` consecutive 32-bit registers from a burst region in one transaction (no CRC in a burst).
     ///
     /// Needs CONFIG1.BURST_EN = 1 (set by the init sequence when `configuration.burstReads`).
     public mutating func readBurst(from start: RegisterAddress, count: Int) throws(ADE9000Error) -> [UInt32] {
-        let reply = try transact(Framing.burstReadOperations(from: start, count: count))
-        guard reply.count == 4 * count else {
-            throw .truncatedReply(register: RegisterMap.name(of: start), expected: 4 * count, received: reply.count)
-        }
-        return Framing.decodeBurst(reply)
-    }
-
-    /// Reads STATUS0 and clears exactly the bits it saw set.
-    public mutating func takeStatus0() throws(ADE9000Error) -> Status0 {
-        let status = Status0(rawValue: try read(Status0.register))
-        if !status.isEmpty { try write(Status0.register, status.rawValue) }
-        return status
-    }
-
-    /// Reads STATUS1 and clears exactly the bits it saw set.
-    public mutating func takeStatus1() throws(ADE9000Error) -> Status1 {
-        let status = Status1(rawValue: try read(Status1.register))
-        if !status.isEmpty { try write(Status1.register, status.rawValue) }
-        return status
+        try io.readBurst(from: start, count: count)
     }
 
     /// Reads any register of the table by its row (for `emeter ade9000 regs`): width from the table, CRC-checked;
     /// registers in a burst region are read as a one-word burst while CONFIG1.BURST_EN is set (no CRC there).
     public mutating func read(_ info: RegisterInfo) throws(ADE9000Error) -> UInt32 {
-        if config1Shadow.burstEnabled && Framing.isBurstCapable(info.address) {
-            return try readBurst(from: info.address, count: 1)[0]
-        }
-        if info.address.isSixteenBit {
-            return UInt32(try read(Register<UInt16>(info.address.rawValue)))
-        }
-        return try read(Register<UInt32>(info.address.rawValue))
+        try io.read(info)
     }
 
     /// Writes any register of the table by its row, with the table's width.
     /// - Throws: `.invalidConfiguration` for a read-only register or a value wider than the register.
     public mutating func write(_ info: RegisterInfo, _ value: UInt32) throws(ADE9000Error) {
-        guard info.access != .readOnly else { throw .invalidConfiguration("\(info.name) is read-only") }
-        if info.address.isSixteenBit {
-            guard let narrow = UInt16(exactly: value) else {
-                throw .invalidConfiguration("\(info.name) is 16-bit; 0x\(hex(value, digits: 8)) does not fit")
-            }
-            try write(Register<UInt16>(info.address.rawValue), narrow)
-        } else {
-            try write(Register<UInt32>(info.address.rawValue), value)
-        }
+        try io.write(info, value)
     }
 
     /// Reads every register in `rows` (default: the whole table, burst aliases included) in address order.
@@ -193,7 +124,7 @@ public struct ADE9000<Bus: SPIDevice> {
         -> [(info: RegisterInfo, value: UInt32)]
     {
         var result: [(info: RegisterInfo, value: UInt32)] = []
-        for info in rows { result.append((info, try read(info))) }
+        for info in rows { result.append((info, try io.read(info))) }
         return result
     }
 
@@ -221,10 +152,10 @@ public struct ADE9000<Bus: SPIDevice> {
         } else {
             var value = Config1()
             value.softwareReset = true
-            try write(Config1.register, value.rawValue)
+            try io.write(Config1.register, value.rawValue)
             logger.info("ADE9000 software reset (CONFIG1.SWRST)")
         }
-        config1Shadow = Config1()
+        io.chipWasReset()
     }
 
     /// Waits for STATUS1.RSTDONE: on IRQ1 when wired, else by polling every 10 ms, up to
@@ -244,7 +175,7 @@ public struct ADE9000<Bus: SPIDevice> {
         }
         while true {
             do {
-                let status = Status1(rawValue: try read(Status1.register, retries: 0, quiet: true))
+                let status = Status1(rawValue: try io.read(Status1.register, retries: 0, quiet: true))
                 if status.contains(.resetDone) {
                     logger.debug("RSTDONE after reset", metadata: ["polled": "\(waited)"])
                     return
@@ -262,24 +193,34 @@ public struct ADE9000<Bus: SPIDevice> {
     /// calibration, verifies them, clears STATUS0/1 and sets RUN = 1. Energy baselines restart at the chip's
     /// (reset) registers.
     public mutating func initialise() throws(ADE9000Error) {
-        let config5 = try read(Register<UInt16>.config5)
-        let partID = try read(Register<UInt32>.partID)
+        let config5 = try io.read(Register<UInt16>.config5)
+        let partID = try io.read(Register<UInt32>.partID)
         guard config5 == 0x0063, partID & (1 << 20) != 0 else { throw .wrongChip(config5: config5, partID: partID) }
-        let version = try read(Register<UInt16>.version)
+        let version = try io.read(Register<UInt16>.version)
         identity = (partID, version)
         logger.info(
             "ADE9000 identified",
             metadata: ["PART_ID": "0x\(hex(partID, digits: 8))", "VERSION": "0x\(hex(UInt32(version), digits: 4))"])
 
         let writes = configuration.configurationWrites + calibration.writes
-        for entry in writes { try write(entry) }
+        for entry in writes { try io.write(entry) }
         if configuration.verifyWrites {
             for entry in writes { try verify(entry) }
         }
-        for entry in ADE9000Configuration.startWrites { try write(entry) }
+        for entry in ADE9000Configuration.startWrites { try io.write(entry) }
         if configuration.verifyWrites, let run = ADE9000Configuration.startWrites.last { try verify(run) }
-        try rebaselineEnergy()
+        energyAccumulator.rebaseline(try io.readEnergyRegisters())
         try captureConfigurationCRC()
+    }
+
+    /// Reads back a written entry and compares (VLEVEL: bits 23:0 only; write-1-to-clear registers are skipped).
+    private mutating func verify(_ entry: RegisterWrite) throws(ADE9000Error) {
+        if entry.access == .writeOneToClear { return }
+        let readBack = try io.readBack(entry)
+        let mask: UInt32 = entry.address == Register<UInt32>.vlevel.address ? 0x00FF_FFFF : 0xFFFF_FFFF
+        guard readBack & mask == entry.value & mask else {
+            throw .writeVerifyFailed(register: entry.name, wrote: entry.value, readBack: readBack)
+        }
     }
 
     /// Takes the configuration CRC (CRC_RSLT, spec §1.6) as the reference for detecting configuration changes
@@ -288,12 +229,12 @@ public struct ADE9000<Bus: SPIDevice> {
     /// Called after initialisation and `applyCalibration`; call it after deliberate raw register writes too.
     public mutating func captureConfigurationCRC() throws(ADE9000Error) {
         let flags = Status1([.configurationCRCDone, .configurationCRCChanged])
-        try write(Status1.register, flags.rawValue)
-        try write(Register<UInt16>.crcForce, 0x0001)
+        try io.write(Status1.register, flags.rawValue)
+        try io.write(Register<UInt16>.crcForce, 0x0001)
         var done = false
         for _ in 0..<50 {
             delay.delay(.milliseconds(2))
-            if Status1(rawValue: try read(Status1.register)).contains(.configurationCRCDone) {
+            if Status1(rawValue: try io.read(Status1.register)).contains(.configurationCRCDone) {
                 done = true
                 break
             }
@@ -303,13 +244,13 @@ public struct ADE9000<Bus: SPIDevice> {
             configurationCRC = nil
             return
         }
-        configurationCRC = try read(Register<UInt16>.crcResult)
-        try write(Status1.register, flags.rawValue)
+        configurationCRC = try io.read(Register<UInt16>.crcResult)
+        try io.write(Status1.register, flags.rawValue)
     }
 
     /// Writes `calibration` (all phases), verifies it and keeps it for re-initialisation after a chip reset.
     public mutating func applyCalibration(_ newCalibration: Calibration) throws(ADE9000Error) {
-        for entry in newCalibration.writes { try write(entry) }
+        for entry in newCalibration.writes { try io.write(entry) }
         if configuration.verifyWrites {
             for entry in newCalibration.writes { try verify(entry) }
         }
@@ -323,13 +264,13 @@ public struct ADE9000<Bus: SPIDevice> {
         var result = Calibration()
         for phase in Phase.allCases {
             result[phase] = PhaseCalibration(
-                voltageGain: Int32(bitPattern: try read(.voltageGain(phase))),
-                currentGain: Int32(bitPattern: try read(.currentGain(phase))),
-                powerGain: Int32(bitPattern: try read(.powerGain(phase))),
-                phaseCalibration: Int32(bitPattern: try read(.phaseCalibration(phase))),
-                voltageRMSOffset: Int32(bitPattern: try read(.voltageRMSOffset(phase))),
-                currentRMSOffset: Int32(bitPattern: try read(.currentRMSOffset(phase))),
-                activePowerOffset: Int32(bitPattern: try read(.activePowerOffset(phase))))
+                voltageGain: Int32(bitPattern: try io.read(.voltageGain(phase))),
+                currentGain: Int32(bitPattern: try io.read(.currentGain(phase))),
+                powerGain: Int32(bitPattern: try io.read(.powerGain(phase))),
+                phaseCalibration: Int32(bitPattern: try io.read(.phaseCalibration(phase))),
+                voltageRMSOffset: Int32(bitPattern: try io.read(.voltageRMSOffset(phase))),
+                currentRMSOffset: Int32(bitPattern: try io.read(.currentRMSOffset(phase))),
+                activePowerOffset: Int32(bitPattern: try io.read(.activePowerOffset(phase))))
         }
         return result
     }
@@ -347,11 +288,11 @@ public struct ADE9000<Bus: SPIDevice> {
     ///
     /// Other STATUS1 bits are left alone.
     public mutating func checkForChipReset() throws(ADE9000Error) {
-        let status = Status1(rawValue: try read(Status1.register))
+        let status = Status1(rawValue: try io.read(Status1.register))
         if !status.contains(.resetDone), status.contains(.configurationCRCChanged) {
-            let crc = try read(Register<UInt16>.crcResult)
+            let crc = try io.read(Register<UInt16>.crcResult)
             if let expected = configurationCRC, crc != expected {
-                statistics.configurationChanges += 1
+                events.configurationChanges += 1
                 logger.error(
                     "ADE9000 configuration changed behind the driver (CRC_RSLT); re-initialising",
                     metadata: [
@@ -359,17 +300,17 @@ public struct ADE9000<Bus: SPIDevice> {
                         "found": "0x\(hex(UInt32(crc), digits: 4))",
                     ])
                 try initialise()
-                statistics.reinitialisations += 1
+                events.reinitialisations += 1
                 throw .configurationChanged(reinitialised: true)
             }
-            try write(Status1.register, Status1.configurationCRCChanged.rawValue)
+            try io.write(Status1.register, Status1.configurationCRCChanged.rawValue)
         }
         guard status.contains(.resetDone) else { return }
-        statistics.chipResets += 1
+        events.chipResets += 1
         logger.error("ADE9000 reset detected during operation (STATUS1.RSTDONE); re-initialising")
         try initialise()
-        statistics.reinitialisations += 1
-        logger.notice("ADE9000 re-initialised after reset", metadata: ["resets": "\(statistics.chipResets)"])
+        events.reinitialisations += 1
+        logger.notice("ADE9000 re-initialised after reset", metadata: ["resets": "\(events.chipResets)"])
         throw .chipResetDetected(reinitialised: true)
     }
 
@@ -384,138 +325,31 @@ public struct ADE9000<Bus: SPIDevice> {
     /// always read with CRC.
     public mutating func readSnapshot() throws(ADE9000Error) -> Readings {
         try checkForChipReset()
-        var raw = [RawPhaseCodes](repeating: RawPhaseCodes(), count: 3)
-        let neutral: Int32
-        if configuration.burstReads && config1Shadow.burstEnabled {
-            let words = try readBurst(from: RegisterAddress(rawValue: BurstByPhase.base), count: BurstByPhase.wordCount)
-            func word(_ phase: Phase, _ source: UInt16) -> Int32 {
-                Int32(
-                    bitPattern: words[phase.rawValue * Int(BurstByPhase.phaseStride) + BurstByPhase.index(of: source)])
-            }
-            for phase in Phase.allCases {
-                raw[phase.rawValue].irms = word(phase, 0x20C)
-                raw[phase.rawValue].vrms = word(phase, 0x20D)
-                raw[phase.rawValue].active = word(phase, 0x210)
-                raw[phase.rawValue].apparent = word(phase, 0x212)
-                raw[phase.rawValue].reactive = word(phase, 0x211)
-                raw[phase.rawValue].powerFactor = word(phase, 0x216)
-            }
-            neutral = Int32(bitPattern: words[3 * Int(BurstByPhase.phaseStride) + 1])
-            do {
-                try Self.checkPlausible(raw, neutral: neutral)
-            } catch {
-                statistics.implausibleBursts += 1
-                logger.warning("burst snapshot rejected", metadata: ["reason": "\(error)"])
-                throw error
-            }
-        } else {
-            for phase in Phase.allCases {
-                raw[phase.rawValue].irms = Int32(bitPattern: try read(.irms(phase)))
-                raw[phase.rawValue].vrms = Int32(bitPattern: try read(.vrms(phase)))
-                raw[phase.rawValue].active = Int32(bitPattern: try read(.activePower(phase)))
-                raw[phase.rawValue].reactive = Int32(bitPattern: try read(.reactivePower(phase)))
-                raw[phase.rawValue].apparent = Int32(bitPattern: try read(.apparentPower(phase)))
-                raw[phase.rawValue].powerFactor = Int32(bitPattern: try read(.powerFactor(phase)))
-            }
-            neutral = Int32(bitPattern: try read(.neutralIRMS))
-            try Self.checkPlausible(raw, neutral: neutral)
-        }
-        for phase in Phase.allCases {
-            raw[phase.rawValue].period = try read(.period(phase))
-            raw[phase.rawValue].currentAngle = try read(.voltageToCurrentAngle(phase))
-        }
-        raw[1].voltageAngle = try read(Register<UInt16>.angleVAtoVB)
-        raw[2].voltageAngle = try read(Register<UInt16>.angleVAtoVC)
-        let energyValues = try readEnergyRegisters()
+        var (raw, neutral) = try readMeasurementCodes()
+        try io.readTiming(into: &raw)
+        let energy = try io.readEnergyRegisters()
         // A reset that completed during this snapshot would have zeroed what we read: check again, then commit.
         try checkForChipReset()
-        commitEnergy(energyValues)
-
-        let frontEnd = configuration.frontEnd
-        let phases = Phase.allCases.map { phase in
-            Self.convert(raw[phase.rawValue], phase: phase, frontEnd)
-        }
-        return Readings(
-            phases: phases, neutralCurrent: Conversions.current(rmsCode: neutral, frontEnd),
-            energy: energyCounts.map { EnergyTotals($0, frontEnd) }, raw: raw, neutralRaw: neutral)
+        energyAccumulator.add(energy)
+        return Conversions.readings(
+            raw: raw, neutral: neutral, energy: energyAccumulator.counts, configuration.frontEnd)
     }
 
-    /// Pure conversion of one phase's codes.
-    public static func convert(_ codes: RawPhaseCodes, phase: Phase, _ frontEnd: FrontEnd) -> PhaseReading {
-        let frequency = Conversions.frequency(periodCode: codes.period)
-        var currentAngle = Conversions.angleDegrees(code: codes.currentAngle, lineFrequency: frequency)
-        if currentAngle > 180 { currentAngle -= 360 }
-        return PhaseReading(
-            phase: phase, voltage: Conversions.voltage(rmsCode: codes.vrms, frontEnd),
-            current: Conversions.current(rmsCode: codes.irms, frontEnd),
-            activePower: Conversions.power(code: codes.active, frontEnd),
-            reactivePower: Conversions.power(code: codes.reactive, frontEnd),
-            apparentPower: Conversions.power(code: codes.apparent, frontEnd),
-            powerFactor: Conversions.powerFactor(code: codes.powerFactor), frequency: frequency,
-            voltageAngle: Conversions.angleDegrees(code: codes.voltageAngle, lineFrequency: frequency),
-            currentAngle: currentAngle)
-    }
-
-    /// Plausibility of values that may have come without CRC: RMS and VA are never negative, |PF| ≤ 1,
-    /// |WATT| and |VAR| do not exceed VA by more than 10 % + 0.1 % of full scale.
-    static func checkPlausible(_ raw: [RawPhaseCodes], neutral: Int32) throws(ADE9000Error) {
-        let names = ["A", "B", "C"]
-        for (index, codes) in raw.enumerated() {
-            let p = names[index]
-            if codes.irms < 0 {
-                throw .implausibleReading(
-                    register: p + "IRMS", value: Int64(codes.irms), reason: "RMS cannot be negative")
+    /// The measurement codes, plausibility-checked: a burst (no CRC) when configured and enabled in the chip,
+    /// else single CRC-checked reads. A rejected burst is counted in `statistics.implausibleBursts`.
+    private mutating func readMeasurementCodes() throws(ADE9000Error) -> (phases: [RawPhaseCodes], neutral: Int32) {
+        let burst = configuration.burstReads && io.config1.burstEnabled
+        let codes = try io.readMeasurementCodes(burst: burst)
+        do {
+            try Plausibility.check(codes.phases, neutral: codes.neutral)
+        } catch {
+            if burst {
+                events.implausibleBursts += 1
+                logger.warning("burst snapshot rejected", metadata: ["reason": "\(error)"])
             }
-            if codes.vrms < 0 {
-                throw .implausibleReading(
-                    register: p + "VRMS", value: Int64(codes.vrms), reason: "RMS cannot be negative")
-            }
-            if codes.apparent < 0 {
-                throw .implausibleReading(
-                    register: p + "VA", value: Int64(codes.apparent), reason: "apparent power cannot be negative")
-            }
-            if abs(Int64(codes.powerFactor)) > 134_217_728 + 134_218 {
-                throw .implausibleReading(register: p + "PF", value: Int64(codes.powerFactor), reason: "|PF| > 1")
-            }
-            // Generous: WATT and VA are filtered separately and may disagree briefly after a load step; the check
-            // is for garbage (e.g. words from a stuck MISO), not for metrology. 20,694 = 0.1 % of full scale.
-            let limit = Int64(codes.apparent) + Int64(codes.apparent) / 10 + 20_694
-            if abs(Int64(codes.active)) > limit {
-                throw .implausibleReading(register: p + "WATT", value: Int64(codes.active), reason: "|WATT| > VA")
-            }
-            if abs(Int64(codes.reactive)) > limit {
-                throw .implausibleReading(register: p + "VAR", value: Int64(codes.reactive), reason: "|VAR| > VA")
-            }
+            throw error
         }
-        if neutral < 0 {
-            throw .implausibleReading(register: "NIRMS", value: Int64(neutral), reason: "RMS cannot be negative")
-        }
-    }
-
-    // MARK: - Energy
-
-    /// Reads one 45-bit accumulator consistently: HI, LO, HI again; if HI moved (an EGYRDY update in between),
-    /// LO is read again.
-    private mutating func readAccumulator(high: Register<UInt32>, low: Register<UInt32>) throws(ADE9000Error) -> Int64 {
-        var first = try read(high)
-        for _ in 0..<3 {
-            let lowValue = try read(low)
-            let second = try read(high)
-            if second == first { return Framing.energyAccumulator(high: first, low: lowValue) }
-            first = second
-        }
-        throw .implausibleReading(register: high.description, value: Int64(first), reason: "kept changing while read")
-    }
-
-    /// Difference of two 45-bit two's-complement accumulator values across a wrap: (new − old) mod 2⁴⁵ in
-    /// [−2⁴⁴, 2⁴⁴). Correct as long as the register moved by less than 2⁴⁴ counts between reads (~106 s at
-    /// full-scale power, spec §5.5).
-    public static func accumulatorDelta(from old: Int64, to new: Int64) -> Int64 {
-        let modulus: Int64 = 1 << 45
-        var delta = (new - old) % modulus
-        if delta >= modulus / 2 { delta -= modulus }
-        if delta < -modulus / 2 { delta += modulus }
-        return delta
+        return codes
     }
 
     /// Reads the active, reactive and apparent energy registers of all phases and adds their increments since
@@ -525,105 +359,23 @@ public struct ADE9000<Bus: SPIDevice> {
     /// voids the cycle (its registers would read as zero), so nothing is committed and the error is thrown.
     public mutating func updateEnergy() throws(ADE9000Error) {
         try checkForChipReset()
-        let values = try readEnergyRegisters()
+        let energy = try io.readEnergyRegisters()
         try checkForChipReset()
-        commitEnergy(values)
+        energyAccumulator.add(energy)
     }
 
-    private mutating func readEnergyRegisters() throws(ADE9000Error) -> [[Int64]] {
-        var values = lastEnergy
-        for phase in Phase.allCases {
-            for quantity in EnergyQuantity.allCases {
-                values[phase.rawValue][quantity.rawValue] = try readAccumulator(
-                    high: quantity.high(phase), low: quantity.low(phase))
-            }
-        }
-        return values
+    /// Pure conversion of one phase's codes (`Conversions.phaseReading`).
+    public static func convert(_ codes: RawPhaseCodes, phase: Phase, _ frontEnd: FrontEnd) -> PhaseReading {
+        Conversions.phaseReading(codes, phase: phase, frontEnd)
     }
 
-    /// Adds the increments from `lastEnergy` to `values` (only called once every read of the cycle succeeded,
-    /// so a failed cycle loses nothing: the next one sees the whole increment).
-    private mutating func commitEnergy(_ values: [[Int64]]) {
-        for phase in Phase.allCases {
-            let p = phase.rawValue
-            let active = Self.accumulatorDelta(from: lastEnergy[p][0], to: values[p][0])
-            let reactive = Self.accumulatorDelta(from: lastEnergy[p][1], to: values[p][1])
-            let apparent = Self.accumulatorDelta(from: lastEnergy[p][2], to: values[p][2])
-            if active >= 0 { energyCounts[p].activeImport += active } else { energyCounts[p].activeExport -= active }
-            if reactive >= 0 {
-                energyCounts[p].reactivePositive += reactive
-            } else {
-                energyCounts[p].reactiveNegative -= reactive
-            }
-            energyCounts[p].apparent += abs(apparent)
-        }
-        lastEnergy = values
+    /// Difference of two 45-bit accumulator values across a wrap (`EnergyAccumulator.delta`).
+    public static func accumulatorDelta(from old: Int64, to new: Int64) -> Int64 {
+        EnergyAccumulator.delta(from: old, to: new)
     }
 
-    /// Takes the chip's current energy registers as the new baseline (after (re-)initialisation).
-    private mutating func rebaselineEnergy() throws(ADE9000Error) {
-        for phase in Phase.allCases {
-            for quantity in EnergyQuantity.allCases {
-                lastEnergy[phase.rawValue][quantity.rawValue] = try readAccumulator(
-                    high: quantity.high(phase), low: quantity.low(phase))
-            }
-        }
-    }
-
-    // MARK: - Interrupts
-
-    /// Waits on IRQ0 (active low) until one of `wanted` (default EGYRDY) is pending in STATUS0, then clears
-    /// the STATUS0 bits it saw and returns them.
-    ///
-    /// - Stale edge events (left from earlier cycles, e.g. after polling) are drained first; the line level and
-    ///   STATUS0 decide, never an old event.
-    /// - If IRQ0 is low, STATUS0 is read at once.
-    /// - If no edge comes within `timeout` (per wait), STATUS0 is polled once: a pending bit is returned and
-    ///   counted in `statistics.missedInterrupts` (logged: edge missed or line stuck high); otherwise
-    ///   `.interruptTimedOut`.
-    /// - If IRQ0 stays low while no enabled bit is pending (after clearing), `.interruptLineStuck`.
-    public mutating func waitForInterrupt0(_ wanted: Status0 = .energyReady, timeout: Duration) throws(ADE9000Error)
-        -> Status0
-    {
-        guard irq0 != nil else { throw .missingLine("IRQ0") }
-        let enabled = Status0.energyReady  // MASK0 as written by the init sequence
-        for _ in 0..<16 {
-            do {
-                var drained = 0
-                while drained < 64, try irq0?.waitForEdge(timeout: .zero) != nil { drained += 1 }
-            } catch {
-                throw .gpio(error)
-            }
-            let asserted: Bool
-            do { asserted = !(try irq0?.get() ?? true) } catch { throw .gpio(error) }
-            if asserted {
-                let status = try takeStatus0()
-                if !status.intersection(wanted).isEmpty { return status }
-                if status.intersection(enabled).isEmpty {
-                    // Nothing enabled was pending; after the clear the line must be released.
-                    let stillLow: Bool
-                    do { stillLow = !(try irq0?.get() ?? true) } catch { throw .gpio(error) }
-                    if stillLow {
-                        logger.error("IRQ0 stuck low", metadata: ["STATUS0": "0x\(hex(status.rawValue, digits: 8))"])
-                        throw .interruptLineStuck(line: "IRQ0", status: status.rawValue)
-                    }
-                }
-                continue
-            }
-            let event: GPIOEdgeEvent?
-            do { event = try irq0?.waitForEdge(timeout: timeout) } catch { throw .gpio(error) }
-            if event == nil {
-                let status = try takeStatus0()
-                if !status.intersection(wanted).isEmpty {
-                    statistics.missedInterrupts += 1
-                    logger.warning(
-                        "IRQ0 edge missed; STATUS0 polled after timeout (line stuck high?)",
-                        metadata: ["missed": "\(statistics.missedInterrupts)"])
-                    return status
-                }
-                throw .interruptTimedOut(line: "IRQ0", after: timeout, status: status.rawValue)
-            }
-        }
-        throw .interruptLineStuck(line: "IRQ0", status: try read(Status0.register))
+    /// Plausibility of snapshot codes (`Plausibility.check`).
+    static func checkPlausible(_ raw: [RawPhaseCodes], neutral: Int32) throws(ADE9000Error) {
+        try Plausibility.check(raw, neutral: neutral)
     }
 }

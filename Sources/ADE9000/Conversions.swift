@@ -195,3 +195,33 @@ public enum Conversions {
         UInt32(min(max((FullScale.dspRate * 65536 / frequency - 1).rounded(), 0), Double(UInt32.max)))
     }
 }
+
+// MARK: - Snapshots
+
+extension Conversions {
+    /// One phase in SI units from its raw codes; the current angle is folded to (−180°, 180°].
+    public static func phaseReading(_ codes: RawPhaseCodes, phase: Phase, _ frontEnd: FrontEnd) -> PhaseReading {
+        let frequency = frequency(periodCode: codes.period)
+        var currentAngle = angleDegrees(code: codes.currentAngle, lineFrequency: frequency)
+        if currentAngle > 180 { currentAngle -= 360 }
+        return PhaseReading(
+            phase: phase, voltage: voltage(rmsCode: codes.vrms, frontEnd),
+            current: current(rmsCode: codes.irms, frontEnd),
+            activePower: power(code: codes.active, frontEnd),
+            reactivePower: power(code: codes.reactive, frontEnd),
+            apparentPower: power(code: codes.apparent, frontEnd),
+            powerFactor: powerFactor(code: codes.powerFactor), frequency: frequency,
+            voltageAngle: angleDegrees(code: codes.voltageAngle, lineFrequency: frequency),
+            currentAngle: currentAngle)
+    }
+
+    /// A snapshot in SI units from the codes of phases A, B, C, NIRMS and the energy accumulated so far.
+    public static func readings(
+        raw: [RawPhaseCodes], neutral: Int32, energy: [EnergyCounts], _ frontEnd: FrontEnd
+    ) -> Readings {
+        Readings(
+            phases: zip(Phase.allCases, raw).map { phase, codes in phaseReading(codes, phase: phase, frontEnd) },
+            neutralCurrent: current(rmsCode: neutral, frontEnd),
+            energy: energy.map { EnergyTotals($0, frontEnd) }, raw: raw, neutralRaw: neutral)
+    }
+}

@@ -1,7 +1,7 @@
 /// STATUS0 (0x402), 32-bit, R/W1C; also the layout of MASK0 (0x405), which gates the IRQ0 pin (spec §7.2).
 public struct Status0: OptionSet, Sendable, Hashable {
-    public static let register = Register<UInt32>.status0
-    public static let maskRegister = Register<UInt32>.mask0
+    public static let register: WriteOneToClearRegister<UInt32> = .status0
+    public static let maskRegister: Register<UInt32> = .mask0
     public let rawValue: UInt32
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
@@ -37,8 +37,8 @@ public struct Status0: OptionSet, Sendable, Hashable {
 
 /// STATUS1 (0x403), 32-bit, R/W1C; also the layout of MASK1 (0x406), which gates IRQ1 (spec §7.2).
 public struct Status1: OptionSet, Sendable, Hashable {
-    public static let register = Register<UInt32>.status1
-    public static let maskRegister = Register<UInt32>.mask1
+    public static let register: WriteOneToClearRegister<UInt32> = .status1
+    public static let maskRegister: Register<UInt32> = .mask1
     public let rawValue: UInt32
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
@@ -69,7 +69,7 @@ public struct Status1: OptionSet, Sendable, Hashable {
 
 /// CONFIG0 (0x060), 32-bit, RW (spec §3.1).
 public struct Config0: Equatable, Sendable {
-    public static let register = Register<UInt32>.config0
+    public static let register: Register<UInt32> = .config0
     public var rawValue: UInt32
     public init(rawValue: UInt32 = 0) { self.rawValue = rawValue }
 
@@ -92,7 +92,7 @@ public struct Config0: Equatable, Sendable {
 
 /// CONFIG1 (0x481), 16-bit, RW (spec §3.2).
 public struct Config1: Equatable, Sendable {
-    public static let register = Register<UInt16>.config1
+    public static let register: Register<UInt16> = .config1
     public var rawValue: UInt16
     public init(rawValue: UInt16 = 0) { self.rawValue = rawValue }
 
@@ -135,7 +135,7 @@ public enum LineFrequency: Int, Sendable, Codable, CaseIterable {
 
 /// ACCMODE (0x492), 16-bit, RW: accumulation modes, wiring and 50/60 Hz (spec §3.4).
 public struct AccumulationMode: Equatable, Sendable {
-    public static let register = Register<UInt16>.accMode
+    public static let register: Register<UInt16> = .accMode
     public var rawValue: UInt16
     public init(rawValue: UInt16 = 0) { self.rawValue = rawValue }
 
@@ -189,7 +189,7 @@ public struct AccumulationMode: Equatable, Sendable {
 
 /// EP_CFG (0x4B0), 16-bit, RW: energy and power accumulation (spec §3.5).
 public struct EnergyPowerConfig: Equatable, Sendable {
-    public static let register = Register<UInt16>.epConfig
+    public static let register: Register<UInt16> = .epConfig
     public var rawValue: UInt16
     public init(rawValue: UInt16 = 0) { self.rawValue = rawValue }
 
@@ -249,7 +249,7 @@ public enum PGAGain: Int, Sendable, Codable, CaseIterable {
 
 /// PGA_GAIN (0x4B9), 16-bit, RW: IA[1:0], IB[3:2], IC[5:4], IN[7:6], VA[9:8], VB[11:10], VC[13:12].
 public struct PGAGainRegister: Equatable, Sendable {
-    public static let register = Register<UInt16>.pgaGain
+    public static let register: Register<UInt16> = .pgaGain
     public var rawValue: UInt16
     public init(rawValue: UInt16 = 0) { self.rawValue = rawValue }
 

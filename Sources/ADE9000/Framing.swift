@@ -47,12 +47,16 @@ public enum Framing {
     }
 
     /// One write transaction: header (bit 3 clear) then 2 or 4 data bytes. Writes carry no CRC (spec §1.4).
-    public static func writeOperations<Value>(_ register: Register<Value>, _ value: Value) -> [SPIOperation] {
+    public static func writeOperations<Value, Access: WritableAccess>(
+        _ register: TypedRegister<Value, Access>, _ value: Value
+    ) -> [SPIOperation] {
         [.write(commandWord(register.address, read: false) + bigEndianBytes(value))]
     }
 
     /// One read transaction: header (bit 3 set), then the data bytes and, when `withCRC`, the 2 CRC_SPI bytes.
-    public static func readOperations<Value>(_ register: Register<Value>, withCRC: Bool = true) -> [SPIOperation] {
+    public static func readOperations<Value, Access>(_ register: TypedRegister<Value, Access>, withCRC: Bool = true)
+        -> [SPIOperation]
+    {
         [
             .write(commandWord(register.address, read: true)),
             .read(count: Value.bitWidth / 8 + (withCRC ? crcByteCount : 0)),

@@ -115,8 +115,8 @@ private let house = Scenario(
     try rig.meter.start()
     // 16-bit write to a 32-bit register (AIGAIN).
     #expect(throws: ADE9000Error.self) { try rig.meter.write(Register<UInt16>(uncheckedWidth: 0x000), 1) }
-    // Write to a read-only measurement register.
-    #expect(throws: ADE9000Error.self) { try rig.meter.write(.irms(.a), 1) }
+    // Write to a read-only measurement register (`write(.irms(.a), 1)` does not compile: AIRMS is read-only).
+    #expect(throws: ADE9000Error.self) { try rig.meter.write(Register<UInt32>(uncheckedWidth: 0x20C), 1) }
     // 6-byte read of a 16-bit register (data + CRC + 2 extra bytes).
     #expect(throws: HALError.self) { try rig.sim.transaction([.write([0x48, 0x08]), .read(count: 6)]) }
     #expect(
