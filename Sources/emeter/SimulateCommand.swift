@@ -193,7 +193,7 @@ extension SimulateCommand {
         func run() async throws {
             let logger = global.bootstrapLogging()
             var device = try openADE(board: board, scenario: scenario, logger: logger)
-            guard let simulated = device as? SimulatedADE else {
+            guard let simulated = (device as? DriverDevice<ADE9000Simulator>)?.simulation else {
                 standardError("\(board): not a simulator board (its ade9000 section has no `simulate:`)")
                 throw ExitStatus.usage
             }

@@ -37,52 +37,43 @@ protocol ADEDevice {
     mutating func applyCalibration(_ calibration: Calibration) throws(ADE9000Error)
 }
 
-/// A driver on hardware.
-struct HardwareADE: ADEDevice {
-    var driver: ADE9000<Spidev>
-    var driverStatistics: ADE9000Statistics { driver.statistics }
-    var configuration: ADE9000Configuration { driver.configuration }
-    var calibration: Calibration { driver.calibration }
-    var isSimulated: Bool { false }
-    mutating func advance(to wallTime: Int64) {}
-    mutating func readSnapshot() throws(ADE9000Error) -> Readings { try driver.readSnapshot() }
-    mutating func dumpRegisters() throws(ADE9000Error) -> [(info: RegisterInfo, value: UInt32)] {
-        try driver.dumpRegisters()
+/// The driver on any bus: `Spidev` on hardware, the byte-level chip model on the simulator board. On the simulator
+/// the chip is also the reference source for calibration and its virtual time follows the wall clock.
+struct DriverDevice<Bus: SPIDevice>: ADEDevice {
+    /// What only the simulator board has: the chip model and its virtual time.
+    struct Simulation {
+        let chip: ADE9000Simulator
+        let time: VirtualTime
+        let startWall: Int64
     }
-    mutating func calibrate(reference: ReferenceLoad, options: CalibrationOptions, operatorPrompt: (CalibrationStep) -> Bool)
-        throws(ADE9000Error) -> CalibrationReport
-    {
-        try driver.calibrate(reference: reference, options: options, prepare: operatorPrompt)
-    }
-    mutating func applyCalibration(_ calibration: Calibration) throws(ADE9000Error) {
-        try driver.applyCalibration(calibration)
-    }
-}
 
-/// The driver on the byte-level simulator, its virtual time following the wall clock.
-struct SimulatedADE: ADEDevice {
-    var driver: ADE9000<ADE9000Simulator>
-    let chip: ADE9000Simulator
-    let time: VirtualTime
-    let startWall: Int64
+    var driver: ADE9000<Bus>
+    var simulation: Simulation?
     var driverStatistics: ADE9000Statistics { driver.statistics }
     var configuration: ADE9000Configuration { driver.configuration }
     var calibration: Calibration { driver.calibration }
-    var isSimulated: Bool { true }
+    var isSimulated: Bool { simulation != nil }
 
     mutating func advance(to wallTime: Int64) {
-        let target = Duration.milliseconds(max(0, wallTime - startWall))
-        if target > time.now { time.advance(to: target) }
+        guard let simulation else { return }
+        let target = Duration.milliseconds(max(0, wallTime - simulation.startWall))
+        if target > simulation.time.now { simulation.time.advance(to: target) }
     }
+
     mutating func readSnapshot() throws(ADE9000Error) -> Readings { try driver.readSnapshot() }
+
     mutating func dumpRegisters() throws(ADE9000Error) -> [(info: RegisterInfo, value: UInt32)] {
         try driver.dumpRegisters()
     }
-    /// The simulator is its own reference source: each step sets the scenario to the reference load.
-    mutating func calibrate(reference: ReferenceLoad, options: CalibrationOptions, operatorPrompt: (CalibrationStep) -> Bool)
-        throws(ADE9000Error) -> CalibrationReport
-    {
-        let chip = self.chip
+
+    /// On hardware the operator sets the source at each step; the simulated chip sets its scenario to the
+    /// reference load itself, then asks the operator prompt as well.
+    mutating func calibrate(
+        reference: ReferenceLoad, options: CalibrationOptions, operatorPrompt: (CalibrationStep) -> Bool
+    ) throws(ADE9000Error) -> CalibrationReport {
+        guard let chip = simulation?.chip else {
+            return try driver.calibrate(reference: reference, options: options, prepare: operatorPrompt)
+        }
         let base = chip.scenario
         defer { chip.scenario = base }
         return try driver.calibrate(reference: reference, options: options) { step in
@@ -94,18 +85,20 @@ struct SimulatedADE: ADEDevice {
             }
             scenario.segments = nil
             scenario.harmonics = nil
-            scenario.phases = Array(repeating: Scenario.PhaseLoad(voltage: reference.voltage, current: reference.current,
-                angle: angle), count: 3)
+            scenario.phases = Array(
+                repeating: Scenario.PhaseLoad(voltage: reference.voltage, current: reference.current, angle: angle),
+                count: 3)
             chip.scenario = scenario
             return operatorPrompt(step)
         }
     }
+
     mutating func applyCalibration(_ calibration: Calibration) throws(ADE9000Error) {
         try driver.applyCalibration(calibration)
     }
 }
 
-/// The loop's view of an ADE9000.
+/// The loop's view of an ADE9000: a snapshot, turned into a sample by the adapter in Firmware.
 struct DeviceSampler: ADESampler {
     var device: any ADEDevice
     var spiCRCErrors: Int { device.driverStatistics.crcMismatches }
@@ -113,15 +106,11 @@ struct DeviceSampler: ADESampler {
 
     mutating func sample(at time: Int64) throws(SourceError) -> ADESample {
         device.advance(to: time)
-        let readings: Readings
         do {
-            readings = try device.readSnapshot()
+            return ADESample(try device.readSnapshot(), time: time)
         } catch {
             throw SourceError(source: "ADE9000", message: "\(error)")
         }
-        return ADESample(time: time, importWh: readings.energy.map(\.activeImportWh),
-            exportWh: readings.energy.map(\.activeExportWh), powerW: readings.phases.map(\.activePower),
-            voltageV: readings.phases.map(\.voltage), currentA: readings.phases.map(\.current))
     }
 }
 
@@ -199,7 +188,9 @@ enum ADESetup {
                 throw Failure(description: "simulated ADE9000: \(error)", exitCode: 1)
             }
             logger.info("simulated ADE9000 started", metadata: ["scenario": "\(scenario.name)"])
-            return SimulatedADE(driver: driver, chip: chip, time: time, startWall: SystemClock.unixMilliseconds())
+            return DriverDevice(
+                driver: driver,
+                simulation: .init(chip: chip, time: time, startWall: SystemClock.unixMilliseconds()))
         }
         guard let spi = ade.spi else {
             throw Failure(description: "\(boardPath): ade9000: expected `spi:` or `simulate:`", exitCode: 65)
@@ -230,7 +221,7 @@ enum ADESetup {
             var driver = ADE9000(bus: bus, delay: ThreadDelay(), configuration: configuration, calibration: calibration,
                 resetLine: resetLine, irq0: irq0, irq1: irq1, logger: logger)
             try driver.start()
-            return HardwareADE(driver: driver)
+            return DriverDevice(driver: driver, simulation: nil)
         } catch let error as HALError {
             throw Failure(description: "\(error)", exitCode: error.kind == .io ? 74 : 69)
         } catch let error as ADE9000Error {
