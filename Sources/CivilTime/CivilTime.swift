@@ -59,7 +59,8 @@ public enum CivilTime {
         let date = civil(fromDays: days)
         let secs = Int(unixSeconds - days * 86_400)
         let weekday = Int(((days % 7) + 11) % 7)  // 1970-01-01 was a Thursday (4)
-        return Fields(year: date.year, month: date.month, day: date.day, hour: secs / 3600, minute: secs / 60 % 60,
+        return Fields(
+            year: date.year, month: date.month, day: date.day, hour: secs / 3600, minute: secs / 60 % 60,
             second: secs % 60, weekday: weekday)
     }
 
@@ -93,7 +94,8 @@ public enum CivilTime {
     /// ISO 8601 in UTC: `2025-03-30T01:59:59Z`.
     public static func iso8601(unixSeconds: Int64) -> String {
         let f = fields(unixSeconds: unixSeconds)
-        return "\(pad(f.year, 4))-\(pad(f.month, 2))-\(pad(f.day, 2))T\(pad(f.hour, 2)):\(pad(f.minute, 2)):\(pad(f.second, 2))Z"
+        return
+            "\(pad(f.year, 4))-\(pad(f.month, 2))-\(pad(f.day, 2))T\(pad(f.hour, 2)):\(pad(f.minute, 2)):\(pad(f.second, 2))Z"
     }
 
     /// Floor division (rounds towards −∞, unlike `/`).
@@ -138,7 +140,8 @@ public struct LocalTime: Sendable, Equatable {
     /// The UTC instant (Unix seconds) at which the local month containing `time` began (1st, 00:00 local).
     public func monthStart(containing time: Int64) -> Int64 {
         let local = CivilTime.civil(unixSeconds: time + offset(at: time))
-        let localMidnight = CivilTime.seconds(year: local.year, month: local.month, day: 1, hour: 0, minute: 0,
+        let localMidnight = CivilTime.seconds(
+            year: local.year, month: local.month, day: 1, hour: 0, minute: 0,
             second: 0)
         // The offset at the boundary itself (months never start inside a DST transition hour).
         let guess = localMidnight - standardOffset

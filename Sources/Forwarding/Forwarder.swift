@@ -1,4 +1,5 @@
 import Firmware
+
 /// What went wrong sending to a backend, and what the drain loop should do about it
 /// (`spec/forwarding.md` §4.4, the retry table).
 public struct ForwardError: Error, Sendable, CustomStringConvertible, Equatable {

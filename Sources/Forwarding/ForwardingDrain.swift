@@ -17,9 +17,9 @@ public struct DrainStatistics: Sendable, Equatable {
 ///
 /// One record is in flight per forwarder, so a backlog drains at the backend's acknowledgement rate and never
 /// floods it. A record that failed stays pinned in the ring (it is not merged) until it is delivered, so a
-/// backend never receives two records that overlap. Failures follow `ForwardError.Action`: `.retry` backs off (exponential with full jitter, base 1 s,
-/// cap 60 s, at least `Retry-After`), `.pause` waits long and logs critically, `.drop` counts the record as
-/// dead-lettered and acknowledges it so the queue moves on.
+/// backend never receives two records that overlap. Failures follow `ForwardError.Action`: `.retry` backs off
+/// (exponential with full jitter, base 1 s, cap 60 s, at least `Retry-After`), `.pause` waits long and logs
+/// critically, `.drop` counts the record as dead-lettered and acknowledges it so the queue moves on.
 public struct ForwardingDrain<C: Clock>: Sendable where C.Duration == Duration {
     public let store: any RecordStoring
     public let consumer: ConsumerID
@@ -38,7 +38,9 @@ public struct ForwardingDrain<C: Clock>: Sendable where C.Duration == Duration {
     }
 
     /// Full-jitter backoff: random(0, min(cap, base·2^attempt)).
-    public static func backoff(attempt: Int, base: Duration, cap: Duration, using random: inout some RandomNumberGenerator)
+    public static func backoff(
+        attempt: Int, base: Duration, cap: Duration, using random: inout some RandomNumberGenerator
+    )
         -> Duration
     {
         let ceiling = min(cap, base * (1 << min(attempt, 20)))
@@ -63,7 +65,8 @@ public struct ForwardingDrain<C: Clock>: Sendable where C.Duration == Duration {
             statistics.failedAttempts += 1
             guard error.action == .drop else { return .failed(error) }
             statistics.dropped += 1
-            logger.error("\(forwarder.name): dropped a record the backend refuses: \(error.message)",
+            logger.error(
+                "\(forwarder.name): dropped a record the backend refuses: \(error.message)",
                 metadata: ["start": "\(record.start)", "end": "\(record.end)"])
             try? await store.acknowledge(consumer, through: record.lastSequence)
             return .dropped
@@ -79,9 +82,10 @@ public struct ForwardingDrain<C: Clock>: Sendable where C.Duration == Duration {
 
     /// Runs until cancelled; returns the counters.
     @discardableResult
-    public func run(random: some RandomNumberGenerator = SystemRandomNumberGenerator(),
-        onChange: @Sendable (DrainStatistics) -> Void = { _ in }) async -> DrainStatistics
-    {
+    public func run(
+        random: some RandomNumberGenerator = SystemRandomNumberGenerator(),
+        onChange: @Sendable (DrainStatistics) -> Void = { _ in }
+    ) async -> DrainStatistics {
         var random = random
         var statistics = DrainStatistics()
         var attempt = 0
@@ -100,12 +104,15 @@ public struct ForwardingDrain<C: Clock>: Sendable where C.Duration == Duration {
                     var wait = Self.backoff(attempt: attempt, base: base, cap: cap, using: &random)
                     if let after, after > wait { wait = after }
                     attempt += 1
-                    logger.warning("\(forwarder.name): \(error.message); retrying in \(wait)",
+                    logger.warning(
+                        "\(forwarder.name): \(error.message); retrying in \(wait)",
                         metadata: ["attempt": "\(attempt)"])
                     do { try await clock.sleep(for: wait) } catch { break }
                 case .pause(let duration):
                     statistics.pauses += 1
-                    logger.critical("\(forwarder.name): \(error.message); pausing this forwarder for \(duration), records stay in the ring")
+                    logger.critical(
+                        "\(forwarder.name): \(error.message); pausing this forwarder for \(duration), records stay in the ring"
+                    )
                     do { try await clock.sleep(for: duration) } catch { break }
                 }
             }

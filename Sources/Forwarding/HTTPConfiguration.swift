@@ -1,4 +1,5 @@
 import Firmware
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else

@@ -1,4 +1,5 @@
 import Firmware
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -112,5 +113,3 @@ public indirect enum HTTPJSON: Sendable, Equatable, Codable {
         return current
     }
 }
-
-

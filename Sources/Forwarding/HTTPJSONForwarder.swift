@@ -2,6 +2,7 @@ import Firmware
 import HAL
 import Logging
 import NIOHTTP1
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -9,8 +10,8 @@ import NIOHTTP1
 #endif
 
 /// The generic HTTP JSON backend: each interval record is `POST`ed as ``Payloads/record(_:device:)`` JSON to
-/// ``HTTPForwarderConfiguration/url``; live readings (``Payloads/live(_:device:)``) and health counters optionally to their own
-/// URLs, best effort.
+/// ``HTTPForwarderConfiguration/url``; live readings (``Payloads/live(_:device:)``) and health counters optionally
+/// to their own URLs, best effort.
 ///
 /// Authentication: none, a static bearer token, or djangorestframework-simplejwt (`spec/forwarding.md` §4.1): the
 /// access token is obtained with username/password, refreshed 30 s before its `exp` and after a 401; a record that

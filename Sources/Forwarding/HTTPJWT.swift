@@ -1,6 +1,7 @@
 import Firmware
 import Logging
 import NIOHTTP1
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else

@@ -1,17 +1,17 @@
 import Firmware
+import Foundation  // URL percent-decoding of the user name and password (not in FoundationEssentials)
 import Logging
 import MQTT
-import Foundation  // URL percent-decoding of the user name and password (not in FoundationEssentials)
 
 /// Where and how the MQTT forwarder publishes. Topic layout (prefix default `emeter`):
 ///
 /// | topic | payload | QoS / retain |
 /// |---|---|---|
 /// | `<prefix>/<device>/status` | `online` / `offline` (the will) | 1, retained |
-/// | `<prefix>/<device>/p1` | live P1 state, flat JSON (`import_t1_kwh`, `power_import_w`, `voltage_l1_v`, `gas_m3`, …) | 0 |
-/// | `<prefix>/<device>/ade9000` | live ADE9000 state (`import_kwh`, `power_w`, `voltage_l1_v`, `current_l1_a`, …) | 0 |
-/// | `<prefix>/<device>/interval` | each closed interval record (`Payloads.record`), de-duplicate by `sequence`/`start` | 1 |
-/// | `<prefix>/<device>/health` | health counters | 0 |
+/// | `<prefix>/<device>/p1` | live P1 reading (`Payloads.live`: `import_t1_wh`, `power_w`, `gas_l`, …) | 0 |
+/// | `<prefix>/<device>/ade9000` | live ADE9000 reading (`Payloads.live`: `import_wh`, `voltage_v`, …) | 0 |
+/// | `<prefix>/<device>/interval` | each closed record (`Payloads.record`), de-duplicate by `sequence` | 1 |
+/// | `<prefix>/<device>/health` | health counters (`Payloads.health`) | 0 |
 /// | `homeassistant/sensor/<device>_<key>/config` | Home Assistant discovery, one per entity | 1, retained |
 public struct MQTTForwarderConfiguration: Sendable, Equatable {
     public var host: String
@@ -64,8 +64,11 @@ public struct MQTTForwarderConfiguration: Sendable, Equatable {
         guard (1...65535).contains(port) else { return fail("port \(port) is out of range") }
         var prefix = components.path.trimming { $0 == "/" }
         if prefix.isEmpty { prefix = "emeter" }
-        guard !prefix.contains(where: { "#+".contains($0) }) else { return fail("the topic prefix may not contain # or +") }
-        var configuration = MQTTForwarderConfiguration(host: host, port: port, username: components.user?.removingPercentEncoding,
+        guard !prefix.contains(where: { "#+".contains($0) }) else {
+            return fail("the topic prefix may not contain # or +")
+        }
+        var configuration = MQTTForwarderConfiguration(
+            host: host, port: port, username: components.user?.removingPercentEncoding,
             password: components.password?.removingPercentEncoding, prefix: prefix, device: device)
         if scheme == "mqtts" {
             configuration.tls = MQTTTLSConfiguration(caFile: "/etc/ssl/certs/ca-certificates.crt")
@@ -97,17 +100,20 @@ public actor MQTTForwarder: Forwarder {
     public nonisolated let client: MQTTClient
     private let logger: Logger
 
-    public init(configuration: MQTTForwarderConfiguration, logger: Logger,
-        policy: MQTTReconnectPolicy = MQTTReconnectPolicy())
-    {
+    public init(
+        configuration: MQTTForwarderConfiguration, logger: Logger,
+        policy: MQTTReconnectPolicy = MQTTReconnectPolicy()
+    ) {
         self.configuration = configuration
         self.name = configuration.name
         self.logger = logger
-        let will = MQTTWill(topic: configuration.statusTopic, payload: Array("offline".utf8), qos: .atLeastOnce, retain: true)
+        let will = MQTTWill(
+            topic: configuration.statusTopic, payload: Array("offline".utf8), qos: .atLeastOnce, retain: true)
         let discovery = configuration.discovery ? HomeAssistantDiscovery.messages(for: configuration) : []
         let statusTopic = configuration.statusTopic
         client = MQTTClient(
-            configuration: MQTTConfiguration(host: configuration.host, port: configuration.port,
+            configuration: MQTTConfiguration(
+                host: configuration.host, port: configuration.port,
                 clientID: "emeter-\(configuration.device)", keepAlive: configuration.keepAlive,
                 username: configuration.username, password: configuration.password.map { Array($0.utf8) },
                 will: will, tls: configuration.tls),
@@ -116,7 +122,8 @@ public actor MQTTForwarder: Forwarder {
                 for (topic, payload) in discovery {
                     try await connection.publish(topic: topic, payload: payload, qos: .atLeastOnce, retain: true)
                 }
-                try await connection.publish(topic: statusTopic, payload: Array("online".utf8), qos: .atLeastOnce, retain: true)
+                try await connection.publish(
+                    topic: statusTopic, payload: Array("online".utf8), qos: .atLeastOnce, retain: true)
             })
     }
 
@@ -143,17 +150,20 @@ public actor MQTTForwarder: Forwarder {
         case .p1: topic = configuration.p1Topic
         case .ade9000: topic = configuration.adeTopic
         }
-        try? await client.publish(topic: topic, payload: Payloads.live(reading, device: configuration.device),
+        try? await client.publish(
+            topic: topic, payload: Payloads.live(reading, device: configuration.device),
             qos: .atMostOnce)
     }
 
     public func publish(_ health: Health) async {
-        try? await client.publish(topic: configuration.healthTopic,
+        try? await client.publish(
+            topic: configuration.healthTopic,
             payload: Payloads.health(health, device: configuration.device), qos: .atMostOnce)
     }
 
     public func shutdown() async {
-        try? await client.publish(topic: configuration.statusTopic, payload: Array("offline".utf8), qos: .atLeastOnce,
+        try? await client.publish(
+            topic: configuration.statusTopic, payload: Array("offline".utf8), qos: .atLeastOnce,
             retain: true)
         await client.shutdown()
     }
@@ -195,14 +205,16 @@ public enum HomeAssistantDiscovery {
     static func entities(p1: Bool, ade: Bool) -> [Entity] {
         var list: [Entity] = []
         func energy(_ id: String, _ name: String, _ key: String, _ source: String) -> Entity {
-            Entity(id: id, name: name, source: source, value: member(key, divisor: 1000), deviceClass: "energy",
+            Entity(
+                id: id, name: name, source: source, value: member(key, divisor: 1000), deviceClass: "energy",
                 stateClass: "total_increasing", unit: "kWh", precision: 3)
         }
         func measurement(
             _ id: String, _ name: String, _ source: String, _ value: String, _ deviceClass: String, _ unit: String,
             _ precision: Int
         ) -> Entity {
-            Entity(id: id, name: name, source: source, value: value, deviceClass: deviceClass,
+            Entity(
+                id: id, name: name, source: source, value: value, deviceClass: deviceClass,
                 stateClass: "measurement", unit: unit, precision: precision)
         }
         if p1 {
@@ -216,17 +228,22 @@ public enum HomeAssistantDiscovery {
             ]
             for phase in 1...3 {
                 list.append(
-                    measurement("voltage_l\(phase)_v", "Voltage L\(phase)", "p1", element("voltage_v", phase - 1),
+                    measurement(
+                        "voltage_l\(phase)_v", "Voltage L\(phase)", "p1", element("voltage_v", phase - 1),
                         "voltage", "V", 1))
             }
             list += [
-                Entity(id: "gas_m3", name: "Gas", source: "p1", value: member("gas_l", divisor: 1000),
+                Entity(
+                    id: "gas_m3", name: "Gas", source: "p1", value: member("gas_l", divisor: 1000),
                     deviceClass: "gas", stateClass: "total_increasing", unit: "m³", precision: 3),
-                Entity(id: "water_m3", name: "Water", source: "p1", value: member("water_l", divisor: 1000),
+                Entity(
+                    id: "water_m3", name: "Water", source: "p1", value: member("water_l", divisor: 1000),
                     deviceClass: "water", stateClass: "total_increasing", unit: "m³", precision: 3),
-                measurement("quarter_hour_demand_w", "Quarter-hour demand", "p1", member("quarter_hour_demand_w"),
+                measurement(
+                    "quarter_hour_demand_w", "Quarter-hour demand", "p1", member("quarter_hour_demand_w"),
                     "power", "W", 0),
-                measurement("month_peak_demand_w", "Month peak demand", "p1", member("month_peak_demand_w"),
+                measurement(
+                    "month_peak_demand_w", "Month peak demand", "p1", member("month_peak_demand_w"),
                     "power", "W", 0),
             ]
         }
@@ -238,11 +255,14 @@ public enum HomeAssistantDiscovery {
             ]
             for phase in 1...3 {
                 list += [
-                    measurement("power_l\(phase)_w", "CT power L\(phase)", "ade9000",
+                    measurement(
+                        "power_l\(phase)_w", "CT power L\(phase)", "ade9000",
                         element("phase_power_w", phase - 1), "power", "W", 0),
-                    measurement("voltage_l\(phase)_v", "CT voltage L\(phase)", "ade9000",
+                    measurement(
+                        "voltage_l\(phase)_v", "CT voltage L\(phase)", "ade9000",
                         element("voltage_v", phase - 1), "voltage", "V", 1),
-                    measurement("current_l\(phase)_a", "CT current L\(phase)", "ade9000",
+                    measurement(
+                        "current_l\(phase)_a", "CT current L\(phase)", "ade9000",
                         element("current_a", phase - 1), "current", "A", 2),
                 ]
             }

@@ -1,4 +1,5 @@
 import Firmware
+
 /// A FIWARE Orion Context Broker (NGSI-v2) backend (`spec/forwarding.md` §3).
 ///
 /// ```yaml

@@ -1,4 +1,5 @@
 import Firmware
+
 /// Builds NGSI-v2 (normalized) entities of the FIWARE Smart Data Models `ThreePhaseAcMeasurement` /
 /// `ACMeasurement` (dataModel.Energy) from interval records and live readings. Pure. `spec/forwarding.md` §3.1–3.3.
 ///

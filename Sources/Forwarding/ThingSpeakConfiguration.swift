@@ -1,4 +1,5 @@
 import Firmware
+
 /// A ThingSpeak channel (`spec/forwarding.md` §4.2).
 ///
 /// ```yaml

@@ -2,6 +2,7 @@ import Firmware
 import HAL
 import Logging
 import NIOHTTP1
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else

@@ -33,11 +33,12 @@ public struct SerialConfiguration: Equatable, Hashable, Sendable, CustomStringCo
 
     /// `115200-8N1` style.
     public var description: String {
-        let p: String = switch parity {
-        case .none: "N"
-        case .even: "E"
-        case .odd: "O"
-        }
+        let p: String =
+            switch parity {
+            case .none: "N"
+            case .even: "E"
+            case .odd: "O"
+            }
         return "\(baudRate)-\(dataBits)\(p)\(stopBits)"
     }
 

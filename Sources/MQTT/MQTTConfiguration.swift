@@ -1,6 +1,6 @@
 /// TLS settings: PEM files for the CA that signed the broker certificate and, for mutual TLS, our own
-/// certificate and key. Only effective when the `Firmware` target links NIOSSL (swift-nio-ssl); without it,
-/// connecting with `tls` set fails with `MQTTError.Kind.tls`.
+/// certificate and key (TLS by swift-nio-ssl). A file that cannot be read or parsed fails the connection with
+/// `MQTTError.Kind.tls`.
 public struct MQTTTLSConfiguration: Sendable, Equatable {
     /// PEM file with the trusted CA certificate(s).
     public var caFile: String

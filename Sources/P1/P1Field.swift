@@ -40,7 +40,8 @@ public struct P1FieldDefinition: Hashable, Sendable {
 }
 
 /// Every P1 field this library understands, declared once (DSMR 2.2–5.0.2, e-MUCS 1.7.1, Smarty v1.1.3 and the
-/// country variants in the P1 companion standards of each country). Lines with other OBIS codes are kept, generically parsed.
+/// country variants in the P1 companion standards of each country). Lines with other OBIS codes are kept,
+/// generically parsed.
 public enum P1Field: Int, CaseIterable, Hashable, Sendable {
     case p1Version, belgianVersion, timestamp, equipmentIdentifier, serialNumber, logicalDeviceName
     case importTotal, importTariff1, importTariff2, importTariff3, importTariff4

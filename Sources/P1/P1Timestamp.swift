@@ -67,7 +67,8 @@ public struct P1Timestamp: Hashable, Sendable, Comparable, Codable, CustomString
         else { return .sentinel }
         // 700101… and 000101… are the defaults meters print when the value was never set.
         if (yy == 70 || yy == 0) && month == 1 && day == 1 { return .sentinel }
-        let local = CivilTime.seconds(year: 2000 + yy, month: month, day: day, hour: hour, minute: minute, second: second)
+        let local = CivilTime.seconds(
+            year: 2000 + yy, month: month, day: day, hour: hour, minute: minute, second: second)
         let utc: Int64
         if let summer {
             utc = local - (summer ? 7200 : 3600)

@@ -109,7 +109,8 @@ public final class ADE9000Simulator: SPIDevice {
 
     /// Connects fake lines: RESET (the simulator watches it), IRQ0 and IRQ1 (the simulator drives them, and
     /// answers their `waitForEdge` by advancing `time` to the next event).
-    public func connect(reset: SimulatedGPIOLine? = nil, irq0: SimulatedGPIOLine? = nil, irq1: SimulatedGPIOLine? = nil) {
+    public func connect(reset: SimulatedGPIOLine? = nil, irq0: SimulatedGPIOLine? = nil, irq1: SimulatedGPIOLine? = nil)
+    {
         if let reset {
             resetLine = reset
             reset.onSet = { [weak self] high in self?.resetLineChanged(high: high) }

@@ -47,4 +47,3 @@ public struct FixtureError: Error, CustomStringConvertible {
     public var message: String
     public var description: String { message }
 }
-

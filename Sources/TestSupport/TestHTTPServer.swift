@@ -31,7 +31,9 @@ public struct HTTPScriptedResponse: Sendable {
         self.body = body
     }
 
-    public static func status(_ status: Int, _ body: String = "", headers: [(String, String)] = []) -> HTTPScriptedResponse {
+    public static func status(_ status: Int, _ body: String = "", headers: [(String, String)] = [])
+        -> HTTPScriptedResponse
+    {
         HTTPScriptedResponse(status: status, headers: HTTPHeaders(headers), body: Array(body.utf8))
     }
 
@@ -157,4 +159,3 @@ private final class TestHTTPRequestHandler: ChannelInboundHandler {
         }
     }
 }
-

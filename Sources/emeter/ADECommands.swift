@@ -67,12 +67,15 @@ struct ADE9000Command: AsyncParsableCommand {
         }
 
         static func table(_ readings: Readings) -> String {
-            var lines = ["phase   V rms    I rms        P W     Q var      S VA     PF     Hz  ∠V°     ∠I°    import Wh  export Wh"]
+            var lines = [
+                "phase   V rms    I rms        P W     Q var      S VA     PF     Hz  ∠V°     ∠I°    import Wh  export Wh"
+            ]
             for (index, phase) in readings.phases.enumerated() {
                 let energy = readings.energy[index]
                 lines.append(
                     [
-                        "  \(["A", "B", "C"][index])  ", format(phase.voltage, 2).leftPad(8), format(phase.current, 4).leftPad(8),
+                        "  \(["A", "B", "C"][index])  ", format(phase.voltage, 2).leftPad(8),
+                        format(phase.current, 4).leftPad(8),
                         format(phase.activePower, 1).leftPad(10), format(phase.reactivePower, 1).leftPad(9),
                         format(phase.apparentPower, 1).leftPad(9), format(phase.powerFactor, 3).leftPad(6),
                         format(phase.frequency, 3).leftPad(7), format(phase.voltageAngle, 1).leftPad(6),
@@ -80,7 +83,9 @@ struct ADE9000Command: AsyncParsableCommand {
                         format(energy.activeExportWh, 3).leftPad(10),
                     ].joined(separator: " "))
             }
-            lines.append("neutral current \(format(readings.neutralCurrent, 4)) A; total P \(format(readings.totalActivePower, 1)) W")
+            lines.append(
+                "neutral current \(format(readings.neutralCurrent, 4)) A; total P \(format(readings.totalActivePower, 1)) W"
+            )
             return lines.joined(separator: "\n")
         }
 
@@ -97,13 +102,15 @@ struct ADE9000Command: AsyncParsableCommand {
                 var total_active_power_w: Double
             }
             let phases = readings.phases.enumerated().map { index, p in
-                Phase(phase: ["a", "b", "c"][index], voltage_v: p.voltage, current_a: p.current,
+                Phase(
+                    phase: ["a", "b", "c"][index], voltage_v: p.voltage, current_a: p.current,
                     active_power_w: p.activePower, reactive_power_var: p.reactivePower,
                     apparent_power_va: p.apparentPower, power_factor: p.powerFactor, frequency_hz: p.frequency,
                     voltage_angle_deg: p.voltageAngle, current_angle_deg: p.currentAngle,
                     import_wh: readings.energy[index].activeImportWh, export_wh: readings.energy[index].activeExportWh)
             }
-            let snapshot = Snapshot(time_utc: Payloads.iso8601(SystemClock.unixMilliseconds() / 1000), phases: phases,
+            let snapshot = Snapshot(
+                time_utc: Payloads.iso8601(SystemClock.unixMilliseconds() / 1000), phases: phases,
                 neutral_current_a: readings.neutralCurrent, total_active_power_w: readings.totalActivePower)
             return String(decoding: (try? JSONWriter.encode(snapshot)) ?? Array("{}".utf8), as: UTF8.self)
         }
@@ -129,7 +136,9 @@ struct ADE9000Command: AsyncParsableCommand {
             for (info, value) in rows where filter.map({ info.name.uppercased().contains($0.uppercased()) }) ?? true {
                 let width = info.address.isSixteenBit ? 16 : 32
                 let hex = String(value, radix: 16, uppercase: true).leftPad(width / 4, "0")
-                standardOutput("\(info.name.rightPad(16)) 0x\(String(info.address.rawValue, radix: 16, uppercase: true).leftPad(3, "0"))  \(width)-bit  \(String(describing: info.access).rightPad(16)) 0x\(hex)")
+                standardOutput(
+                    "\(info.name.rightPad(16)) 0x\(String(info.address.rawValue, radix: 16, uppercase: true).leftPad(3, "0"))  \(width)-bit  \(String(describing: info.access).rightPad(16)) 0x\(hex)"
+                )
             }
         }
     }

@@ -48,8 +48,9 @@ extension BoardFile {
             parts.append("ADE9000 " + (ade.spi.map { "on \($0.device)" } ?? "simulated"))
         }
         if let p1 {
-            parts.append("P1 " + (p1.port.map { "on \($0)" } ?? "simulated (\(p1.simulate?.profile ?? "?"))")
-                + " serial \(p1.serial ?? "auto")")
+            parts.append(
+                "P1 " + (p1.port.map { "on \($0)" } ?? "simulated (\(p1.simulate?.profile ?? "?"))")
+                    + " serial \(p1.serial ?? "auto")")
         }
         if let eeprom { parts.append("EEPROM " + (eeprom.bus == "simulate" ? "simulated" : "on \(eeprom.bus)")) }
         return parts.joined(separator: "; ")

@@ -9,7 +9,8 @@ import Yams
 struct CalibrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "calibrate",
-        abstract: "Calibrate the ADE9000's gains (xVGAIN, xIGAIN, xPGAIN) and phase (xPHCAL0) against a reference load.",
+        abstract:
+            "Calibrate the ADE9000's gains (xVGAIN, xIGAIN, xPGAIN) and phase (xPHCAL0) against a reference load.",
         discussion: """
             Apply a known reference (e.g. 230 V and 5 A on every phase from a calibrator) and run:
               emeter calibrate --board boards/raspberrypi4-ade9000.yaml --voltage 230 --current 5 --save board
@@ -34,11 +35,16 @@ struct CalibrateCommand: AsyncParsableCommand {
     @Option(help: "Reference current, A rms.") var current: Double
     @Option(help: "1 (gains only) or 0.5 (gains and phase; default).") var powerFactor: Double = 0.5
     @Option(help: "Phases to calibrate: a, b, c or all.") var phase: PhaseChoice = .all
-    @Option(name: .customLong("save"), help: ArgumentHelp("Save the calibration (YAML) to FILE; `--save board` saves to the board's calibration_file, which `emeter run` reads.", valueName: "file"))
+    @Option(
+        name: .customLong("save"),
+        help: ArgumentHelp(
+            "Save the calibration (YAML) to FILE; `--save board` saves to the board's calibration_file, which `emeter run` reads.",
+            valueName: "file"))
     var saveFile: String?
     @Flag(help: "Measure and compute, but leave the chip's calibration as it was and save nothing.") var dryRun = false
     @Flag(help: "Print one JSON object: registers written and per-phase errors before and after.") var json = false
-    @Option(help: "Simulator boards: the scenario to calibrate against (e.g. with front-end errors).") var scenario: String?
+    @Option(help: "Simulator boards: the scenario to calibrate against (e.g. with front-end errors).") var scenario:
+        String?
     @Option(help: "Readings averaged per step.") var samples: Int = 8
     @OptionGroup var global: GlobalOptions
 
@@ -56,12 +62,13 @@ struct CalibrateCommand: AsyncParsableCommand {
         let reference = ReferenceLoad(voltage: voltage, current: current)
         let simulated = device.isSimulated
         let prompt: (CalibrationStep) -> Bool = { step in
-            let text: String = switch step {
-            case .unityPowerFactor(let load):
-                "apply \(format(load.voltage, 1)) V and \(format(load.current, 3)) A at power factor 1 to all phases"
-            case .laggingPowerFactor(let load, let lag):
-                "apply \(format(load.voltage, 1)) V and \(format(load.current, 3)) A with the current lagging \(format(lag, 0))° (PF \(format(cos(lag * .pi / 180), 2))) to all phases"
-            }
+            let text: String =
+                switch step {
+                case .unityPowerFactor(let load):
+                    "apply \(format(load.voltage, 1)) V and \(format(load.current, 3)) A at power factor 1 to all phases"
+                case .laggingPowerFactor(let load, let lag):
+                    "apply \(format(load.voltage, 1)) V and \(format(load.current, 3)) A with the current lagging \(format(lag, 0))° (PF \(format(cos(lag * .pi / 180), 2))) to all phases"
+                }
             if simulated {
                 standardError("simulator: \(text)")
                 return true
@@ -72,7 +79,8 @@ struct CalibrateCommand: AsyncParsableCommand {
         }
         var report: CalibrationReport
         do {
-            report = try device.calibrate(reference: reference,
+            report = try device.calibrate(
+                reference: reference,
                 options: CalibrationOptions(samples: samples, interval: .milliseconds(250), settle: .seconds(1)),
                 operatorPrompt: prompt)
         } catch {
@@ -100,7 +108,8 @@ struct CalibrateCommand: AsyncParsableCommand {
             standardOutput(Self.table(report, dryRun: dryRun))
         }
         if let target = try saveTarget(), !dryRun {
-            let file = CalibrationFile(calibration: result, created: Payloads.iso8601(SystemClock.unixMilliseconds() / 1000),
+            let file = CalibrationFile(
+                calibration: result, created: Payloads.iso8601(SystemClock.unixMilliseconds() / 1000),
                 reference: reference)
             do {
                 let directory = URL(fileURLWithPath: target).deletingLastPathComponent()
@@ -126,15 +135,19 @@ struct CalibrateCommand: AsyncParsableCommand {
     }
 
     static func table(_ report: CalibrationReport, dryRun: Bool) -> String {
-        var lines = ["phase   error before (V / I / P)          error after (V / I / P)           phase error  registers"]
+        var lines = [
+            "phase   error before (V / I / P)          error after (V / I / P)           phase error  registers"
+        ]
         for (index, p) in Phase.allCases.enumerated() {
             let b = report.before[index], a = report.after[index], c = report.calibration[p]
             func pct(_ x: Double) -> String { abs(x) < 0.0005 ? "+0.000%" : (x >= 0 ? "+" : "") + format(x, 3) + "%" }
-            lines.append("  \(["A", "B", "C"][index])    "
-                + "\(pct(b.voltagePercent).leftPad(8)) \(pct(b.currentPercent).leftPad(8)) \(pct(b.activePowerPercent).leftPad(8))    "
-                + "\(pct(a.voltagePercent).leftPad(8)) \(pct(a.currentPercent).leftPad(8)) \(pct(a.activePowerPercent).leftPad(8))    "
-                + "\(format(report.phaseErrorDegrees[index], 3).leftPad(7))°   "
-                + "VGAIN=\(hex(c.voltageGain)) IGAIN=\(hex(c.currentGain)) PGAIN=\(hex(c.powerGain)) PHCAL0=\(hex(c.phaseCalibration))")
+            lines.append(
+                "  \(["A", "B", "C"][index])    "
+                    + "\(pct(b.voltagePercent).leftPad(8)) \(pct(b.currentPercent).leftPad(8)) \(pct(b.activePowerPercent).leftPad(8))    "
+                    + "\(pct(a.voltagePercent).leftPad(8)) \(pct(a.currentPercent).leftPad(8)) \(pct(a.activePowerPercent).leftPad(8))    "
+                    + "\(format(report.phaseErrorDegrees[index], 3).leftPad(7))°   "
+                    + "VGAIN=\(hex(c.voltageGain)) IGAIN=\(hex(c.currentGain)) PGAIN=\(hex(c.powerGain)) PHCAL0=\(hex(c.phaseCalibration))"
+            )
         }
         if dryRun { lines.append("dry run: the chip keeps its previous calibration; nothing saved") }
         return lines.joined(separator: "\n")
@@ -159,16 +172,20 @@ struct CalibrateCommand: AsyncParsableCommand {
             var after: [String: Errors]
             var phase_error_deg: [String: Double]
         }
-        var output = Output(reference: reference, dry_run: dryRun, registers: [:], before: [:], after: [:], phase_error_deg: [:])
+        var output = Output(
+            reference: reference, dry_run: dryRun, registers: [:], before: [:], after: [:], phase_error_deg: [:])
         for (index, p) in Phase.allCases.enumerated() {
             let key = ["a", "b", "c"][index]
             let c = report.calibration[p]
-            output.registers[key] = Registers(xVGAIN: hex(c.voltageGain), xIGAIN: hex(c.currentGain),
+            output.registers[key] = Registers(
+                xVGAIN: hex(c.voltageGain), xIGAIN: hex(c.currentGain),
                 xPGAIN: hex(c.powerGain), xPHCAL0: hex(c.phaseCalibration))
             let b = report.before[index], a = report.after[index]
-            output.before[key] = Errors(voltage_percent: b.voltagePercent, current_percent: b.currentPercent,
+            output.before[key] = Errors(
+                voltage_percent: b.voltagePercent, current_percent: b.currentPercent,
                 active_power_percent: b.activePowerPercent)
-            output.after[key] = Errors(voltage_percent: a.voltagePercent, current_percent: a.currentPercent,
+            output.after[key] = Errors(
+                voltage_percent: a.voltagePercent, current_percent: a.currentPercent,
                 active_power_percent: a.activePowerPercent)
             output.phase_error_deg[key] = report.phaseErrorDegrees[index]
         }

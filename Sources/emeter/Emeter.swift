@@ -40,7 +40,10 @@ struct Emeter: AsyncParsableCommand {
 
             \(ExitStatus.help)
             """,
-        subcommands: [RunCommand.self, P1Command.self, ADE9000Command.self, CalibrateCommand.self, SimulateCommand.self, BoardCommand.self, RingCommand.self],
+        subcommands: [
+            RunCommand.self, P1Command.self, ADE9000Command.self, CalibrateCommand.self, SimulateCommand.self,
+            BoardCommand.self, RingCommand.self,
+        ],
     )
 }
 

@@ -73,12 +73,16 @@ struct P1Command: AsyncParsableCommand {
 
     /// `--key` / `--auth-key` for encrypted meters.
     struct KeyOptions: ParsableArguments {
-        @Option(help: ArgumentHelp("AES-128 decryption key (32 hex digits) of an encrypted meter (Luxembourg Smarty, Austria).",
-            valueName: "hex"))
+        @Option(
+            help: ArgumentHelp(
+                "AES-128 decryption key (32 hex digits) of an encrypted meter (Luxembourg Smarty, Austria).",
+                valueName: "hex"))
         var key: String?
 
-        @Option(help: ArgumentHelp("Authentication key (32 hex digits); default: the fixed Smarty key 00112233445566778899AABBCCDDEEFF. Pass `none` to skip the tag check.",
-            valueName: "hex"))
+        @Option(
+            help: ArgumentHelp(
+                "Authentication key (32 hex digits); default: the fixed Smarty key 00112233445566778899AABBCCDDEEFF. Pass `none` to skip the tag check.",
+                valueName: "hex"))
         var authKey: String?
 
         func decryptor() throws -> P1Decryptor? {
@@ -124,7 +128,9 @@ struct P1Command: AsyncParsableCommand {
                 handle = FileHandle.standardInput
             } else {
                 guard let opened = FileHandle(forReadingAtPath: file) else {
-                    standardError("\(file): cannot be opened for reading (\(FileManager.default.fileExists(atPath: file) ? "permission denied" : "no such file"))")
+                    standardError(
+                        "\(file): cannot be opened for reading (\(FileManager.default.fileExists(atPath: file) ? "permission denied" : "no such file"))"
+                    )
                     throw ExitStatus.noInput
                 }
                 handle = opened
@@ -194,7 +200,8 @@ struct P1Command: AsyncParsableCommand {
                 throw ValidationError("--port: expected a tty path like /dev/ttyUSB0 or tcp://host:port, got `\(port)`")
             }
             guard serial == "auto" || SerialConfiguration(parsing: serial) != nil else {
-                throw ValidationError("--serial: expected auto or a setting like 115200-8N1 or 9600-7E1, got `\(serial)`")
+                throw ValidationError(
+                    "--serial: expected auto or a setting like 115200-8N1 or 9600-7E1, got `\(serial)`")
             }
             guard ["none", "rts", "dtr"].contains(dataRequest) else {
                 throw ValidationError("--data-request: expected none, rts or dtr, got `\(dataRequest)`")
@@ -208,8 +215,10 @@ struct P1Command: AsyncParsableCommand {
             let decryptor = try keys.decryptor()
             let request: DataRequestLine = dataRequest == "rts" ? .rts : dataRequest == "dtr" ? .dtr : .none
             let (events, continuation) = AsyncStream<P1ReaderThread.Event>.makeStream()
-            let thread = P1ReaderThread(endpoint: endpoint, serial: SerialConfiguration(parsing: serial),
-                key: decryptor?.encryptionKey, dataRequest: request, logger: logger) { continuation.yield($0) }
+            let thread = P1ReaderThread(
+                endpoint: endpoint, serial: SerialConfiguration(parsing: serial),
+                key: decryptor?.encryptionKey, dataRequest: request, logger: logger
+            ) { continuation.yield($0) }
             thread.start()
             var printer = Printer(format: format, flushEveryLine: true)
             await withTaskCancellationHandler {
@@ -229,7 +238,6 @@ struct P1Command: AsyncParsableCommand {
         }
     }
 }
-
 
 func standardError(_ text: String, newline: Bool = true) {
     FileHandle.standardError.write(Data((text + (newline ? "\n" : "")).utf8))

@@ -39,7 +39,9 @@ struct RingCommand: AsyncParsableCommand {
                 standardOutput(Payloads.record(record, device: "ring"))
             }
             let statistics = await store.statistics
-            standardError("\(file): \(statistics.records) records, \(statistics.usedBytes) bytes of data, backlog by consumer \(statistics.backlog)")
+            standardError(
+                "\(file): \(statistics.records) records, \(statistics.usedBytes) bytes of data, backlog by consumer \(statistics.backlog)"
+            )
         }
     }
 }

@@ -1,9 +1,9 @@
 import ADE9000
 import ArgumentParser
 import Firmware
-import Logging
 import Foundation
 import HAL
+import Logging
 import P1
 import Simulator
 
@@ -95,7 +95,8 @@ struct SimulateCommand: AsyncParsableCommand {
 
         func validate() throws {
             for name in faultNames where SimulateCommand.fault(name) == nil {
-                throw ValidationError("--faults: unknown fault `\(name)`; expected bitflip, drop, garbage, crc, noise or truncate")
+                throw ValidationError(
+                    "--faults: unknown fault `\(name)`; expected bitflip, drop, garbage, crc, noise or truncate")
             }
             if let unplugEvery, ConfigDuration.parse(unplugEvery) == nil {
                 throw ValidationError("--unplug-every: expected a duration like 60s")
@@ -103,9 +104,13 @@ struct SimulateCommand: AsyncParsableCommand {
             if let duration, ConfigDuration.parse(duration) == nil {
                 throw ValidationError("--duration: expected a duration like 10m")
             }
-            guard speedup > 0 && speedup <= 1000 else { throw ValidationError("--speedup: expected 0 < speedup ≤ 1000") }
+            guard speedup > 0 && speedup <= 1000 else {
+                throw ValidationError("--speedup: expected 0 < speedup ≤ 1000")
+            }
             guard faultEvery >= 1 else { throw ValidationError("--fault-every: expected at least 1") }
-            guard key.count == 32, key.allSatisfy(\.isHexDigit) else { throw ValidationError("--key: expected 32 hex digits") }
+            guard key.count == 32, key.allSatisfy(\.isHexDigit) else {
+                throw ValidationError("--key: expected 32 hex digits")
+            }
         }
 
         var faultNames: [String] {
@@ -116,13 +121,15 @@ struct SimulateCommand: AsyncParsableCommand {
             let keyBytes = hexBytes(key, byteCount: 16) ?? []
             let simulator: P1MeterSimulator
             do {
-                simulator = try P1MeterSimulator(profile: profile.simulated,
+                simulator = try P1MeterSimulator(
+                    profile: profile.simulated,
                     startEpoch: SystemClock.unixSeconds(), encryptionKey: keyBytes)
             } catch {
                 throw ValidationError("\(error)")
             }
             let path = link ?? "/tmp/emeter-p1-\(getpid())"
-            let meter = P1PseudoTerminalMeter(simulator: simulator, path: path,
+            let meter = P1PseudoTerminalMeter(
+                simulator: simulator, path: path,
                 faults: faultNames.compactMap(SimulateCommand.fault), faultEvery: faultEvery)
             do {
                 try meter.start(speedup: speedup)
@@ -131,7 +138,8 @@ struct SimulateCommand: AsyncParsableCommand {
                 throw ExitStatus.unavailable
             }
             standardOutput(path)
-            standardError("""
+            standardError(
+                """
                 simulated \(profile.rawValue) meter at \(path) (\(profile.simulated.serialConfiguration), every \
                 \(profile.simulated.interval)); read it with: emeter p1 read --port \(path)
                 """)
@@ -174,7 +182,8 @@ extension SimulateCommand {
         )
 
         @Option(help: "Scenario file (YAML).") var scenario: String
-        @Option(help: "Board whose front end and calibration the driver uses.") var board: String = "boards/simulator.yaml"
+        @Option(help: "Board whose front end and calibration the driver uses.") var board: String =
+            "boards/simulator.yaml"
         @Option(help: "Virtual time to simulate, e.g. 24h.") var duration: String = "1h"
         @Option(help: "Read interval, e.g. 1s.") var step: String = "1s"
         @Option(help: "Print interval, e.g. 10m.") var every: String = "10m"
@@ -212,8 +221,9 @@ extension SimulateCommand {
             var errors = 0
             for index in 1...max(1, steps) {
                 let elapsed = stepDuration * Int(index)
-                device.advance(to: simulated.startWall + elapsed.components.seconds * 1000
-                    + elapsed.components.attoseconds / 1_000_000_000_000_000)
+                device.advance(
+                    to: simulated.startWall + elapsed.components.seconds * 1000
+                        + elapsed.components.attoseconds / 1_000_000_000_000_000)
                 let readings: Readings
                 do {
                     readings = try device.readSnapshot()
@@ -235,7 +245,8 @@ extension SimulateCommand {
                         var energy_wh: [Double]
                         var true_energy_wh: [Double]
                     }
-                    let line = Line(t_s: seconds, power_w: readings.phases.map(\.activePower),
+                    let line = Line(
+                        t_s: seconds, power_w: readings.phases.map(\.activePower),
                         voltage_v: readings.phases.map(\.voltage), current_a: readings.phases.map(\.current),
                         energy_wh: measured, true_energy_wh: expected)
                     standardOutput((try? JSONWriter.encode(line)) ?? Array("{}".utf8))
@@ -243,7 +254,8 @@ extension SimulateCommand {
                     let perPhase = Phase.allCases.map { p -> String in
                         let i = p.rawValue
                         let error = expected[i] == 0 ? 0 : (measured[i] - expected[i]) / expected[i] * 100
-                        return "\(p): \(format(readings.phases[i].voltage, 1)) V \(format(readings.phases[i].current, 2)) A "
+                        return
+                            "\(p): \(format(readings.phases[i].voltage, 1)) V \(format(readings.phases[i].current, 2)) A "
                             + "\(format(readings.phases[i].activePower, 0)) W, \(format(measured[i], 1)) Wh (\(format(error, 3))%)"
                     }
                     standardOutput("t=\(ConfigDuration(elapsed))  " + perPhase.joined(separator: "  "))

@@ -84,18 +84,30 @@ private let workedExample = RawPhaseCodes(
             return error
         }
     }
-    #expect(failure({ $0.vrms = -1 }) == .implausibleReading(
-        register: "BVRMS", value: -1, reason: "RMS cannot be negative"))
-    #expect(failure({ $0.irms = -5 }, phase: 2) == .implausibleReading(
-        register: "CIRMS", value: -5, reason: "RMS cannot be negative"))
-    #expect(failure({ $0.apparent = -2 }) == .implausibleReading(
-        register: "BVA", value: -2, reason: "apparent power cannot be negative"))
-    #expect(failure({ $0.powerFactor = 134_217_728 + 134_219 }) == .implausibleReading(
-        register: "BPF", value: 134_351_947, reason: "|PF| > 1"))
-    #expect(failure({ $0.active = -300_000 }, phase: 0) == .implausibleReading(
-        register: "AWATT", value: -300_000, reason: "|WATT| > VA"))
-    #expect(failure({ $0.reactive = 300_000 }) == .implausibleReading(
-        register: "BVAR", value: 300_000, reason: "|VAR| > VA"))
+    #expect(
+        failure({ $0.vrms = -1 })
+            == .implausibleReading(
+                register: "BVRMS", value: -1, reason: "RMS cannot be negative"))
+    #expect(
+        failure({ $0.irms = -5 }, phase: 2)
+            == .implausibleReading(
+                register: "CIRMS", value: -5, reason: "RMS cannot be negative"))
+    #expect(
+        failure({ $0.apparent = -2 })
+            == .implausibleReading(
+                register: "BVA", value: -2, reason: "apparent power cannot be negative"))
+    #expect(
+        failure({ $0.powerFactor = 134_217_728 + 134_219 })
+            == .implausibleReading(
+                register: "BPF", value: 134_351_947, reason: "|PF| > 1"))
+    #expect(
+        failure({ $0.active = -300_000 }, phase: 0)
+            == .implausibleReading(
+                register: "AWATT", value: -300_000, reason: "|WATT| > VA"))
+    #expect(
+        failure({ $0.reactive = 300_000 })
+            == .implausibleReading(
+                register: "BVAR", value: 300_000, reason: "|VAR| > VA"))
     #expect(throws: ADE9000Error.implausibleReading(register: "NIRMS", value: -1, reason: "RMS cannot be negative")) {
         try Plausibility.check([workedExample, workedExample, workedExample], neutral: -1)
     }

@@ -27,26 +27,30 @@ func brokerOutageLosesNoRecordAndNoWattHour() async throws {
         let directory = try temporaryDirectory("e2e")
         defer { try? FileManager.default.removeItem(at: directory) }
         let board = directory.appendingPathComponent("board.yaml")
-        try "name: e2e\np1:\n  simulate:\n    profile: belgian-3phase\n    start: 2025-01-06T19:00:00Z\n".write(to: board, atomically: true, encoding: .utf8)
+        try "name: e2e\np1:\n  simulate:\n    profile: belgian-3phase\n    start: 2025-01-06T19:00:00Z\n".write(
+            to: board, atomically: true, encoding: .utf8)
         let config = directory.appendingPathComponent("config.yaml")
         try """
-            device: e2e
-            ring:
-              storage: ram
-            stdout:
-              live: true
-              records: false
-            forward:
-              - url: mqtt://127.0.0.1:\(port)/emeter
-                discovery: false
-                keep_alive: 5
-            """.write(to: config, atomically: true, encoding: .utf8)
+        device: e2e
+        ring:
+          storage: ram
+        stdout:
+          live: true
+          records: false
+        forward:
+          - url: mqtt://127.0.0.1:\(port)/emeter
+            discovery: false
+            keep_alive: 5
+        """.write(to: config, atomically: true, encoding: .utf8)
 
         // A subscriber with a persistent session: the broker keeps its QoS 1 messages across the restart.
         let received = Received()
-        let subscriber = MQTTClient(configuration: MQTTConfiguration(host: "127.0.0.1", port: port,
-            clientID: "e2e-subscriber", cleanSession: false, keepAlive: 5),
-            policy: MQTTReconnectPolicy(base: .milliseconds(200), cap: .seconds(2)), logger: Logger(label: "subscriber"))
+        let subscriber = MQTTClient(
+            configuration: MQTTConfiguration(
+                host: "127.0.0.1", port: port,
+                clientID: "e2e-subscriber", cleanSession: false, keepAlive: 5),
+            policy: MQTTReconnectPolicy(base: .milliseconds(200), cap: .seconds(2)), logger: Logger(label: "subscriber")
+        )
         let subscriberTask = Task { await subscriber.run() }
         try await subscriber.subscribe([MQTTSubscription("emeter/e2e/interval", qos: .atLeastOnce)])
         let readerTask = Task {
@@ -60,9 +64,13 @@ func brokerOutageLosesNoRecordAndNoWattHour() async throws {
             subscriberTask.cancel()
         }
 
-        let emeter = try EmeterProcess(["run", "--board", board.path, "--config", config.path, "--interval", "1s",
-            "--log-level", "debug"])
-        #expect(await waitUntil(.seconds(30)) { received.count >= 3 }, "records before the outage: \(emeter.standardError.suffix(3000))")
+        let emeter = try EmeterProcess([
+            "run", "--board", board.path, "--config", config.path, "--interval", "1s",
+            "--log-level", "debug",
+        ])
+        #expect(
+            await waitUntil(.seconds(30)) { received.count >= 3 },
+            "records before the outage: \(emeter.standardError.suffix(3000))")
         await broker.stop()
         let outageStart = received.count
         try await Task.sleep(for: .seconds(50))

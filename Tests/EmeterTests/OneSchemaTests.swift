@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import MQTT
-import TestSupport
 import Synchronization
+import TestSupport
 import Testing
 
 /// One payload schema: `emeter run` prints an interval record and a live P1 reading on stdout, publishes them to a
@@ -21,20 +21,20 @@ func stdoutMQTTAndHTTPCarryTheSameJSON() async throws {
             .write(to: board, atomically: true, encoding: .utf8)
         let config = directory.appendingPathComponent("config.yaml")
         try """
-            device: schema
-            ring:
-              storage: ram
-            stdout:
-              live: true
-              records: true
-            forward:
-              - url: mqtt://127.0.0.1:\(broker.port)/emeter
-                discovery: false
-              - http:
-                  url: \(http.baseURL)/records/
-                  live_url: \(http.baseURL)/live/
-                  live_min_interval: 0
-            """.write(to: config, atomically: true, encoding: .utf8)
+        device: schema
+        ring:
+          storage: ram
+        stdout:
+          live: true
+          records: true
+        forward:
+          - url: mqtt://127.0.0.1:\(broker.port)/emeter
+            discovery: false
+          - http:
+              url: \(http.baseURL)/records/
+              live_url: \(http.baseURL)/live/
+              live_min_interval: 0
+        """.write(to: config, atomically: true, encoding: .utf8)
 
         let received = MQTTLockedPayloads()
         let subscriber = MQTTClient(

@@ -29,14 +29,17 @@ final class ReaderLog: Sendable {
 
 @Suite(.serialized) struct P1TTYTests {
     static func run(profile: P1SimulatedProfile, expect setting: SerialConfiguration) async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("emeter-pty-\(getpid())-\(profile)").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("emeter-pty-\(getpid())-\(profile)")
+            .path
         let simulator = try P1MeterSimulator(profile: profile, startEpoch: 1_736_148_600)
         let meter = P1PseudoTerminalMeter(simulator: simulator, path: path)
         try meter.start(speedup: Double(profile.interval.components.seconds) * 5)  // a telegram every 200 ms
         defer { meter.stop() }
         let log = ReaderLog()
-        let reader = P1ReaderThread(endpoint: .tty(path), serial: nil, key: nil, dataRequest: .none,
-            detectionWindow: .seconds(2), logger: Logger(label: "test")) { log.handle($0) }
+        let reader = P1ReaderThread(
+            endpoint: .tty(path), serial: nil, key: nil, dataRequest: .none,
+            detectionWindow: .seconds(2), logger: Logger(label: "test")
+        ) { log.handle($0) }
         reader.start()
         defer { reader.stop() }
 
@@ -72,8 +75,10 @@ final class ReaderLog: Sendable {
         try meter.start(speedup: 50)
         defer { meter.stop() }
         let log = ReaderLog()
-        let reader = P1ReaderThread(endpoint: .tty(path), serial: nil, key: nil, dataRequest: .none,
-            detectionWindow: .seconds(2), logger: Logger(label: "test")) { log.handle($0) }
+        let reader = P1ReaderThread(
+            endpoint: .tty(path), serial: nil, key: nil, dataRequest: .none,
+            detectionWindow: .seconds(2), logger: Logger(label: "test")
+        ) { log.handle($0) }
         reader.start()
         defer { reader.stop() }
         #expect(await waitUntil(.seconds(20)) { log.count >= 2 })
@@ -87,7 +92,9 @@ final class ReaderLog: Sendable {
         #expect(garbled != telegram)
         #expect(garbled[0] == 0xAF)  // "/" with its even-parity bit in bit 7
         #expect(P1PseudoTerminalMeter.asReceived(telegram, sent: .dsmr5, readerSettings: .dsmr5) == telegram)
-        #expect(!P1PseudoTerminalMeter.asReceived(telegram, sent: .dsmr22, readerSettings: .dsmr5).contains(UInt8(ascii: "/")))
+        #expect(
+            !P1PseudoTerminalMeter.asReceived(telegram, sent: .dsmr22, readerSettings: .dsmr5).contains(
+                UInt8(ascii: "/")))
     }
 }
 
@@ -106,7 +113,9 @@ final class TelegramServer: Sendable {
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
         }
-        guard fd >= 0, bound == 0, listen(fd, 1) == 0 else { throw HALError(.other, subsystem: "test", device: "tcp", operation: "listen") }
+        guard fd >= 0, bound == 0, listen(fd, 1) == 0 else {
+            throw HALError(.other, subsystem: "test", device: "tcp", operation: "listen")
+        }
         _ = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
@@ -137,8 +146,10 @@ final class TelegramServer: Sendable {
     let bytes = [UInt8](try Data(contentsOf: fixture))
     let server = try TelegramServer(bytes: Array(repeating: bytes, count: 3).flatMap { $0 })
     let log = ReaderLog()
-    let reader = P1ReaderThread(endpoint: .tcp(host: "127.0.0.1", port: server.port), serial: .dsmr5, key: nil,
-        dataRequest: .none, logger: Logger(label: "test")) { log.handle($0) }
+    let reader = P1ReaderThread(
+        endpoint: .tcp(host: "127.0.0.1", port: server.port), serial: .dsmr5, key: nil,
+        dataRequest: .none, logger: Logger(label: "test")
+    ) { log.handle($0) }
     reader.start()
     defer { reader.stop() }
     #expect(await waitUntil(.seconds(10)) { log.count == 3 })

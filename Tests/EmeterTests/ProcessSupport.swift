@@ -72,14 +72,17 @@ final class EmeterProcess: @unchecked Sendable {
 }
 
 /// Runs `emeter` to completion (bounded) and returns status, stdout and stderr.
-func runEmeter(_ arguments: [String], timeout: Duration = .seconds(60)) async throws -> (status: Int32?, out: String, err: String) {
+func runEmeter(_ arguments: [String], timeout: Duration = .seconds(60)) async throws -> (
+    status: Int32?, out: String, err: String
+) {
     let process = try EmeterProcess(arguments)
     let status = await process.wait(timeout: timeout)
     return (status, process.standardOutput, process.standardError)
 }
 
 func temporaryDirectory(_ name: String) throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("emeter-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "emeter-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
 }

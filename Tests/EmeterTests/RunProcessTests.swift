@@ -3,7 +3,8 @@ import Testing
 
 @Suite(.serialized) struct RunProcessTests {
     @Test func simulatorBoardRunsBothMetersThroughTheRealTTYAndSPICode() async throws {
-        let result = try await runEmeter(["run", "--board", "boards/simulator.yaml", "--duration", "4s"], timeout: .seconds(30))
+        let result = try await runEmeter(
+            ["run", "--board", "boards/simulator.yaml", "--duration", "4s"], timeout: .seconds(30))
         #expect(result.status == 0, "stderr: \(result.err)")
         let lines = result.out.split(separator: "\n").compactMap { jsonObject(String($0)) }
         let p1 = lines.filter { $0["type"] as? String == "p1" }
@@ -21,7 +22,9 @@ import Testing
 
     @Test func sigtermStopsCleanlyAndClosedRecordsArePrinted() async throws {
         let process = try EmeterProcess(["run", "--board", "boards/simulator.yaml", "--interval", "1s", "--no-live"])
-        let gotRecord = await process.waitFor(timeout: .seconds(20)) { $0.standardOutput.contains("\"type\":\"interval\"") }
+        let gotRecord = await process.waitFor(timeout: .seconds(20)) {
+            $0.standardOutput.contains("\"type\":\"interval\"")
+        }
         #expect(gotRecord, "stderr: \(process.standardError)")
         process.signal(SIGTERM)
         let status = await process.wait(timeout: .seconds(10))
@@ -42,23 +45,28 @@ import Testing
         let config = directory.appendingPathComponent("config.yaml")
         // No consumer takes records off the ring (stdout prints none), so everything appended stays stored.
         try """
-            ring:
-              storage: file
-              path: \(ring)
-            stdout:
-              live: false
-              records: false
-            """.write(to: config, atomically: true, encoding: .utf8)
+        ring:
+          storage: file
+          path: \(ring)
+        stdout:
+          live: false
+          records: false
+        """.write(to: config, atomically: true, encoding: .utf8)
         let board = directory.appendingPathComponent("p1-sim.yaml")
-        try "name: crash test\np1:\n  simulate:\n    profile: belgian-1phase\n".write(to: board, atomically: true, encoding: .utf8)
+        try "name: crash test\np1:\n  simulate:\n    profile: belgian-1phase\n".write(
+            to: board, atomically: true, encoding: .utf8)
 
         var stored: Set<Int> = []
         for round in 0..<4 {
-            let process = try EmeterProcess(["run", "--board", board.path, "--config", config.path, "--interval", "1s",
-                "--log-level", "debug"])
+            let process = try EmeterProcess([
+                "run", "--board", board.path, "--config", config.path, "--interval", "1s",
+                "--log-level", "debug",
+            ])
             // Let it store a few records, then kill it without warning.
             let target = stored.count + 2
-            _ = await process.waitFor(timeout: .seconds(20)) { Self.storedSequences($0.standardError).count + stored.count >= target }
+            _ = await process.waitFor(timeout: .seconds(20)) {
+                Self.storedSequences($0.standardError).count + stored.count >= target
+            }
             try await Task.sleep(for: .milliseconds(Int.random(in: 0...400)))
             process.signal(SIGKILL)
             _ = await process.wait(timeout: .seconds(5))
@@ -93,8 +101,10 @@ import Testing
     }
 
     @Test func calibrationAgainstTheSimulatorMeetsTheAccuracyTargets() async throws {
-        let result = try await runEmeter(["calibrate", "--board", "boards/simulator.yaml", "--voltage", "230",
-            "--current", "5", "--scenario", "fixtures/ade9000/calibration-errors.yaml", "--json"])
+        let result = try await runEmeter([
+            "calibrate", "--board", "boards/simulator.yaml", "--voltage", "230",
+            "--current", "5", "--scenario", "fixtures/ade9000/calibration-errors.yaml", "--json",
+        ])
         #expect(result.status == 0, "\(result.err)")
         let object = try #require(jsonObject(result.out.trimmingCharacters(in: .whitespacesAndNewlines)))
         let before = try #require(object["before"] as? [String: [String: Double]])

@@ -41,12 +41,14 @@ struct HouseReplay {
         p1ImportMilliWh += Int64((p.reduce(0, +) / 3.6).rounded())
     }
     func adeSample(at t: Int64) -> ADESample {
-        ADESample(time: t * 1000, importWh: importWh, exportWh: [0, 0, 0], powerW: House.power(t),
+        ADESample(
+            time: t * 1000, importWh: importWh, exportWh: [0, 0, 0], powerW: House.power(t),
             voltageV: [230.1, 229.5, 231.2])
     }
     func p1Sample(at t: Int64) -> P1Sample {
         let wh = p1ImportMilliWh / 1000
-        return P1Sample(time: t * 1000, importWh: (wh / 2, wh - wh / 2), exportWh: (0, 0),
+        return P1Sample(
+            time: t * 1000, importWh: (wh / 2, wh - wh / 2), exportWh: (0, 0),
             powerImportW: Int64(House.power(t).reduce(0, +)), powerExportW: 0, voltagesDecivolts: [2301, 2295, 2312],
             gasLitres: 1_234_000 + t / 100)
     }
@@ -72,7 +74,8 @@ let runStart: Int64 = 1_743_422_400
 
 @Test func twentyFourHoursOfOperationGiveEveryAlignedRecordWithExactEnergy() async {
     let collector = Collector()
-    var loop = MeasurementLoop(ade: ReplaySampler(replay: HouseReplay(), lastTime: runStart), intervalLength: 60,
+    var loop = MeasurementLoop(
+        ade: ReplaySampler(replay: HouseReplay(), lastTime: runStart), intervalLength: 60,
         output: collector, logger: Logger(label: "test"), healthEvery: 3600)
     var p1Replay = HouseReplay()
     var sent: [P1Sample] = []
@@ -117,7 +120,8 @@ let runStart: Int64 = 1_743_422_400
 
 @Test func quarterHourAveragesAndMonthPeakMatchAnIndependentComputation() async {
     let collector = Collector()
-    var loop = MeasurementLoop(ade: ReplaySampler(replay: HouseReplay(), lastTime: runStart), intervalLength: 60,
+    var loop = MeasurementLoop(
+        ade: ReplaySampler(replay: HouseReplay(), lastTime: runStart), intervalLength: 60,
         output: collector, logger: Logger(label: "test"), healthEvery: 0)
     for t in runStart...(runStart + 86_400) {
         await loop.handle(.tick(Tick(index: t - runStart, wallTime: t * 1000)))
@@ -144,7 +148,9 @@ let runStart: Int64 = 1_743_422_400
     let april = quarterAverages.filter { $0.end - 900 >= 1_743_458_400 }
     let peak = april.max { $0.watts < $1.watts }!
     #expect(abs(loop.aggregator.adeDemandView.monthPeakW - peak.watts) <= 1)
-    #expect(loop.aggregator.adeDemandView.monthPeakTime == april.first { abs($0.watts - loop.aggregator.adeDemandView.monthPeakW) <= 1 }!.end)
+    #expect(
+        loop.aggregator.adeDemandView.monthPeakTime
+            == april.first { abs($0.watts - loop.aggregator.adeDemandView.monthPeakW) <= 1 }!.end)
     // The records carry the running demand and the peak.
     let records = await collector.records
     #expect(records.last?.ade9000?.monthPeakDemandW == loop.aggregator.adeDemandView.monthPeakW)
@@ -152,7 +158,8 @@ let runStart: Int64 = 1_743_422_400
 
 @Test func intervalsWithoutSamplesAreClosedAsGapsAndEnergyIsKept() async {
     let collector = Collector()
-    var loop = MeasurementLoop<ReplaySampler>(ade: nil, intervalLength: 60, output: collector,
+    var loop = MeasurementLoop<ReplaySampler>(
+        ade: nil, intervalLength: 60, output: collector,
         logger: Logger(label: "test"), healthEvery: 0)
     func sample(_ t: Int64, _ wh: Int64) -> P1Sample {
         P1Sample(time: t * 1000, importWh: (wh, 0), exportWh: (0, 0), powerImportW: 100, powerExportW: 0)
@@ -171,7 +178,8 @@ let runStart: Int64 = 1_743_422_400
 
 @Test func glitchedZeroAndBackwardsReadingsAreRefused() async {
     let collector = Collector()
-    var loop = MeasurementLoop<ReplaySampler>(ade: nil, intervalLength: 60, output: collector,
+    var loop = MeasurementLoop<ReplaySampler>(
+        ade: nil, intervalLength: 60, output: collector,
         logger: Logger(label: "test"), healthEvery: 0)
     func sample(_ t: Int64, _ wh: Int64) -> P1Sample {
         P1Sample(time: t * 1000, importWh: (wh, 0), exportWh: (0, 0), powerImportW: 100, powerExportW: 0)
@@ -201,12 +209,16 @@ let runStart: Int64 = 1_743_422_400
 /// published from the first telegram on, and its record deltas are 0.
 @Test func registersThatAreGenuinelyZeroArePublished() async throws {
     let collector = Collector()
-    var loop = MeasurementLoop<ReplaySampler>(ade: nil, intervalLength: 60, output: collector,
+    var loop = MeasurementLoop<ReplaySampler>(
+        ade: nil, intervalLength: 60, output: collector,
         logger: Logger(label: "test"), healthEvery: 0)
     for (offset, wh) in [(1, 1000), (10, 1001), (20, 1003)] as [(Int64, Int64)] {
-        await loop.handle(.p1(.sample(
-            P1Sample(time: (runStart + offset) * 1000, importWh: (wh, 0), exportWh: (0, 0), powerImportW: 300,
-                powerExportW: 0, gasLitres: 0))))
+        await loop.handle(
+            .p1(
+                .sample(
+                    P1Sample(
+                        time: (runStart + offset) * 1000, importWh: (wh, 0), exportWh: (0, 0), powerImportW: 300,
+                        powerExportW: 0, gasLitres: 0))))
     }
     let live = await collector.live
     #expect(live.count == 3)

@@ -42,9 +42,11 @@ actor RingOutput: LoopOutput {
     try await store.register(consumer)
     let output = RingOutput(store: store)
     let backend = SwitchableBackend()
-    let drain = ForwardingDrain(store: store, consumer: consumer, forwarder: backend, clock: ManualClock(),
+    let drain = ForwardingDrain(
+        store: store, consumer: consumer, forwarder: backend, clock: ManualClock(),
         logger: Logger(label: "test"))
-    var loop = MeasurementLoop<ReplaySampler>(ade: nil, intervalLength: 60, output: output,
+    var loop = MeasurementLoop<ReplaySampler>(
+        ade: nil, intervalLength: 60, output: output,
         logger: Logger(label: "test"), healthEvery: 0)
 
     // Timeline in hours: up 0–2, down 2–3 (1 h), up 3–5, down 5–53 (48 h), up 53–56.
@@ -58,7 +60,8 @@ actor RingOutput: LoopOutput {
     while t <= end {
         // A DSMR 4 meter: a telegram every 10 s; a load that varies per minute.
         register += 5 + (t / 60) % 7
-        let sample = P1Sample(time: t * 1000, importWh: (register, 777), exportWh: (0, 0),
+        let sample = P1Sample(
+            time: t * 1000, importWh: (register, 777), exportWh: (0, 0),
             powerImportW: 1800 + (t / 60) % 7 * 360, powerExportW: 0)
         sent.append(sample)
         await loop.handle(.p1(.sample(sample)))

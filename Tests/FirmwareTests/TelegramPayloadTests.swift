@@ -102,4 +102,3 @@ func parseReadingEqualsTheLiveReading(name: String) throws {
     json.string("a\"b\\c\u{01}\u{7F}é\n")
     #expect(json.text == #""a\"b\\c\u0001\u007fé\n""#)
 }
-

@@ -1,12 +1,13 @@
-@testable import Firmware
-import Simulator
-@testable import Forwarding
 import Foundation
 import Logging
 import MQTT
+import Simulator
 import Synchronization
 import TestSupport
 import Testing
+
+@testable import Firmware
+@testable import Forwarding
 
 /// A backend whose answers the test scripts: each call to `send` takes the next outcome.
 actor ScriptedForwarder: Forwarder {
@@ -30,7 +31,8 @@ actor ScriptedForwarder: Forwarder {
 }
 
 func record(_ minute: Int64, importWh: Int64) -> IntervalRecord {
-    IntervalRecord(start: 1_700_000_000 + minute * 60, end: 1_700_000_060 + minute * 60,
+    IntervalRecord(
+        start: 1_700_000_000 + minute * 60, end: 1_700_000_060 + minute * 60,
         p1: P1Interval(importTariff1Wh: importWh, averagePowerW: importWh * 60, maxImportPowerW: importWh * 70))
 }
 
@@ -44,7 +46,8 @@ func record(_ minute: Int64, importWh: Int64) -> IntervalRecord {
         ForwardError(.drop, "400 bad payload"), nil, nil,
     ])
     let clock = ManualClock()
-    var drain = ForwardingDrain(store: store, consumer: consumer, forwarder: forwarder, clock: clock,
+    var drain = ForwardingDrain(
+        store: store, consumer: consumer, forwarder: forwarder, clock: clock,
         logger: Logger(label: "test"))
     drain.base = .milliseconds(10)
     drain.cap = .milliseconds(40)
@@ -73,7 +76,8 @@ func record(_ minute: Int64, importWh: Int64) -> IntervalRecord {
     _ = try await store.append(record(0, importWh: 5))
     let forwarder = ScriptedForwarder([ForwardError(.pause(for: .seconds(300)), "bad credentials")])
     let clock = ManualClock()
-    let drain = ForwardingDrain(store: store, consumer: ConsumerID(1), forwarder: forwarder, clock: clock,
+    let drain = ForwardingDrain(
+        store: store, consumer: ConsumerID(1), forwarder: forwarder, clock: clock,
         logger: Logger(label: "test"))
     let task = Task { await drain.run() }
     for _ in 0..<1000 where await forwarder.attempts == 0 { await Task.yield() }
@@ -91,7 +95,8 @@ func record(_ minute: Int64, importWh: Int64) -> IntervalRecord {
 @Test func backoffUsesFullJitterBelowTheCap() {
     var random = P1SeededRandom(seed: 1)
     for attempt in 0..<12 {
-        let wait = ForwardingDrain<ManualClock>.backoff(attempt: attempt, base: .seconds(1), cap: .seconds(60),
+        let wait = ForwardingDrain<ManualClock>.backoff(
+            attempt: attempt, base: .seconds(1), cap: .seconds(60),
             using: &random)
         #expect(wait >= .zero)
         #expect(wait <= min(.seconds(60), .seconds(1) * (1 << attempt)))
@@ -99,8 +104,10 @@ func record(_ minute: Int64, importWh: Int64) -> IntervalRecord {
 }
 
 @Test func mqttURLsParseWithCredentialsPortAndPrefix() throws {
-    let parsed = try MQTTForwarderConfiguration.parse(url: "mqtt://user:p%40ss@broker.local:1884/home/meter",
-        device: "house").get()
+    let parsed = try MQTTForwarderConfiguration.parse(
+        url: "mqtt://user:p%40ss@broker.local:1884/home/meter",
+        device: "house"
+    ).get()
     #expect(parsed.host == "broker.local")
     #expect(parsed.port == 1884)
     #expect(parsed.username == "user")

@@ -1,9 +1,9 @@
-@testable import Firmware
 import Foundation
 import Logging
 import TestSupport
 import Testing
 
+@testable import Firmware
 @testable import Forwarding
 
 /// `HTTPJSONForwarder` against a real loopback HTTP server (`TestHTTPServer`).

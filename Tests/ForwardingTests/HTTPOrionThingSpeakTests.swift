@@ -1,9 +1,9 @@
-@testable import Firmware
 import Foundation
 import Logging
 import TestSupport
 import Testing
 
+@testable import Firmware
 @testable import Forwarding
 
 /// `OrionForwarder` (NGSI-v2 bodies and headers) and `ThingSpeakForwarder` (fields, rate limit) against a real

@@ -1,7 +1,7 @@
-@testable import Firmware
 import Foundation
 import Testing
 
+@testable import Firmware
 @testable import Forwarding
 
 /// The §4.4 retry table, `Retry-After`, redaction, JWT `exp`, secrets and configuration decoding (all pure).

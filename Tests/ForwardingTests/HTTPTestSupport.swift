@@ -1,9 +1,9 @@
-@testable import Firmware
 import Foundation
 import Synchronization
 import TestSupport
 import Testing
 
+@testable import Firmware
 @testable import Forwarding
 
 /// A settable wall clock (Unix seconds) for JWT expiry and `Retry-After` dates.

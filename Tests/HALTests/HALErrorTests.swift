@@ -3,7 +3,8 @@ import SystemPackage
 import Testing
 
 @Test func descriptionNamesSubsystemDeviceOperationAndErrno() {
-    let error = HALError(subsystem: "spidev", device: "/dev/spidev0.0", operation: "open", errno: .noSuchFileOrDirectory)
+    let error = HALError(
+        subsystem: "spidev", device: "/dev/spidev0.0", operation: "open", errno: .noSuchFileOrDirectory)
     #expect(error.description == "spidev /dev/spidev0.0: open failed: No such file or directory (ENOENT)")
     #expect(error.kind == .unavailable)
 }

@@ -1,4 +1,5 @@
 import CivilTime
+
 /// The Belgian capacity-tariff view of an import energy register: the running quarter-hour average demand and
 /// the month's peak quarter-hour.
 ///

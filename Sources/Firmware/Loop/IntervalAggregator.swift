@@ -1,4 +1,5 @@
 import CivilTime
+
 /// Turns samples into interval records aligned to the wall clock (default 60 s: hh:mm:00–hh:mm+1:00).
 ///
 /// Energy deltas are differences of absolute registers taken at the last sample of each interval, so the deltas of
@@ -157,7 +158,8 @@ struct P1Accumulator: Sendable {
     /// Takes `sample` unless it is implausible against the last accepted one.
     mutating func accept(_ sample: P1Sample) -> Bool {
         if let last = latest ?? baseline {
-            let backwards = sample.importWh.tariff1 < last.importWh.tariff1
+            let backwards =
+                sample.importWh.tariff1 < last.importWh.tariff1
                 || sample.importWh.tariff2 < last.importWh.tariff2 || sample.exportWh.tariff1 < last.exportWh.tariff1
                 || sample.exportWh.tariff2 < last.exportWh.tariff2
                 || (sample.gasLitres ?? .max) < (last.gasLitres ?? 0)
@@ -224,10 +226,12 @@ struct ADEAccumulator: Sendable {
 
     mutating func accept(_ sample: ADESample) -> Bool {
         guard sample.importWh.count == 3, sample.exportWh.count == 3,
-            sample.importWh.allSatisfy({ $0.isFinite && $0 >= 0 }), sample.exportWh.allSatisfy({ $0.isFinite && $0 >= 0 })
+            sample.importWh.allSatisfy({ $0.isFinite && $0 >= 0 }),
+            sample.exportWh.allSatisfy({ $0.isFinite && $0 >= 0 })
         else { return false }
         if let last = latest {
-            for phase in 0..<3 where sample.importWh[phase] < last.importWh[phase] || sample.exportWh[phase] < last.exportWh[phase] {
+            for phase in 0..<3
+            where sample.importWh[phase] < last.importWh[phase] || sample.exportWh[phase] < last.exportWh[phase] {
                 return false
             }
         }
@@ -253,7 +257,8 @@ struct ADEAccumulator: Sendable {
         for phase in 0..<3 {
             let nowImport = latest.map { Int64($0.importWh[phase].rounded(.down)) } ?? imported[phase]
             let nowExport = latest.map { Int64($0.exportWh[phase].rounded(.down)) } ?? attributedExport[phase]
-            phases.append(PhaseEnergy(importWh: nowImport - imported[phase], exportWh: nowExport - attributedExport[phase]))
+            phases.append(
+                PhaseEnergy(importWh: nowImport - imported[phase], exportWh: nowExport - attributedExport[phase]))
             imported[phase] = nowImport
             attributedExport[phase] = nowExport
         }

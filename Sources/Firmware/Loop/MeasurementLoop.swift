@@ -162,7 +162,8 @@ public struct MeasurementLoop<ADE: ADESampler> {
             health.telegramsAccepted += 1
             let view: DemandView
             if let meterDemand = sample.quarterHourDemandW {
-                view = DemandView(quarterHourDemandW: meterDemand, monthPeakDemandW: sample.monthPeakDemandW ?? 0,
+                view = DemandView(
+                    quarterHourDemandW: meterDemand, monthPeakDemandW: sample.monthPeakDemandW ?? 0,
                     monthPeakTime: sample.monthPeakTime ?? 0)
             } else {
                 view = demand(aggregator.p1DemandView)
@@ -193,7 +194,8 @@ public struct MeasurementLoop<ADE: ADESampler> {
     }
 
     private func demand(_ tracker: DemandTracker) -> DemandView {
-        DemandView(quarterHourDemandW: tracker.runningDemandW, monthPeakDemandW: tracker.monthPeakW,
+        DemandView(
+            quarterHourDemandW: tracker.runningDemandW, monthPeakDemandW: tracker.monthPeakW,
             monthPeakTime: tracker.monthPeakTime)
     }
 }

@@ -103,7 +103,8 @@ public enum Payloads {
         (.merged, "merged"), (.gap, "gap"), (.sourceError, "source_error"), (.clockStep, "clock_step"),
     ]
 
-    private static func demand(_ quarterHour: Int64, _ monthPeak: Int64, _ peakTime: Int64, into json: inout JSONWriter) {
+    private static func demand(_ quarterHour: Int64, _ monthPeak: Int64, _ peakTime: Int64, into json: inout JSONWriter)
+    {
         json.key("quarter_hour_demand_w")
         json.int(quarterHour)
         json.key("month_peak_demand_w")

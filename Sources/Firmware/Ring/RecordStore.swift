@@ -40,7 +40,8 @@ public actor RecordStore<Storage: RingStorage>: RecordStoring {
     public init(storage: consuming sending Storage, nominalInterval: Int64, logger: Logger) throws(RingError) {
         let opened = try ReadingRing(storage: storage, nominalInterval: nominalInterval)
         if opened.loadedExistingImage {
-            logger.info("offline ring loaded", metadata: ["records": "\(opened.count)", "bytes": "\(opened.usedBytes)"])
+            logger.info(
+                "offline ring loaded", metadata: ["records": "\(opened.count)", "bytes": "\(opened.usedBytes)"])
         }
         ring = opened
         self.logger = logger
@@ -55,7 +56,8 @@ public actor RecordStore<Storage: RingStorage>: RecordStoring {
         let mergesBefore = ring.mergeCount
         let sequence = try ring.append(record)
         if ring.mergeCount > mergesBefore {
-            logger.notice("offline ring full: merged the oldest records",
+            logger.notice(
+                "offline ring full: merged the oldest records",
                 metadata: ["merges": "\(ring.mergeCount - mergesBefore)", "records": "\(ring.count)"])
         }
         waiters.resumeAll()
@@ -105,7 +107,8 @@ public actor RecordStore<Storage: RingStorage>: RecordStoring {
             let consumer = ConsumerID(index)
             if ring.acknowledgedSequence(for: consumer) != nil { backlog[index] = ring.backlog(for: consumer) }
         }
-        return RecordStoreStatistics(records: ring.count, usedBytes: ring.usedBytes, merges: ring.mergeCount,
+        return RecordStoreStatistics(
+            records: ring.count, usedBytes: ring.usedBytes, merges: ring.mergeCount,
             commits: ring.commitCount, bytesWritten: ring.bytesWritten, backlog: backlog)
     }
 }

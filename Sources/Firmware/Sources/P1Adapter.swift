@@ -32,8 +32,8 @@ extension P1Sample {
     /// does); tariff 2 is the sum of tariffs 2–4 (Hungarian meters send four). Gas and water are the first M-Bus
     /// devices of that medium, whatever their channel, converted from m³ to litres.
     /// A telegram without any import register gives a sample with ``metersEnergy`` false and zero registers.
-    /// - Throws: ``P1SampleRejection/outOfRange`` when a register, power, voltage or current cannot be real (a faulty meter
-    ///   or a hostile network dongle): every later sum and difference then stays far from Int64's limits.
+    /// - Throws: ``P1SampleRejection/outOfRange`` when a register, power, voltage or current cannot be real (a faulty
+    ///   meter or a hostile network dongle): every later sum and difference then stays far from Int64's limits.
     public init(reading: P1Reading, receivedAt time: Int64) throws(P1SampleRejection) {
         func integer(_ value: P1Decimal?, _ range: ClosedRange<Int64>) throws(P1SampleRejection) -> Int64? {
             guard let value else { return nil }
@@ -86,7 +86,8 @@ extension P1Sample {
         details.longPowerFailures = reading.longPowerFailures
         for device in reading.mbus {
             details.mbus.append(
-                MBus(channel: device.channel, medium: device.medium.rawValue, identifier: device.identifier,
+                MBus(
+                    channel: device.channel, medium: device.medium.rawValue, identifier: device.identifier,
                     valueMilli: try milli(device), unit: device.unit?.symbol,
                     captureTime: device.captureTime?.utcSeconds))
         }

@@ -13,7 +13,8 @@ struct ConfigDuration: Codable, Equatable, CustomStringConvertible {
         let container = try decoder.singleValueContainer()
         if let seconds = try? container.decode(Double.self) {
             guard let parsed = Self.milliseconds(seconds) else {
-                throw DecodingError.dataCorruptedError(in: container,
+                throw DecodingError.dataCorruptedError(
+                    in: container,
                     debugDescription: "expected a number of seconds from 0 to \(Int(Self.maximumSeconds)) (one year)")
             }
             duration = parsed
@@ -21,7 +22,8 @@ struct ConfigDuration: Codable, Equatable, CustomStringConvertible {
         }
         let text = try container.decode(String.self)
         guard let parsed = Self.parse(text) else {
-            throw DecodingError.dataCorruptedError(in: container,
+            throw DecodingError.dataCorruptedError(
+                in: container,
                 debugDescription: "expected a duration such as `500ms`, `1s`, `15m` or `2h`, at most one year")
         }
         duration = parsed
@@ -73,7 +75,8 @@ struct ConfigTimestamp: Codable, Equatable, CustomStringConvertible {
         let container = try decoder.singleValueContainer()
         let text = try container.decode(String.self)
         guard let seconds = Self.parse(text) else {
-            throw DecodingError.dataCorruptedError(in: container,
+            throw DecodingError.dataCorruptedError(
+                in: container,
                 debugDescription: "expected a UTC time such as `2025-01-06T19:00:00Z` (years 2000–2099)")
         }
         unixSeconds = seconds
@@ -123,14 +126,16 @@ struct GPIOLineRef: Codable, Equatable, CustomStringConvertible {
         let container = try decoder.singleValueContainer()
         if let offset = try? container.decode(Int.self) {
             guard (0...1023).contains(offset) else {
-                throw DecodingError.dataCorruptedError(in: container,
+                throw DecodingError.dataCorruptedError(
+                    in: container,
                     debugDescription: "expected a line offset from 0 to 1023 or a line name")
             }
             selector = .offset(UInt32(offset))
         } else if let name = try? container.decode(String.self), !name.isEmpty {
             selector = .name(name)
         } else {
-            throw DecodingError.dataCorruptedError(in: container,
+            throw DecodingError.dataCorruptedError(
+                in: container,
                 debugDescription: "expected a line offset (e.g. 25) or a line name (e.g. GPIO25)")
         }
     }
@@ -288,12 +293,16 @@ extension BoardFile {
         if let p1 { problems += p1.problems(path: ["p1"]) }
         if let eeprom {
             if eeprom.bus != "simulate" && !eeprom.bus.hasPrefix("/dev/") {
-                problems.append(FieldError(["eeprom", "bus"],
-                    "expected an i2c-dev path like /dev/i2c-1 or `simulate`, got `\(eeprom.bus)`"))
+                problems.append(
+                    FieldError(
+                        ["eeprom", "bus"],
+                        "expected an i2c-dev path like /dev/i2c-1 or `simulate`, got `\(eeprom.bus)`"))
             }
             if let address = eeprom.address, !(0x50...0x56).contains(address) || address % 2 != 0 {
-                problems.append(FieldError(["eeprom", "address"],
-                    "expected an even 24C04 address from 0x50 to 0x56 (decimal 80–86), got \(address)"))
+                problems.append(
+                    FieldError(
+                        ["eeprom", "address"],
+                        "expected an even 24C04 address from 0x50 to 0x56 (decimal 80–86), got \(address)"))
             }
         }
         return problems
@@ -312,15 +321,20 @@ extension BoardFile.ADE9000Board {
         }
         if let spi {
             if !spi.device.hasPrefix("/dev/spidev") {
-                problems.append(FieldError(path + ["spi", "device"],
-                    "expected a spidev node like /dev/spidev0.0, got `\(spi.device)`"))
+                problems.append(
+                    FieldError(
+                        path + ["spi", "device"],
+                        "expected a spidev node like /dev/spidev0.0, got `\(spi.device)`"))
             }
             if let mode = spi.mode, !(0...3).contains(mode) {
-                problems.append(FieldError(path + ["spi", "mode"], "expected SPI mode 0, 1, 2 or 3 (ADE9000: 0 or 3), got \(mode)"))
+                problems.append(
+                    FieldError(path + ["spi", "mode"], "expected SPI mode 0, 1, 2 or 3 (ADE9000: 0 or 3), got \(mode)"))
             }
             if let speed = spi.maxSpeedHz, !(1...BoardFile.maxSPISpeed).contains(speed) {
-                problems.append(FieldError(path + ["spi", "max_speed_hz"],
-                    "expected 1 to 20000000 Hz (the ADE9000's SPI clock limit), got \(speed)"))
+                problems.append(
+                    FieldError(
+                        path + ["spi", "max_speed_hz"],
+                        "expected 1 to 20000000 Hz (the ADE9000's SPI clock limit), got \(speed)"))
             }
         }
         if let gpio {
@@ -341,8 +355,10 @@ extension BoardFile.ADE9000Board {
         let fe = frontEnd
         let fePath = path + ["front_end"]
         if !BoardFile.knownWirings.contains(fe.wiring) {
-            problems.append(FieldError(fePath + ["wiring"],
-                "expected `3P4W` (wye with neutral) or `3P3W` (delta), got `\(fe.wiring)`"))
+            problems.append(
+                FieldError(
+                    fePath + ["wiring"],
+                    "expected `3P4W` (wye with neutral) or `3P3W` (delta), got `\(fe.wiring)`"))
         }
         if fe.lineFrequencyHz != 50 && fe.lineFrequencyHz != 60 {
             problems.append(FieldError(fePath + ["line_frequency_hz"], "expected 50 or 60, got \(fe.lineFrequencyHz)"))
@@ -363,10 +379,14 @@ extension BoardFile.ADE9000Board {
         // Full scale at the ADC pins is 0.707 V rms: check the nominal voltage stays inside it.
         if fe.voltageDividerTopOhms > 0 && fe.voltageDividerBottomOhms > 0 {
             let nominal = fe.nominalVoltage ?? (fe.lineFrequencyHz == 60 ? 120 : 230)
-            let atPins = nominal * fe.voltageDividerBottomOhms / (fe.voltageDividerTopOhms + fe.voltageDividerBottomOhms)
+            let atPins =
+                nominal * fe.voltageDividerBottomOhms / (fe.voltageDividerTopOhms + fe.voltageDividerBottomOhms)
             if atPins > 0.707 {
-                problems.append(FieldError(fePath + ["voltage_divider_bottom_ohms"],
-                    "the divider puts \(nominal) V at \(String(format: "%.3f", atPins)) V rms on the ADC, above its 0.707 V rms full scale; expected a larger top or smaller bottom resistor"))
+                problems.append(
+                    FieldError(
+                        fePath + ["voltage_divider_bottom_ohms"],
+                        "the divider puts \(nominal) V at \(String(format: "%.3f", atPins)) V rms on the ADC, above its 0.707 V rms full scale; expected a larger top or smaller bottom resistor"
+                    ))
             }
         }
         return problems
@@ -384,19 +404,25 @@ extension BoardFile.P1Board {
         default: break
         }
         if let port, !port.hasPrefix("/") && !port.hasPrefix("tcp://") {
-            problems.append(FieldError(path + ["port"],
-                "expected an absolute tty path like /dev/ttyUSB0 (or a link to one) or tcp://host:port, got `\(port)`"))
+            problems.append(
+                FieldError(
+                    path + ["port"],
+                    "expected an absolute tty path like /dev/ttyUSB0 (or a link to one) or tcp://host:port, got `\(port)`"
+                ))
         }
         if let port, port.hasPrefix("tcp://") {
             let rest = port.dropFirst("tcp://".count)
             let pieces = rest.split(separator: ":")
             if pieces.count != 2 || UInt16(pieces[1]) == nil || UInt16(pieces[1]) == 0 {
-                problems.append(FieldError(path + ["port"], "expected tcp://host:port with a port from 1 to 65535, got `\(port)`"))
+                problems.append(
+                    FieldError(path + ["port"], "expected tcp://host:port with a port from 1 to 65535, got `\(port)`"))
             }
         }
         if let serial, serial != "auto", SerialConfiguration(parsing: serial) == nil {
-            problems.append(FieldError(path + ["serial"],
-                "expected `auto` or a setting like 115200-8N1, 9600-7E1 or 115200-7E1, got `\(serial)`"))
+            problems.append(
+                FieldError(
+                    path + ["serial"],
+                    "expected `auto` or a setting like 115200-8N1, 9600-7E1 or 115200-7E1, got `\(serial)`"))
         }
         if let request = dataRequest {
             switch request.line {
@@ -406,15 +432,19 @@ extension BoardFile.P1Board {
                     problems.append(FieldError(path + ["data_request"], "`line: gpio` needs `chip:` and `gpio:`"))
                 }
             default:
-                problems.append(FieldError(path + ["data_request", "line"],
-                    "expected `none`, `rts`, `dtr` or `gpio`, got `\(request.line)`"))
+                problems.append(
+                    FieldError(
+                        path + ["data_request", "line"],
+                        "expected `none`, `rts`, `dtr` or `gpio`, got `\(request.line)`"))
             }
         }
         if let key, !key.hasPrefix("env:"), !key.hasPrefix("file:"),
             key.count != 32 || !key.allSatisfy(\.isHexDigit)
         {
-            problems.append(FieldError(path + ["key"],
-                "expected 32 hex digits (AES-128), `env:VARIABLE` or `file:PATH`, got \(key.count) characters"))
+            problems.append(
+                FieldError(
+                    path + ["key"],
+                    "expected 32 hex digits (AES-128), `env:VARIABLE` or `file:PATH`, got \(key.count) characters"))
         }
         return problems
     }

@@ -80,13 +80,16 @@ struct RunConfig: ValidatedConfig, Equatable {
     func problems() -> [FieldError] {
         var problems: [FieldError] = []
         if let device, device.isEmpty || device.contains(where: { "/#+ ".contains($0) }) {
-            problems.append(FieldError(["device"], "expected a non-empty id without `/`, `#`, `+` or spaces, got `\(device)`"))
+            problems.append(
+                FieldError(["device"], "expected a non-empty id without `/`, `#`, `+` or spaces, got `\(device)`"))
         }
         if let interval {
             let seconds = interval.duration.components.seconds
             if interval.duration.components.attoseconds != 0 || seconds < 1 || 3600 % seconds != 0 {
-                problems.append(FieldError(["interval"],
-                    "expected whole seconds that divide one hour (e.g. 10s, 60s, 5m, 15m), got \(interval)"))
+                problems.append(
+                    FieldError(
+                        ["interval"],
+                        "expected whole seconds that divide one hour (e.g. 10s, 60s, 5m, 15m), got \(interval)"))
             }
         }
         if let localTime, !["europe-central", "utc"].contains(localTime) {
@@ -98,31 +101,40 @@ struct RunConfig: ValidatedConfig, Equatable {
             case "file":
                 if ring.path == nil { problems.append(FieldError(["ring", "path"], "`storage: file` needs `path:`")) }
             default:
-                problems.append(FieldError(["ring", "storage"], "expected `ram`, `file` or `eeprom`, got `\(ring.storage)`"))
+                problems.append(
+                    FieldError(["ring", "storage"], "expected `ram`, `file` or `eeprom`, got `\(ring.storage)`"))
             }
         }
         for (index, forward) in (forward ?? []).enumerated() {
             let kinds = [forward.url != nil, forward.http != nil, forward.orion != nil, forward.thingspeak != nil]
             if kinds.filter({ $0 }).count != 1 {
-                problems.append(FieldError(["forward", String(index)],
-                    "expected exactly one of `url:`, `http:`, `orion:` or `thingspeak:`"))
+                problems.append(
+                    FieldError(
+                        ["forward", String(index)],
+                        "expected exactly one of `url:`, `http:`, `orion:` or `thingspeak:`"))
             }
             if let url = forward.url {
                 let scheme = url.split(separator: ":").first.map { $0.lowercased() } ?? ""
                 if !["mqtt", "mqtts", "http", "https"].contains(scheme) {
-                    problems.append(FieldError(["forward", String(index), "url"],
-                        "expected mqtt://[user[:password]@]host[:port][/prefix], mqtts://…, http://… or https://…, got `\(url.split(separator: "@").last ?? "")`"))
+                    problems.append(
+                        FieldError(
+                            ["forward", String(index), "url"],
+                            "expected mqtt://[user[:password]@]host[:port][/prefix], mqtts://…, http://… or https://…, got `\(url.split(separator: "@").last ?? "")`"
+                        ))
                 }
             }
             if let keepAlive = forward.keepAlive, !(5...3600).contains(keepAlive) {
-                problems.append(FieldError(["forward", String(index), "keep_alive"], "expected 5 to 3600 seconds, got \(keepAlive)"))
+                problems.append(
+                    FieldError(
+                        ["forward", String(index), "keep_alive"], "expected 5 to 3600 seconds, got \(keepAlive)"))
             }
             if (forward.certFile == nil) != (forward.keyFile == nil) {
                 problems.append(FieldError(["forward", String(index)], "`cert_file` and `key_file` go together"))
             }
         }
         if (forward?.count ?? 0) > 3 {
-            problems.append(FieldError(["forward"], "expected at most 3 forwarders (the ring tracks 4 consumers, one is stdout)"))
+            problems.append(
+                FieldError(["forward"], "expected at most 3 forwarders (the ring tracks 4 consumers, one is stdout)"))
         }
         if let health = healthInterval, health.duration < .seconds(1) {
             problems.append(FieldError(["health_interval"], "expected at least 1s, got \(health)"))

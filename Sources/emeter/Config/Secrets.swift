@@ -24,7 +24,8 @@ enum Secret {
             if let attributes = try? FileManager.default.attributesOfItem(atPath: path),
                 let mode = attributes[.posixPermissions] as? Int, mode & 0o077 != 0
             {
-                logger.warning("secret file is readable by others; chmod 600 it",
+                logger.warning(
+                    "secret file is readable by others; chmod 600 it",
                     metadata: ["field": "\(field)", "file": "\(path)"])
             }
             return contents.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
@@ -40,7 +41,9 @@ func hexBytes(_ text: String, byteCount: Int) -> [UInt8]? {
     var bytes: [UInt8] = []
     bytes.reserveCapacity(byteCount)
     for index in stride(from: 0, to: digits.count, by: 2) {
-        guard let byte = UInt8(String(decoding: digits[index..<index + 2], as: UTF8.self), radix: 16) else { return nil }
+        guard let byte = UInt8(String(decoding: digits[index..<index + 2], as: UTF8.self), radix: 16) else {
+            return nil
+        }
         bytes.append(byte)
     }
     return bytes

@@ -58,7 +58,9 @@ enum YAMLFile {
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: yaml) else {
-                throw ConfigErrors([ConfigError(file: file, line: 1, field: "", message: "the file is empty; expected a YAML mapping")])
+                throw ConfigErrors([
+                    ConfigError(file: file, line: 1, field: "", message: "the file is empty; expected a YAML mapping")
+                ])
             }
             root = node
         } catch let error as ConfigErrors {
@@ -69,8 +71,11 @@ enum YAMLFile {
             throw ConfigErrors([ConfigError(file: file, field: "", message: "invalid YAML: \(error)")])
         }
         guard root.mapping != nil else {
-            throw ConfigErrors([ConfigError(file: file, line: root.mark?.line, column: root.mark?.column, field: "",
-                message: "expected a mapping of keys (like `name: …`) at the top level, found \(kindName(root))")])
+            throw ConfigErrors([
+                ConfigError(
+                    file: file, line: root.mark?.line, column: root.mark?.column, field: "",
+                    message: "expected a mapping of keys (like `name: …`) at the top level, found \(kindName(root))")
+            ])
         }
         let value: T
         do {
@@ -83,7 +88,8 @@ enum YAMLFile {
         var errors = unknownKeys(in: root, decoded: value, schema: KeySchema(T.self), file: file)
         errors += value.problems().map { problem in
             let mark = node(at: problem.path, in: root)?.mark
-            return ConfigError(file: file, line: mark?.line, column: mark?.column,
+            return ConfigError(
+                file: file, line: mark?.line, column: mark?.column,
                 field: problem.path.joined(separator: "."), message: problem.message)
         }
         if !errors.isEmpty { throw ConfigErrors(errors) }
@@ -122,7 +128,8 @@ enum YAMLFile {
         switch error {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
             .composer(_, let problem, let mark, _):
-            return ConfigError(file: file, line: mark.line, column: mark.column, field: "",
+            return ConfigError(
+                file: file, line: mark.line, column: mark.column, field: "",
                 message: "invalid YAML: \(problem)")
         default:
             return ConfigError(file: file, field: "", message: "invalid YAML: \(error)")
@@ -134,21 +141,23 @@ enum YAMLFile {
     }
 
     private static func decodingError(_ error: DecodingError, root: Node, file: String) -> ConfigError {
-        let (codingPath, message): ([any CodingKey], String) = switch error {
-        case .keyNotFound(let key, let context):
-            (context.codingPath + [key], "is missing; it is required here")
-        case .typeMismatch(let type, let context):
-            (context.codingPath, "expected \(describe(type))\(found(context.codingPath, root))")
-        case .valueNotFound(let type, let context):
-            (context.codingPath, "expected \(describe(type)), found nothing")
-        case .dataCorrupted(let context):
-            (context.codingPath, context.debugDescription + found(context.codingPath, root))
-        @unknown default:
-            ([], "\(error)")
-        }
+        let (codingPath, message): ([any CodingKey], String) =
+            switch error {
+            case .keyNotFound(let key, let context):
+                (context.codingPath + [key], "is missing; it is required here")
+            case .typeMismatch(let type, let context):
+                (context.codingPath, "expected \(describe(type))\(found(context.codingPath, root))")
+            case .valueNotFound(let type, let context):
+                (context.codingPath, "expected \(describe(type)), found nothing")
+            case .dataCorrupted(let context):
+                (context.codingPath, context.debugDescription + found(context.codingPath, root))
+            @unknown default:
+                ([], "\(error)")
+            }
         let fieldPath = path(codingPath)
         let located = node(at: fieldPath, in: root)
-        return ConfigError(file: file, line: located?.mark?.line, column: located?.mark?.column,
+        return ConfigError(
+            file: file, line: located?.mark?.line, column: located?.mark?.column,
             field: fieldPath.joined(separator: "."), message: message)
     }
 
@@ -187,10 +196,13 @@ enum YAMLFile {
                     } else if knownMapping != nil || known == nil {
                         let candidates = schema.keys(at: path)
                         let hint = suggestion(for: key, among: candidates)
-                        errors.append(ConfigError(file: file, line: keyNode.mark?.line, column: keyNode.mark?.column,
-                            field: (path + [key]).joined(separator: "."),
-                            message: "unknown key" + (hint.map { "; did you mean `\($0)`?" } ?? "")
-                                + (candidates.isEmpty ? "" : " (known here: \(candidates.joined(separator: ", ")))")))
+                        errors.append(
+                            ConfigError(
+                                file: file, line: keyNode.mark?.line, column: keyNode.mark?.column,
+                                field: (path + [key]).joined(separator: "."),
+                                message: "unknown key" + (hint.map { "; did you mean `\($0)`?" } ?? "")
+                                    + (candidates.isEmpty ? "" : " (known here: \(candidates.joined(separator: ", ")))")
+                            ))
                     }
                 }
             } else if let sequence = source.sequence, let knownSequence = known?.sequence {

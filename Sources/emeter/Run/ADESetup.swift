@@ -32,7 +32,9 @@ protocol ADEDevice {
     mutating func advance(to wallTime: Int64)
     mutating func readSnapshot() throws(ADE9000Error) -> Readings
     mutating func dumpRegisters() throws(ADE9000Error) -> [(info: RegisterInfo, value: UInt32)]
-    mutating func calibrate(reference: ReferenceLoad, options: CalibrationOptions, operatorPrompt: (CalibrationStep) -> Bool)
+    mutating func calibrate(
+        reference: ReferenceLoad, options: CalibrationOptions, operatorPrompt: (CalibrationStep) -> Bool
+    )
         throws(ADE9000Error) -> CalibrationReport
     mutating func applyCalibration(_ calibration: Calibration) throws(ADE9000Error)
 }
@@ -127,7 +129,8 @@ enum ADESetup {
             wiring: fe.wiring == "3P3W" ? .threePhaseThreeWire : .threePhaseFourWire,
             lineFrequency: fe.lineFrequencyHz == 60 ? .hz60 : .hz50,
             nominalVoltage: fe.nominalVoltage ?? (fe.lineFrequencyHz == 60 ? 120 : 230),
-            frontEnd: FrontEnd(dividerTopOhms: fe.voltageDividerTopOhms, dividerBottomOhms: fe.voltageDividerBottomOhms,
+            frontEnd: FrontEnd(
+                dividerTopOhms: fe.voltageDividerTopOhms, dividerBottomOhms: fe.voltageDividerBottomOhms,
                 ctRatio: fe.ctTurns, burdenOhms: fe.burdenOhms,
                 currentPGA: PGAGain(rawValue: fe.currentPGA ?? 1) ?? .x1))
     }
@@ -144,11 +147,14 @@ enum ADESetup {
         return path
     }
 
-    static func loadCalibration(_ board: BoardFile.ADE9000Board, boardPath: String, logger: Logger) throws -> Calibration? {
+    static func loadCalibration(_ board: BoardFile.ADE9000Board, boardPath: String, logger: Logger) throws
+        -> Calibration?
+    {
         guard let file = board.calibrationFile else { return nil }
         let path = resolve(file, boardPath: boardPath)
         guard FileManager.default.fileExists(atPath: path) else {
-            logger.notice("no calibration file yet; using unity gains (run `emeter calibrate … --save board`)",
+            logger.notice(
+                "no calibration file yet; using unity gains (run `emeter calibrate … --save board`)",
                 metadata: ["file": "\(path)"])
             return nil
         }
@@ -173,14 +179,17 @@ enum ADESetup {
                 do {
                     scenario = try YAMLFile.load(Scenario.self, path: resolve(path, boardPath: boardPath))
                 } catch {
-                    throw Failure(description: error.description, exitCode: error.errors.contains { $0.message == "no such file" } ? 66 : 65)
+                    throw Failure(
+                        description: error.description,
+                        exitCode: error.errors.contains { $0.message == "no such file" } ? 66 : 65)
                 }
             } else {
                 scenario = .balanced(name: "default", current: 5, angle: 10, frontEnd: configuration.frontEnd)
             }
             let time = VirtualTime()
             let chip = ADE9000Simulator(scenario: scenario, time: time, strict: true)
-            var driver = ADE9000(bus: chip, delay: VirtualDelay(time), configuration: configuration,
+            var driver = ADE9000(
+                bus: chip, delay: VirtualDelay(time), configuration: configuration,
                 calibration: calibration, logger: logger)
             do {
                 try driver.start()
@@ -196,29 +205,36 @@ enum ADESetup {
             throw Failure(description: "\(boardPath): ade9000: expected `spi:` or `simulate:`", exitCode: 65)
         }
         do {
-            let bus = try Spidev(path: spi.device, configuration: SpidevConfiguration(
-                mode: SPIMode(rawValue: spi.mode ?? 0) ?? .mode0, maxSpeedHz: UInt32(spi.maxSpeedHz ?? 5_000_000)))
+            let bus = try Spidev(
+                path: spi.device,
+                configuration: SpidevConfiguration(
+                    mode: SPIMode(rawValue: spi.mode ?? 0) ?? .mode0, maxSpeedHz: UInt32(spi.maxSpeedHz ?? 5_000_000)))
             var resetLine: GPIODLine?
             var irq0: GPIODLine?
             var irq1: GPIODLine?
             if let gpio = ade.gpio {
                 let chip = try GPIODChip(gpio.chip)
                 if let reset = gpio.reset {
-                    resetLine = try GPIODLine.output(chip: chip, reset.selector, consumer: "emeter ADE9000 RESET", initial: true)
+                    resetLine = try GPIODLine.output(
+                        chip: chip, reset.selector, consumer: "emeter ADE9000 RESET", initial: true)
                 }
                 for (line, consumer) in [(gpio.pm0, "PM0"), (gpio.pm1, "PM1")] {
                     if let line {  // PM1 = PM0 = 0: normal power mode
-                        _ = try GPIODLine.output(chip: chip, line.selector, consumer: "emeter ADE9000 \(consumer)", initial: false)
+                        _ = try GPIODLine.output(
+                            chip: chip, line.selector, consumer: "emeter ADE9000 \(consumer)", initial: false)
                     }
                 }
                 if let line = gpio.irq0 {
-                    irq0 = try GPIODLine.input(chip: chip, line.selector, consumer: "emeter ADE9000 IRQ0", edge: .falling)
+                    irq0 = try GPIODLine.input(
+                        chip: chip, line.selector, consumer: "emeter ADE9000 IRQ0", edge: .falling)
                 }
                 if let line = gpio.irq1 {
-                    irq1 = try GPIODLine.input(chip: chip, line.selector, consumer: "emeter ADE9000 IRQ1", edge: .falling)
+                    irq1 = try GPIODLine.input(
+                        chip: chip, line.selector, consumer: "emeter ADE9000 IRQ1", edge: .falling)
                 }
             }
-            var driver = ADE9000(bus: bus, delay: ThreadDelay(), configuration: configuration, calibration: calibration,
+            var driver = ADE9000(
+                bus: bus, delay: ThreadDelay(), configuration: configuration, calibration: calibration,
                 resetLine: resetLine, irq0: irq0, irq1: irq1, logger: logger)
             try driver.start()
             return DriverDevice(driver: driver, simulation: nil)

@@ -1,16 +1,15 @@
-import CivilTime
 import ADE9000
 import ArgumentParser
+import CivilTime
 import Firmware
 import Forwarding
-import MQTT
 import HAL
 import Logging
+import MQTT
 import P1
 import ServiceLifecycle
 import Simulator
 import Synchronization
-
 
 /// Everything `emeter run` runs, as one service: graceful shutdown (SIGINT/SIGTERM) ends the event stream, the
 /// loop drains it, the P1 thread and simulators stop, and the ring keeps what was not delivered.
@@ -30,7 +29,8 @@ struct MeterService: Service {
         let printRecords = config.stdout?.records ?? true
         try await register(store, stdout: printRecords, forwarders: forwarders.count)
         let (events, continuation) = AsyncStream<LoopEvent>.makeStream(bufferingPolicy: .bufferingNewest(4096))
-        let output = RunOutput(device: device, store: store, live: config.stdout?.live ?? true,
+        let output = RunOutput(
+            device: device, store: store, live: config.stdout?.live ?? true,
             health: config.stdout?.health ?? false, forwarders: forwarders, logger: logger)
 
         let p1 = try P1Source.start(board: board, boardPath: boardPath, logger: logger) { event in
@@ -43,9 +43,11 @@ struct MeterService: Service {
         let localTime: LocalTime = config.localTime == "utc" ? .utc : .centralEurope
         let sampler = try makeADESampler()
 
-        var loop = MeasurementLoop(ade: sampler, intervalLength: intervalSeconds, localTime: localTime, output: output,
+        var loop = MeasurementLoop(
+            ade: sampler, intervalLength: intervalSeconds, localTime: localTime, output: output,
             logger: logger, healthEvery: healthEvery)
-        logger.info("measurement loop started",
+        logger.info(
+            "measurement loop started",
             metadata: ["board": "\(board.name)", "interval_s": "\(intervalSeconds)", "poll": "\(pollInterval)"])
 
         await withTaskGroup(of: Void.self) { group in
@@ -66,7 +68,8 @@ struct MeterService: Service {
             }
             for (index, forwarder) in forwarders.enumerated() {
                 group.addTask { await forwarder.run() }
-                let drain = ForwardingDrain(store: store, consumer: ConsumerID(index + 1), forwarder: forwarder,
+                let drain = ForwardingDrain(
+                    store: store, consumer: ConsumerID(index + 1), forwarder: forwarder,
                     clock: ContinuousClock(), logger: logger)
                 group.addTask { await drain.run() }
             }
@@ -79,10 +82,12 @@ struct MeterService: Service {
             group.cancelAll()
         }
         let statistics = await store.statistics
-        logger.info("stopped", metadata: [
-            "records_in_ring": "\(statistics.records)", "ring_bytes": "\(statistics.usedBytes)",
-            "telegrams": "\(loop.health.telegramsAccepted)", "ticks": "\(loop.health.ticks)",
-        ])
+        logger.info(
+            "stopped",
+            metadata: [
+                "records_in_ring": "\(statistics.records)", "ring_bytes": "\(statistics.usedBytes)",
+                "telegrams": "\(loop.health.telegramsAccepted)", "ticks": "\(loop.health.ticks)",
+            ])
     }
 
     // MARK: - Pieces
@@ -110,10 +115,13 @@ struct MeterService: Service {
                 } else if let orion = entry.orion {
                     forwarders.append(try OrionForwarder(configuration: orion, device: device, logger: logger))
                 } else if let thingspeak = entry.thingspeak {
-                    forwarders.append(try ThingSpeakForwarder(configuration: thingspeak, device: device, logger: logger))
+                    forwarders.append(
+                        try ThingSpeakForwarder(configuration: thingspeak, device: device, logger: logger))
                 } else if let url = entry.url, url.lowercased().hasPrefix("http") {
-                    forwarders.append(try HTTPJSONForwarder(configuration: HTTPForwarderConfiguration(url: url),
-                        device: device, logger: logger))
+                    forwarders.append(
+                        try HTTPJSONForwarder(
+                            configuration: HTTPForwarderConfiguration(url: url),
+                            device: device, logger: logger))
                 } else if let url = entry.url {
                     forwarders.append(try makeMQTTForwarder(url: url, entry: entry, field: field))
                 }
@@ -145,7 +153,8 @@ struct MeterService: Service {
             configuration.hasADE9000 = board.ade9000 != nil
             configuration.keepAlive = UInt16(entry.keepAlive ?? 30)
             if let caFile = entry.caFile {
-                configuration.tls = MQTTTLSConfiguration(caFile: caFile, certificateFile: entry.certFile,
+                configuration.tls = MQTTTLSConfiguration(
+                    caFile: caFile, certificateFile: entry.certFile,
                     privateKeyFile: entry.keyFile)
             }
             return MQTTForwarder(configuration: configuration, logger: logger)
@@ -158,17 +167,20 @@ struct MeterService: Service {
             switch storage {
             case "file":
                 let path = config.ring?.path ?? "emeter-ring.bin"
-                return try RecordStore(storage: FileRingStorage(path: path), nominalInterval: intervalSeconds,
+                return try RecordStore(
+                    storage: FileRingStorage(path: path), nominalInterval: intervalSeconds,
                     logger: logger)
             case "eeprom":
                 guard let eeprom = board.eeprom else {
-                    throw RunFailure(description: "ring.storage is eeprom but \(boardPath) has no `eeprom:` section",
+                    throw RunFailure(
+                        description: "ring.storage is eeprom but \(boardPath) has no `eeprom:` section",
                         exitCode: ExitStatus.dataError)
                 }
                 let address = UInt8(eeprom.address ?? 0x50)
                 if eeprom.bus == "simulate" {
                     return try RecordStore(
-                        storage: AT24C04RingStorage(bus: EEPROM24C04(baseAddress: address), delay: ThreadDelay(),
+                        storage: AT24C04RingStorage(
+                            bus: EEPROM24C04(baseAddress: address), delay: ThreadDelay(),
                             address: address),
                         nominalInterval: intervalSeconds, logger: logger)
                 }
@@ -178,7 +190,8 @@ struct MeterService: Service {
                 } catch {
                     throw RunFailure(description: "\(error)", exitCode: ExitStatus.unavailable)
                 }
-                return try RecordStore(storage: AT24C04RingStorage(bus: bus, delay: ThreadDelay(), address: address),
+                return try RecordStore(
+                    storage: AT24C04RingStorage(bus: bus, delay: ThreadDelay(), address: address),
                     nominalInterval: intervalSeconds, logger: logger)
             default:
                 return try RecordStore(storage: RAMRingStorage(), nominalInterval: intervalSeconds, logger: logger)

@@ -62,9 +62,10 @@ final class P1ReaderThread: Sendable {
     private let stopped = Mutex(false)
     private let finished = DispatchSemaphore(value: 0)
 
-    init(endpoint: P1Endpoint, serial: SerialConfiguration?, key: [UInt8]?, dataRequest: DataRequestLine,
-        detectionWindow: Duration = .seconds(22), logger: Logger, onEvent: @escaping @Sendable (Event) -> Void)
-    {
+    init(
+        endpoint: P1Endpoint, serial: SerialConfiguration?, key: [UInt8]?, dataRequest: DataRequestLine,
+        detectionWindow: Duration = .seconds(22), logger: Logger, onEvent: @escaping @Sendable (Event) -> Void
+    ) {
         self.detectionWindow = detectionWindow
         self.endpoint = endpoint
         self.serial = serial
@@ -131,13 +132,16 @@ final class P1ReaderThread: Sendable {
                 } else {
                     do {
                         let detector = P1AutoDetector(window: detectionWindow, decryptor: decryptor)
-                        let detection = try detector.detect(open: open, now: { start.duration(to: ContinuousClock.now) })
+                        let detection = try detector.detect(
+                            open: open, now: { start.duration(to: ContinuousClock.now) })
                         configuration = detection.configuration
                         onEvent(.detected(detection.configuration))
-                        logger.info("P1 line setting detected",
+                        logger.info(
+                            "P1 line setting detected",
                             metadata: ["port": "\(endpoint)", "serial": "\(detection.configuration)"])
                         onEvent(.stream(.telegram(detection.telegram), receivedAt: SystemClock.unixMilliseconds()))
-                        reader = P1Reader(configuration: detection.configuration, decryptor: decryptor,
+                        reader = P1Reader(
+                            configuration: detection.configuration, decryptor: decryptor,
                             port: detection.port, open: open)
                     } catch {
                         onEvent(.portError("\(endpoint): \(error)"))

@@ -23,7 +23,8 @@ struct P1Source {
         var dataRequestGPIO: GPIODLine?
         if let request = p1.dataRequest, request.line == "gpio", let chip = request.chip, let line = request.gpio {
             do {
-                dataRequestGPIO = try GPIODLine.output(chip: GPIODChip(chip), line.selector,
+                dataRequestGPIO = try GPIODLine.output(
+                    chip: GPIODChip(chip), line.selector,
                     consumer: "emeter P1 data request", initial: true)
             } catch {
                 throw RunFailure(description: "P1 data request: \(error)", exitCode: ExitStatus.unavailable)
@@ -40,7 +41,8 @@ struct P1Source {
         } else if let port = p1.port, let parsed = P1Endpoint(port) {
             endpoint = parsed
         } else {
-            throw RunFailure(description: "\(boardPath): p1.port: expected a tty path or tcp://host:port",
+            throw RunFailure(
+                description: "\(boardPath): p1.port: expected a tty path or tcp://host:port",
                 exitCode: ExitStatus.dataError)
         }
         if let text = p1.key { key = try resolveKey(text, boardPath: boardPath, logger: logger) }
@@ -82,7 +84,8 @@ struct P1Source {
         }
         let simulator: P1MeterSimulator
         do {
-            simulator = try P1MeterSimulator(profile: profile.simulated,
+            simulator = try P1MeterSimulator(
+                profile: profile.simulated,
                 startEpoch: simulation.start?.unixSeconds ?? SystemClock.unixSeconds(),
                 encryptionKey: Array(repeating: 0xAA, count: 16))
         } catch {
@@ -109,7 +112,8 @@ struct P1Source {
             throw RunFailure(description: error.description, exitCode: ExitStatus.dataError)
         }
         guard let bytes = hexBytes(value, byteCount: 16) else {
-            throw RunFailure(description: "\(boardPath): p1.key: expected 32 hex digits (the value is not shown)",
+            throw RunFailure(
+                description: "\(boardPath): p1.key: expected 32 hex digits (the value is not shown)",
                 exitCode: ExitStatus.dataError)
         }
         return bytes

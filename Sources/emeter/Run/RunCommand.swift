@@ -43,7 +43,10 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Do not print live readings, only closed interval records.")
     var noLive = false
 
-    @Option(help: ArgumentHelp("Forward to a backend (repeatable): mqtt://[user[:password]@]host[:port][/prefix] or mqtts://…; adds to the configuration's `forward:` list.", valueName: "url"))
+    @Option(
+        help: ArgumentHelp(
+            "Forward to a backend (repeatable): mqtt://[user[:password]@]host[:port][/prefix] or mqtts://…; adds to the configuration's `forward:` list.",
+            valueName: "url"))
     var forward: [String] = []
 
     @OptionGroup var global: GlobalOptions
@@ -78,11 +81,17 @@ struct RunCommand: AsyncParsableCommand {
             standardError("--forward: \(problem.message)")
             throw ExitStatus.usage
         }
-        if noLive { runConfig.stdout = RunConfig.StdoutConfig(live: false, records: runConfig.stdout?.records, health: runConfig.stdout?.health) }
-        let service = MeterService(board: boardFile, boardPath: board, config: runConfig,
+        if noLive {
+            runConfig.stdout = RunConfig.StdoutConfig(
+                live: false, records: runConfig.stdout?.records, health: runConfig.stdout?.health)
+        }
+        let service = MeterService(
+            board: boardFile, boardPath: board, config: runConfig,
             duration: duration.flatMap(ConfigDuration.parse), logger: logger)
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch let error as RunFailure {

@@ -27,9 +27,10 @@ actor RunOutput: LoopOutput {
     let forwarders: [any Forwarder]
     let logger: Logger
 
-    init(device: String, store: any RecordStoring, live: Bool, health: Bool, forwarders: [any Forwarder] = [],
-        logger: Logger)
-    {
+    init(
+        device: String, store: any RecordStoring, live: Bool, health: Bool, forwarders: [any Forwarder] = [],
+        logger: Logger
+    ) {
         self.device = device
         self.store = store
         self.live = live
@@ -49,7 +50,8 @@ actor RunOutput: LoopOutput {
             let sequence = try await store.append(record)
             logger.debug("record stored", metadata: ["sequence": "\(sequence)", "start": "\(record.start)"])
         } catch {
-            logger.error("offline ring refused a record; printing it instead",
+            logger.error(
+                "offline ring refused a record; printing it instead",
                 metadata: ["error": "\(error)", "start": "\(record.start)"])
             emit(Payloads.record(record, device: device))
         }
