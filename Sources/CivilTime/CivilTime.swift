@@ -91,11 +91,30 @@ public enum CivilTime {
         return utcSeconds >= start && utcSeconds < end
     }
 
-    /// ISO 8601 in UTC: `2025-03-30T01:59:59Z`.
+    /// ISO 8601 in UTC: `2025-03-30T01:59:59Z` (years 0–9999 zero-padded to four digits).
     public static func iso8601(unixSeconds: Int64) -> String {
         let f = fields(unixSeconds: unixSeconds)
-        return
-            "\(pad(f.year, 4))-\(pad(f.month, 2))-\(pad(f.day, 2))T\(pad(f.hour, 2)):\(pad(f.minute, 2)):\(pad(f.second, 2))Z"
+        guard (0...9999).contains(f.year) else {
+            return "\(f.year)-\(pad(f.month, 2))-\(pad(f.day, 2))T\(pad(f.hour, 2)):\(pad(f.minute, 2)):"
+                + "\(pad(f.second, 2))Z"
+        }
+        var text: [UInt8] = Array("0000-00-00T00:00:00Z".utf8)
+        func put(_ value: Int, at end: Int) {
+            var value = value
+            var index = end
+            while value > 0 {
+                text[index] = UInt8(ascii: "0") + UInt8(value % 10)
+                value /= 10
+                index -= 1
+            }
+        }
+        put(f.year, at: 3)
+        put(f.month, at: 6)
+        put(f.day, at: 9)
+        put(f.hour, at: 12)
+        put(f.minute, at: 15)
+        put(f.second, at: 18)
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// Floor division (rounds towards −∞, unlike `/`).

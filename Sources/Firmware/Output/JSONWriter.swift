@@ -1,3 +1,5 @@
+import CivilTime
+
 /// The one JSON writer of emeter: compact UTF-8 JSON appended to a byte buffer, no Foundation, no intermediate
 /// tree. Every payload (stdout JSON Lines, MQTT, HTTP bodies, `emeter p1 parse`) is written with it, so they share
 /// number formatting and string escaping.
@@ -5,6 +7,8 @@
 /// Values are written in the order the caller gives; the writer inserts the commas. Numbers: integers as they
 /// are, fixed-point values from scaled integers (`fixed(2301, decimals: 1)` → `230.1`, exact), doubles in Swift's
 /// shortest round-trip form, and a non-finite double as `null` (JSON has no NaN or infinity).
+import CivilTime
+
 public struct JSONWriter {
     /// What has been written so far.
     public private(set) var bytes: [UInt8]
@@ -150,34 +154,34 @@ public struct JSONWriter {
     public mutating func string(_ text: String) {
         separate()
         bytes.append(UInt8(ascii: "\""))
-        var text = text
-        text.withUTF8 { utf8 in
-            var clean = true
-            for byte in utf8 where byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x7F {
-                clean = false
-                break
-            }
-            if clean {
+        let written = text.utf8.withContiguousStorageIfAvailable { utf8 in
+            if !utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F }) {
                 bytes.append(contentsOf: utf8)
-                return
+                return true
             }
-            for byte in utf8 {
-                switch byte {
-                case 0x22: bytes.append(contentsOf: [0x5C, 0x22])
-                case 0x5C: bytes.append(contentsOf: [0x5C, 0x5C])
-                case 0x0A: bytes.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-                case 0x0D: bytes.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-                case 0x09: bytes.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-                case 0..<0x20, 0x7F:
-                    bytes.append(contentsOf: [
-                        0x5C, UInt8(ascii: "u"), 0x30, 0x30, Self.hexDigit(byte >> 4), Self.hexDigit(byte & 0xF),
-                    ])
-                default: bytes.append(byte)
-                }
-            }
+            return false
         }
+        if written != true { escape(text.utf8) }
         bytes.append(UInt8(ascii: "\""))
         needsComma = true
+    }
+
+    /// Appends `utf8` with JSON escapes.
+    private mutating func escape(_ utf8: String.UTF8View) {
+        for byte in utf8 {
+            switch byte {
+            case 0x22: bytes.append(contentsOf: [0x5C, 0x22])
+            case 0x5C: bytes.append(contentsOf: [0x5C, 0x5C])
+            case 0x0A: bytes.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+            case 0x0D: bytes.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+            case 0x09: bytes.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+            case 0..<0x20, 0x7F:
+                bytes.append(contentsOf: [
+                    0x5C, UInt8(ascii: "u"), 0x30, 0x30, Self.hexDigit(byte >> 4), Self.hexDigit(byte & 0xF),
+                ])
+            default: bytes.append(byte)
+            }
+        }
     }
 
     /// Already-serialised JSON (one complete value), inserted as is.
@@ -201,10 +205,27 @@ public struct JSONWriter {
         if let scaled { fixed(scaled, decimals: decimals) } else { null() }
     }
 
-    /// An ISO-8601 UTC time (`2025-03-30T01:59:59Z`) of Unix seconds, or `null`.
+    /// An ISO-8601 UTC time (`2025-03-30T01:59:59Z`) of Unix seconds, or `null`. Written digit by digit: payloads
+    /// carry several times each, and going through `String` cost a quarter of `emeter p1 parse`.
     public mutating func time(_ unixSeconds: Int64?) {
         guard let unixSeconds else { return null() }
-        string(Payloads.iso8601(unixSeconds))
+        let f = CivilTime.fields(unixSeconds: unixSeconds)
+        guard (0...9999).contains(f.year) else { return string(Payloads.iso8601(unixSeconds)) }
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        appendDigits(UInt64(f.year), minimumCount: 4)
+        bytes.append(UInt8(ascii: "-"))
+        appendDigits(UInt64(f.month), minimumCount: 2)
+        bytes.append(UInt8(ascii: "-"))
+        appendDigits(UInt64(f.day), minimumCount: 2)
+        bytes.append(UInt8(ascii: "T"))
+        appendDigits(UInt64(f.hour), minimumCount: 2)
+        bytes.append(UInt8(ascii: ":"))
+        appendDigits(UInt64(f.minute), minimumCount: 2)
+        bytes.append(UInt8(ascii: ":"))
+        appendDigits(UInt64(f.second), minimumCount: 2)
+        bytes.append(contentsOf: [UInt8(ascii: "Z"), UInt8(ascii: "\"")])
+        needsComma = true
     }
 
     // MARK: internals
@@ -222,7 +243,8 @@ public struct JSONWriter {
         appendDigits(value.magnitude)
     }
 
-    /// Appends the decimal digits of `value` in place (no temporary buffer: this runs for every number).
+    /// Appends the decimal digits of `value`, at least `minimumCount` of them (zero-padded), in place: this runs
+    /// for every number of every payload.
     private mutating func appendDigits(_ value: UInt64, minimumCount: Int = 1) {
         var count = 1
         var probe = value
@@ -233,12 +255,14 @@ public struct JSONWriter {
         count = max(count, minimumCount)
         let start = bytes.count
         bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: count))
-        var rest = value
-        var index = start + count - 1
-        while rest > 0 {
-            bytes[index] = UInt8(ascii: "0") + UInt8(rest % 10)
-            rest /= 10
-            index -= 1
+        bytes.withUnsafeMutableBufferPointer { buffer in
+            var rest = value
+            var index = start + count - 1
+            while rest > 0 {
+                buffer[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
+                index -= 1
+            }
         }
     }
 }
