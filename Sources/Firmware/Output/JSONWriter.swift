@@ -7,8 +7,6 @@ import CivilTime
 /// Values are written in the order the caller gives; the writer inserts the commas. Numbers: integers as they
 /// are, fixed-point values from scaled integers (`fixed(2301, decimals: 1)` → `230.1`, exact), doubles in Swift's
 /// shortest round-trip form, and a non-finite double as `null` (JSON has no NaN or infinity).
-import CivilTime
-
 public struct JSONWriter {
     /// What has been written so far.
     public private(set) var bytes: [UInt8]
