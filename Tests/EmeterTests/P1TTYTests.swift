@@ -165,3 +165,65 @@ final class TelegramServer: Sendable {
     #expect(P1Endpoint("tcp://host") == nil)
     #expect(P1Endpoint("COM3") == nil)
 }
+
+/// A TCP server on loopback that accepts every connection and closes it at once (a P1 dongle or ser2net whose
+/// serial side is dead), counting the connections.
+final class HangUpServer: Sendable {
+    let port: UInt16
+    private let fd: Int32
+    private let accepted = Mutex(0)
+    var connections: Int { accepted.withLock { $0 } }
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        guard fd >= 0, bound == 0, listen(fd, 16) == 0 else {
+            throw HALError(.other, subsystem: "test", device: "tcp", operation: "listen")
+        }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        self.fd = fd
+        self.port = UInt16(bigEndian: address.sin_port)
+        let thread = Thread { [self] in
+            while true {
+                let client = accept(fd, nil, nil)
+                guard client >= 0 else { return }  // the listening socket was shut down
+                accepted.withLock { $0 += 1 }
+                close(client)
+            }
+        }
+        thread.start()
+    }
+
+    func stop() {
+        shutdown(fd, Int32(SHUT_RDWR))
+        close(fd)
+    }
+}
+
+/// Field report: a network P1 dongle that accepts and closes at once made the reader reconnect in a tight loop
+/// with no pause (the open succeeded, the first read hit EOF). It must back off: 0.5 s, 1 s, 2 s … — a handful of
+/// connections in 3 s, not thousands — and say why.
+@Test func aServerThatHangsUpAtOnceIsRetriedWithBackoff() async throws {
+    let server = try HangUpServer()
+    defer { server.stop() }
+    let log = ReaderLog()
+    let reader = P1ReaderThread(
+        endpoint: .tcp(host: "127.0.0.1", port: server.port), serial: .dsmr5, key: nil,
+        dataRequest: .none, logger: Logger(label: "test")
+    ) { log.handle($0) }
+    reader.start()
+    try await Task.sleep(for: .seconds(3))
+    reader.stop()
+    #expect(server.connections >= 2, "the reader should retry")
+    #expect(server.connections <= 6, "\(server.connections) connections in 3 s: no backoff")
+    #expect(log.errors.withLock { $0 }.contains { $0.contains("closed the connection") })
+}

@@ -153,17 +153,24 @@ final class P1ReaderThread: Sendable {
             }
             guard var current = reader else { continue }
             do {
-                let hadPort = current.port != nil
+                let lostBefore = current.lostCount
+                let bytesBefore = current.statistics.bytes
                 try current.poll(timeout: .milliseconds(200)) { event in
                     onEvent(.stream(event, receivedAt: SystemClock.unixMilliseconds()))
                 }
-                if hadPort && current.port == nil {
-                    onEvent(.portError("\(endpoint): the device went away (unplugged?); reopening"))
-                    backoff = .milliseconds(500)
-                } else if current.port != nil {
-                    backoff = .milliseconds(500)
-                }
                 reader = current
+                if current.lostCount > lostBefore {
+                    // Gone during this poll, even right after opening (a dongle or ser2net that accepts and
+                    // closes): back off, or the reader would reconnect in a tight loop.
+                    onEvent(
+                        .portError(
+                            "\(endpoint): the device went away (unplugged, or the server closed the connection); "
+                                + "reopening in \(backoff)"))
+                    pause(backoff)
+                    backoff = min(backoff * 2, .seconds(10))
+                } else if current.statistics.bytes > bytesBefore {
+                    backoff = .milliseconds(500)  // only bytes prove the link works
+                }
             } catch {
                 reader = current
                 onEvent(.portError("\(error)"))
