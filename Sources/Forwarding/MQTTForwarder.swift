@@ -293,14 +293,16 @@ public enum HomeAssistantDiscovery {
             json.key("name")
             json.string("emeter \(configuration.device)")
             json.objectEnd()
+            // `default_entity_id` (with its domain) replaced `object_id` in Home Assistant 2025.10; current
+            // releases ignore `object_id` and 2025.10–2026.3 warn about it for every entity, so it is not sent.
+            json.key("default_entity_id")
+            json.string("sensor.\(id)")
             json.key("device_class")
             json.string(entity.deviceClass)
             json.key("expire_after")
             json.int(300)
             json.key("name")
             json.string(entity.name)
-            json.key("object_id")
-            json.string(id)
             json.key("origin")
             json.objectStart()
             json.key("name")

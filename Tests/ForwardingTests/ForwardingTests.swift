@@ -139,6 +139,9 @@ func record(_ minute: Int64, importWh: Int64) -> IntervalRecord {
     #expect(importT1["unit_of_measurement"] as? String == "kWh")
     #expect(importT1["state_topic"] as? String == "emeter/house/p1")
     #expect(importT1["availability_topic"] as? String == "emeter/house/status")
+    // Home Assistant 2025.10+: `default_entity_id` with the domain; the deprecated `object_id` is not sent.
+    #expect(importT1["default_entity_id"] as? String == "sensor.emeter_house_p1_import_t1_kwh")
+    #expect(byKey.values.allSatisfy { $0["object_id"] == nil })
     // The state topic carries the one payload schema (integer Wh); the template scales it to kWh.
     #expect(
         importT1["value_template"] as? String
