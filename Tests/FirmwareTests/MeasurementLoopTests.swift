@@ -42,7 +42,8 @@ struct HouseReplay {
     }
     func adeSample(at t: Int64) -> ADESample {
         ADESample(
-            time: t * 1000, importWh: importWh, exportWh: [0, 0, 0], powerW: House.power(t),
+            time: t * 1000, importMilliwattHours: importWh.map { Int64(($0 * 1000).rounded(.down)) },
+            exportMilliwattHours: [0, 0, 0], powerW: House.power(t),
             voltageV: [230.1, 229.5, 231.2])
     }
     func p1Sample(at t: Int64) -> P1Sample {
@@ -105,9 +106,9 @@ let runStart: Int64 = 1_743_422_400
     #expect(gasSum == lastBeforeEnd.gasLitres! - sent[0].gasLitres!)
     // ADE9000: whole Wh attributed per record; their sum is the floor difference of the accumulators.
     var ade = HouseReplay()
-    let adeStart = ade.adeSample(at: runStart).importWh.map { Int64($0.rounded(.down)) }
+    let adeStart = ade.adeSample(at: runStart).importMilliwattHours.map { $0 / 1000 }
     for t in runStart..<(runStart + 86_400) { ade.step(from: t) }
-    let adeEnd = ade.adeSample(at: runStart + 86_400).importWh.map { Int64($0.rounded(.down)) }
+    let adeEnd = ade.adeSample(at: runStart + 86_400).importMilliwattHours.map { $0 / 1000 }
     let adeSum = records.reduce(Int64(0)) { sum, record in
         sum + (record.ade9000.map { $0.phaseA.importWh + $0.phaseB.importWh + $0.phaseC.importWh } ?? 0)
     }

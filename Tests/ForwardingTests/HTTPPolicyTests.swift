@@ -175,7 +175,8 @@ struct HTTPPolicyTests {
     @Test func orionLiveEntityKeepsPhaseKeysPositional() {
         let reading = LiveReading.ade9000(
             ADESample(
-                time: 1_795_284_000_999, importWh: [0, 0, 0], exportWh: [0, 0, 0], powerW: [.nan, 10, 20],
+                time: 1_795_284_000_999, importMilliwattHours: [0, 0, 0], exportMilliwattHours: [0, 0, 0],
+                powerW: [.nan, 10, 20],
                 voltageV: [230, 231, 232]),
             demand: DemandView(quarterHourDemandW: 0, monthPeakDemandW: 0, monthPeakTime: 0))
         let identity = OrionEntity.Identity(id: "urn:ngsi-ld:ACMeasurement:d", type: "ACMeasurement", phases: 1)

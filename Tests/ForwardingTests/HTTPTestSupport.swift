@@ -47,7 +47,8 @@ enum HTTPTestData {
 
     static let adeLive = LiveReading.ade9000(
         ADESample(
-            time: end * 1000 + 250, importWh: [1000, 2000, 3000], exportWh: [0, 0, 10],
+            time: end * 1000 + 250, importMilliwattHours: [1_000_000, 2_000_000, 3_000_000],
+            exportMilliwattHours: [0, 0, 10_000],
             powerW: [166.04, 172.0, 159.96], voltageV: [230.14, 229.8, 231.0], currentA: [0.7214, 0.75, 0.7]),
         demand: DemandView(quarterHourDemandW: 480, monthPeakDemandW: 4200, monthPeakTime: 1_794_000_000))
 

@@ -77,7 +77,7 @@ public struct IntervalAggregator: Sendable {
             pendingFlags.insert(.sourceError)
             return (closed, false)
         }
-        adeDemand.add(time: sample.time, importWh: sample.totalImportWh)
+        adeDemand.add(time: sample.time, importWh: Double(sample.totalImportMilliwattHours) / 1000)
         return (closed, true)
     }
 
@@ -212,7 +212,7 @@ struct P1Accumulator: Sendable {
 }
 
 struct ADEAccumulator: Sendable {
-    /// Whole Wh already attributed to closed intervals, per phase: floor of the register at the last close.
+    /// Whole Wh already attributed to closed intervals, per phase: the register (mWh) at the last close, floored.
     private var attributedImport: [Int64]?
     private var attributedExport: [Int64] = [0, 0, 0]
     private var latest: ADESample?
@@ -225,19 +225,23 @@ struct ADEAccumulator: Sendable {
     var hasBaseline: Bool { attributedImport != nil }
 
     mutating func accept(_ sample: ADESample) -> Bool {
-        guard sample.importWh.count == 3, sample.exportWh.count == 3,
-            sample.importWh.allSatisfy({ $0.isFinite && $0 >= 0 }),
-            sample.exportWh.allSatisfy({ $0.isFinite && $0 >= 0 })
+        guard sample.importMilliwattHours.count == 3, sample.exportMilliwattHours.count == 3,
+            sample.importMilliwattHours.allSatisfy({ $0 >= 0 }), sample.exportMilliwattHours.allSatisfy({ $0 >= 0 }),
+            // Levels are averaged and rounded to integers later: a NaN or an absurd value must not get there.
+            sample.powerW.allSatisfy({ $0.isFinite && abs($0) < 1e9 }),
+            sample.voltageV.allSatisfy({ $0.isFinite && abs($0) < 1e6 })
         else { return false }
         if let last = latest {
             for phase in 0..<3
-            where sample.importWh[phase] < last.importWh[phase] || sample.exportWh[phase] < last.exportWh[phase] {
+            where sample.importMilliwattHours[phase] < last.importMilliwattHours[phase]
+                || sample.exportMilliwattHours[phase] < last.exportMilliwattHours[phase]
+            {
                 return false
             }
         }
         if attributedImport == nil {
-            attributedImport = sample.importWh.map { Int64($0.rounded(.down)) }
-            attributedExport = sample.exportWh.map { Int64($0.rounded(.down)) }
+            attributedImport = sample.importMilliwattHours.map { $0 / 1000 }
+            attributedExport = sample.exportMilliwattHours.map { $0 / 1000 }
         }
         latest = sample
         samples += 1
@@ -255,8 +259,8 @@ struct ADEAccumulator: Sendable {
         guard var imported = attributedImport else { return (ADE9000Interval(), 0) }
         var phases: [PhaseEnergy] = []
         for phase in 0..<3 {
-            let nowImport = latest.map { Int64($0.importWh[phase].rounded(.down)) } ?? imported[phase]
-            let nowExport = latest.map { Int64($0.exportWh[phase].rounded(.down)) } ?? attributedExport[phase]
+            let nowImport = latest.map { $0.importMilliwattHours[phase] / 1000 } ?? imported[phase]
+            let nowExport = latest.map { $0.exportMilliwattHours[phase] / 1000 } ?? attributedExport[phase]
             phases.append(
                 PhaseEnergy(importWh: nowImport - imported[phase], exportWh: nowExport - attributedExport[phase]))
             imported[phase] = nowImport

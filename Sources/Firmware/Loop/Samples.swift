@@ -119,10 +119,10 @@ public struct P1Sample: Equatable, Sendable {
 public struct ADESample: Equatable, Sendable {
     /// When the snapshot was read, Unix milliseconds.
     public var time: Int64
-    /// Per phase A, B, C: energy imported and exported since the driver started, Wh (fractional; the driver
-    /// accumulates the 45-bit registers across rollovers).
-    public var importWh: [Double]
-    public var exportWh: [Double]
+    /// Per phase A, B, C: energy imported and exported since the driver started, mWh. Integers, so that the whole
+    /// Wh attributed to consecutive records add up exactly; the driver's counters resolve far finer than 1 mWh.
+    public var importMilliwattHours: [Int64]
+    public var exportMilliwattHours: [Int64]
     /// Per phase active power, W (+ import).
     public var powerW: [Double]
     /// Per phase voltage RMS, V.
@@ -131,17 +131,19 @@ public struct ADESample: Equatable, Sendable {
     public var currentA: [Double]
 
     public init(
-        time: Int64, importWh: [Double], exportWh: [Double], powerW: [Double], voltageV: [Double],
-        currentA: [Double] = []
+        time: Int64, importMilliwattHours: [Int64], exportMilliwattHours: [Int64], powerW: [Double],
+        voltageV: [Double], currentA: [Double] = []
     ) {
         self.time = time
-        self.importWh = importWh
-        self.exportWh = exportWh
+        self.importMilliwattHours = importMilliwattHours
+        self.exportMilliwattHours = exportMilliwattHours
         self.powerW = powerW
         self.voltageV = voltageV
         self.currentA = currentA
     }
 
     public var totalPowerW: Double { powerW.reduce(0, +) }
-    public var totalImportWh: Double { importWh.reduce(0, +) }
+    /// Energy imported and exported over the three phases, mWh.
+    public var totalImportMilliwattHours: Int64 { importMilliwattHours.reduce(0, +) }
+    public var totalExportMilliwattHours: Int64 { exportMilliwattHours.reduce(0, +) }
 }

@@ -2,12 +2,27 @@ import ADE9000
 
 extension ADESample {
     /// The loop's view of a driver snapshot (the ADE9000 source adapter, beside the P1 one): per-phase energies
-    /// accumulated by the driver, active power, voltage and current RMS.
+    /// accumulated by the driver in integer mWh, active power, voltage and current RMS.
     /// - Parameter time: When the snapshot was read, Unix milliseconds.
-    public init(_ readings: Readings, time: Int64) {
+    /// - Throws: `SourceError` when an energy is not a finite, non-negative number below 2⁵³ mWh (a driver or
+    ///   chip fault: nothing downstream may do arithmetic on it).
+    public init(_ readings: Readings, time: Int64) throws(SourceError) {
+        func milliwattHours(_ wh: Double) throws(SourceError) -> Int64 {
+            let scaled = (wh * 1000).rounded(.down)
+            guard scaled.isFinite, scaled >= 0, scaled < 9_007_199_254_740_992 else {
+                throw SourceError(source: "ADE9000", message: "energy \(wh) Wh out of range")
+            }
+            return Int64(scaled)
+        }
+        var imported: [Int64] = []
+        var exported: [Int64] = []
+        for energy in readings.energy {
+            imported.append(try milliwattHours(energy.activeImportWh))
+            exported.append(try milliwattHours(energy.activeExportWh))
+        }
         self.init(
-            time: time, importWh: readings.energy.map(\.activeImportWh),
-            exportWh: readings.energy.map(\.activeExportWh), powerW: readings.phases.map(\.activePower),
-            voltageV: readings.phases.map(\.voltage), currentA: readings.phases.map(\.current))
+            time: time, importMilliwattHours: imported, exportMilliwattHours: exported,
+            powerW: readings.phases.map(\.activePower), voltageV: readings.phases.map(\.voltage),
+            currentA: readings.phases.map(\.current))
     }
 }

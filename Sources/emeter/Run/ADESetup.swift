@@ -108,11 +108,13 @@ struct DeviceSampler: ADESampler {
 
     mutating func sample(at time: Int64) throws(SourceError) -> ADESample {
         device.advance(to: time)
+        let readings: Readings
         do {
-            return ADESample(try device.readSnapshot(), time: time)
+            readings = try device.readSnapshot()
         } catch {
             throw SourceError(source: "ADE9000", message: "\(error)")
         }
+        return try ADESample(readings, time: time)
     }
 }
 
