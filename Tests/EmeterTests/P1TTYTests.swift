@@ -98,29 +98,34 @@ final class ReaderLog: Sendable {
     }
 }
 
+/// A listening TCP socket on 127.0.0.1, port chosen by the kernel.
+func listenOnLoopback(backlog: Int32) throws -> (fd: Int32, port: UInt16) {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+    }
+    guard fd >= 0, bound == 0, listen(fd, backlog) == 0 else {
+        throw HALError(.other, subsystem: "test", device: "tcp", operation: "listen")
+    }
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    return (fd, UInt16(bigEndian: address.sin_port))
+}
+
 /// A one-shot TCP server on loopback that sends `bytes` to the first client, like ser2net or a network P1 dongle.
 final class TelegramServer: Sendable {
     let port: UInt16
     private let fd: Int32
 
     init(bytes: [UInt8]) throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        guard fd >= 0, bound == 0, listen(fd, 1) == 0 else {
-            throw HALError(.other, subsystem: "test", device: "tcp", operation: "listen")
-        }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        self.fd = fd
-        self.port = UInt16(bigEndian: address.sin_port)
+        (fd, port) = try listenOnLoopback(backlog: 1)
+        let fd = self.fd
         let thread = Thread {
             let client = accept(fd, nil, nil)
             guard client >= 0 else { return }
@@ -175,23 +180,7 @@ final class HangUpServer: Sendable {
     var connections: Int { accepted.withLock { $0 } }
 
     init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        guard fd >= 0, bound == 0, listen(fd, 16) == 0 else {
-            throw HALError(.other, subsystem: "test", device: "tcp", operation: "listen")
-        }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        self.fd = fd
-        self.port = UInt16(bigEndian: address.sin_port)
+        (fd, port) = try listenOnLoopback(backlog: 16)
         let thread = Thread { [self] in
             while true {
                 let client = accept(fd, nil, nil)

@@ -189,6 +189,33 @@ public struct JSONWriter {
         needsComma = true
     }
 
+    // MARK: members (a key and its value in one call)
+
+    public mutating func field(_ key: StaticString, _ value: Int64?) {
+        self.key(key)
+        int(value)
+    }
+
+    public mutating func field(_ key: StaticString, _ value: Int) {
+        self.key(key)
+        int(Int64(value))
+    }
+
+    public mutating func field(_ key: StaticString, _ value: String?) {
+        self.key(key)
+        string(value)
+    }
+
+    public mutating func field(_ key: StaticString, fixed value: Int64?, decimals: Int) {
+        self.key(key)
+        fixed(value, decimals: decimals)
+    }
+
+    public mutating func field(_ key: StaticString, time value: Int64?) {
+        self.key(key)
+        time(value)
+    }
+
     // MARK: optional helpers
 
     public mutating func int(_ value: Int64?) {

@@ -24,10 +24,8 @@ extension Payloads {
     /// Appends ``telegram(_:receivedAt:)`` to `json` (a writer reused for a stream of telegrams).
     public static func telegram(_ telegram: P1Telegram, receivedAt time: Int64 = 0, into json: inout JSONWriter) {
         json.objectStart()
-        json.key("header")
-        json.string(telegram.header)
-        json.key("crc")
-        json.string(telegram.transmittedCRC.map(P1Framer.hex4))
+        json.field("header", telegram.header)
+        json.field("crc", telegram.transmittedCRC.map(P1Framer.hex4))
         json.key("obis")
         json.objectStart()
         for line in telegram.lines {
@@ -45,8 +43,7 @@ extension Payloads {
             json.null()
         } catch {
             json.null()
-            json.key("reading_error")
-            json.string(error.rawValue)
+            json.field("reading_error", error.rawValue)
         }
         json.objectEnd()
     }
@@ -60,8 +57,7 @@ extension Payloads {
             json.key("value")
             decimal(number, into: &json)
             if let unit {
-                json.key("unit")
-                json.string(unit.symbol)
+                json.field("unit", unit.symbol)
             }
             json.objectEnd()
         case .timestamp(let time):
@@ -72,23 +68,19 @@ extension Payloads {
             json.string(P1Value.decodeHex(hex) ?? hex)
         case .captured(let time, let number, let unit):
             json.objectStart()
-            json.key("timestamp")
-            json.time(time?.utcSeconds)
+            json.field("timestamp", time: time?.utcSeconds)
             json.key("value")
             decimal(number, into: &json)
             if let unit {
-                json.key("unit")
-                json.string(unit.symbol)
+                json.field("unit", unit.symbol)
             }
             json.objectEnd()
         case .failureLog(let entries):
             json.arrayStart()
             for entry in entries {
                 json.objectStart()
-                json.key("end_utc")
-                json.time(entry.end?.utcSeconds)
-                json.key("duration_s")
-                json.int(entry.durationSeconds)
+                json.field("end_utc", time: entry.end?.utcSeconds)
+                json.field("duration_s", entry.durationSeconds)
                 json.objectEnd()
             }
             json.arrayEnd()
@@ -96,10 +88,8 @@ extension Payloads {
             json.arrayStart()
             for entry in entries {
                 json.objectStart()
-                json.key("month_utc")
-                json.time(entry.month?.utcSeconds)
-                json.key("peak_time_utc")
-                json.time(entry.occurred?.utcSeconds)
+                json.field("month_utc", time: entry.month?.utcSeconds)
+                json.field("peak_time_utc", time: entry.occurred?.utcSeconds)
                 json.key("value_kw")
                 decimal(entry.value.map { entry.unit == .W ? $0.shifted(by: -3) : $0 }, into: &json)
                 json.objectEnd()
