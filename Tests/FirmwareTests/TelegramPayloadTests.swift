@@ -102,3 +102,37 @@ func parseReadingEqualsTheLiveReading(name: String) throws {
     json.string("a\"b\\c\u{01}\u{7F}é\n")
     #expect(json.text == #""a\"b\\c\u0001\u007fé\n""#)
 }
+
+@Test func jsonNumbersAndTimesAreExact() {
+    var json = JSONWriter()
+    json.arrayStart()
+    json.fixed(2301, decimals: 1)
+    json.fixed(-5, decimals: 3)
+    json.fixed(0, decimals: 2)
+    json.fixed(Int64.min, decimals: 0)
+    json.int(Int64.max)
+    json.double(498)
+    json.double(0.1)
+    json.double(.nan)
+    json.double(-.infinity)
+    json.time(0)
+    json.time(1_743_296_399)
+    json.time(nil)
+    json.arrayEnd()
+    #expect(
+        json.text
+            == #"[230.1,-0.005,0.00,-9223372036854775808,9223372036854775807,498,0.1,null,null,"#
+            + #""1970-01-01T00:00:00Z","2025-03-30T00:59:59Z",null]"#)
+}
+
+/// Command output (calibration results, `ade9000 read --json`) goes through the same writer as the payloads.
+@Test func encodableValuesGoThroughTheSameWriter() throws {
+    struct Phase: Encodable {
+        var name: String
+        var gains: [Int32]
+        var error: Double?
+        var nested: [String: Int]
+    }
+    let bytes = try JSONWriter.encode([Phase(name: "a\"", gains: [-1, 2], error: nil, nested: ["k": 1])])
+    #expect(String(decoding: bytes, as: UTF8.self) == #"[{"name":"a\"","gains":[-1,2],"nested":{"k":1}}]"#)
+}
