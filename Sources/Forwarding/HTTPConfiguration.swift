@@ -103,12 +103,13 @@ public struct HTTPTimeouts: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey { case connect, total }
 
+    /// Both timeouts must be finite, above 0 and at most a day (they become nanosecond counts: `1e10` would
+    /// overflow).
     func validate(field: String) throws(HTTPConfigurationError) {
-        guard connect > 0, connect.isFinite else {
-            throw HTTPConfigurationError(field: "\(field).connect", "expected seconds > 0, got \(connect)")
-        }
-        guard total > 0, total.isFinite else {
-            throw HTTPConfigurationError(field: "\(field).total", "expected seconds > 0, got \(total)")
+        for (name, seconds) in [("connect", connect), ("total", total)]
+        where !(seconds.isFinite && seconds > 0 && seconds <= 86_400) {
+            throw HTTPConfigurationError(
+                field: "\(field).\(name)", "expected seconds above 0 and at most 86400, got \(seconds)")
         }
     }
 }

@@ -100,6 +100,7 @@ public actor HTTPJSONForwarder: Forwarder {
             guard !jwt.username.isEmpty else {
                 throw HTTPConfigurationError(field: "auth.username", "expected a non-empty user name")
             }
+            _ = try httpConfiguredDuration(jwt.refreshMargin, default: .seconds(30), field: "auth.refresh_margin")
             resolved = .jwt(jwt, password: try jwt.password.resolve(field: "auth.password", environment: environment))
         }
 

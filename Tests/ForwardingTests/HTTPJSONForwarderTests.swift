@@ -372,4 +372,34 @@ struct HTTPJSONForwarderTests {
                 device: "d", logger: HTTPLogCapture().logger(), environment: [:])
         }
     }
+
+    /// Numbers that used to trap later (seconds → nanoseconds, margin → Int64) are refused with their field.
+    @Test(arguments: [
+        (HTTPTimeouts(connect: 10, total: 1e10), "timeout.total"),
+        (HTTPTimeouts(connect: .infinity, total: 30), "timeout.connect"),
+        (HTTPTimeouts(connect: .nan, total: 30), "timeout.connect"),
+        (HTTPTimeouts(connect: 10, total: 0), "timeout.total"),
+    ])
+    func absurdTimeoutsAreConfigurationErrors(timeouts: HTTPTimeouts, field: String) {
+        let error = #expect(throws: HTTPConfigurationError.self) {
+            try HTTPJSONForwarder(
+                configuration: HTTPForwarderConfiguration(url: "http://127.0.0.1:9/x/", timeout: timeouts),
+                device: "d", logger: HTTPLogCapture().logger())
+        }
+        #expect(error?.field == field)
+    }
+
+    @Test func aNaNRefreshMarginIsAConfigurationError() {
+        let error = #expect(throws: HTTPConfigurationError.self) {
+            try HTTPJSONForwarder(
+                configuration: HTTPForwarderConfiguration(
+                    url: "http://127.0.0.1:9/x/",
+                    auth: .jwt(
+                        HTTPJWTConfiguration(
+                            tokenURL: "http://127.0.0.1:9/api/token/", username: "u", password: "p",
+                            refreshMargin: .nan))),
+                device: "d", logger: HTTPLogCapture().logger(), environment: [:])
+        }
+        #expect(error?.field == "auth.refresh_margin")
+    }
 }
