@@ -186,7 +186,13 @@ public struct Scenario: Codable, Sendable, Equatable {
     public func validationError() -> String? {
         if let message = frontEnd.validationError() { return message }
         if phases.count != 3 { return "scenario \(name): phases must have 3 entries (A, B, C), got \(phases.count)" }
-        if !(frequency.isFinite && frequency > 0) { return "scenario \(name): frequency must be > 0, got \(frequency)" }
+        // Bounds keep every later conversion (seconds → 8 kSPS sample counts, Int64) in range.
+        if !(frequency >= 40 && frequency <= 70) {
+            return "scenario \(name): frequency must be 40 to 70 Hz, got \(frequency)"
+        }
+        if let resetDelay, !(resetDelay >= 0 && resetDelay <= 10) {
+            return "scenario \(name): resetDelay must be 0 to 10 s, got \(resetDelay)"
+        }
         if let voltageAngles, voltageAngles.count != 3 {
             return "scenario \(name): voltageAngles must have 3 entries, got \(voltageAngles.count)"
         }
@@ -195,8 +201,12 @@ public struct Scenario: Codable, Sendable, Equatable {
             if segment.phases.count != 3 {
                 return "scenario \(name): segments[\(index)].phases must have 3 entries, got \(segment.phases.count)"
             }
-            if !(segment.duration.isFinite && segment.duration > 0) {
-                return "scenario \(name): segments[\(index)].duration must be > 0 s, got \(segment.duration)"
+            if !(segment.duration > 0 && segment.duration <= 366 * 86_400) {
+                return "scenario \(name): segments[\(index)].duration must be > 0 s and at most a year, "
+                    + "got \(segment.duration)"
+            }
+            if let frequency = segment.frequency, !(frequency >= 40 && frequency <= 70) {
+                return "scenario \(name): segments[\(index)].frequency must be 40 to 70 Hz, got \(frequency)"
             }
         }
         for harmonic in harmonics ?? [] where harmonic.order < 2 {

@@ -91,3 +91,28 @@ func fixtureScenariosDecodeAndValidate(file: String) throws {
     #expect(config.wiring == .threePhaseThreeWire && config.lineFrequency == .hz60 && config.frontEnd.currentPGA == .x2)
     #expect(config.crcRetries == 2 && config.burstReads)
 }
+
+/// Scenario numbers that trapped later (seconds × 8000 into Int64, a zero frequency as a divisor) are refused by
+/// validation, which `emeter` runs before using a scenario (exit 65 with the message).
+@Test(arguments: [
+    ("frequency: 0", "frequency must be 40 to 70 Hz"),
+    ("frequency: .nan", "frequency must be 40 to 70 Hz"),
+    ("resetDelay: 1e300", "resetDelay must be 0 to 10 s"),
+    (
+        "segments:\n  - duration: 1e300\n    phases: [{voltage: 230, current: 1, angle: 0}, "
+            + "{voltage: 230, current: 1, angle: 0}, {voltage: 230, current: 1, angle: 0}]",
+        "segments[0].duration must be > 0 s and at most a year"
+    ),
+])
+func absurdScenarioNumbersAreValidationErrors(line: String, message: String) throws {
+    let yaml = """
+        name: absurd
+        phases:
+          - {voltage: 230, current: 5, angle: 0}
+          - {voltage: 230, current: 5, angle: 0}
+          - {voltage: 230, current: 5, angle: 0}
+        \(line)
+        """
+    let decoded = try YAMLDecoder().decode(Scenario.self, from: yaml)
+    #expect(decoded.validationError()?.contains(message) == true, "\(decoded.validationError() ?? "valid")")
+}
