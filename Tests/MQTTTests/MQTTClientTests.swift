@@ -68,7 +68,7 @@ import Testing
         let third = policy.delay(failures: 3, using: &expected)
         #expect(first > .zero && second > .zero && third > .zero)
 
-        let clock = MQTTTestClock()
+        let clock = ManualClock()
         let client = MQTTClient(
             configuration: MQTTConfiguration(host: "127.0.0.1", port: port, clientID: "c", connectTimeout: .seconds(2)),
             policy: policy, clock: clock, random: MQTTSeededRandom(seed: 7))

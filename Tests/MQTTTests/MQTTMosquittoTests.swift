@@ -138,7 +138,7 @@ struct MQTTMosquittoTests {
             await accepted.disconnect()
 
             // Reconnecting client: one attempt, then it waits the long refusal delay on the (manual) clock.
-            let clock = MQTTTestClock()
+            let clock = ManualClock()
             let client = MQTTClient(
                 configuration: wrong, policy: MQTTReconnectPolicy(refusedDelay: .seconds(300)), clock: clock,
                 random: MQTTSeededRandom(seed: 1))
