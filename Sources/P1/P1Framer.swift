@@ -48,7 +48,7 @@ public struct P1Rejection: Hashable, Sendable, CustomStringConvertible {
         if let transmittedCRC, let computedCRC {
             text += " (sent \(P1Framer.hex4(transmittedCRC)), computed \(P1Framer.hex4(computedCRC)))"
         }
-        if let header { text += " [/\(header)]" }
+        if let header { text += " [/\(header.terminalSafe)]" }
         return text + " after \(byteCount) bytes"
     }
 }

@@ -1,18 +1,36 @@
+extension String {
+    /// The text with control characters (C0, DEL, C1) shown as `\xNN`: meter text (equipment id, text messages,
+    /// header) goes to a terminal, where an escape sequence from a telegram must not act.
+    public var terminalSafe: String {
+        guard unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) else {
+            return self
+        }
+        var result = ""
+        for scalar in unicodeScalars {
+            if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
+                let hex = String(scalar.value, radix: 16)
+                result += "\\x" + (hex.count < 2 ? "0" + hex : hex)
+            } else {
+                result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+}
+
 extension P1Reading {
-    /// A short human-readable summary (several lines), for `emeter p1 parse --format text`.
+    /// A short human-readable summary (several lines), for `emeter p1 parse --format text`. Every text the meter
+    /// sent is made `terminalSafe`.
     public var textSummary: String {
         func kWh(_ wh: P1Decimal?) -> String { wh.map { "\($0.shifted(by: -3)) kWh" } ?? "-" }
         func w(_ value: P1Decimal?) -> String { value.map { "\($0) W" } ?? "-" }
         var lines: [String] = []
-        let visibleHeader = header.unicodeScalars.map { scalar in
-            scalar.value < 0x20 ? "\\x\(String(scalar.value, radix: 16))" : String(scalar)
-        }
-        var head = "/" + visibleHeader.joined()
+        var head = "/" + header.terminalSafe
         head += "  country \(country.rawValue)"
-        if let p1Version { head += ", P1 version \(p1Version)" }
+        if let p1Version { head += ", P1 version \(p1Version.terminalSafe)" }
         if let meterTime { head += ", time \(meterTime.iso8601)" }
         lines.append(head)
-        if let equipmentId { lines.append("equipment \(equipmentId)") }
+        if let equipmentId { lines.append("equipment \(equipmentId.terminalSafe)") }
         for (label, registers) in [("import", importWh), ("export", exportWh)] {
             var text = "\(label) \(kWh(registers.total))"
             let parts = (1...4).compactMap { n in
@@ -42,7 +60,7 @@ extension P1Reading {
             if let time = device.captureTime { text += " at \(time.iso8601)" }
             lines.append(text)
         }
-        if let textMessage, !textMessage.isEmpty { lines.append("message: \(textMessage)") }
+        if let textMessage, !textMessage.isEmpty { lines.append("message: \(textMessage.terminalSafe)") }
         return lines.joined(separator: "\n")
     }
 }

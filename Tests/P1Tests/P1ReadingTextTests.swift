@@ -19,3 +19,18 @@ import Testing
     #expect(decoded == reading)
     #expect(String(decoding: data, as: UTF8.self).contains(#""1581123""#), "decimals encode as exact strings")
 }
+
+/// Field report (issue 11.11): a telegram's text message can carry ANSI escape sequences, and `p1 parse --format
+/// text` printed them raw to the terminal. Control characters are shown as `\xNN`.
+@Test func textOutputShowsControlCharactersInsteadOfSendingThemToTheTerminal() throws {
+    let message = "\u{1B}[2J\u{1B}]0;pwned\u{07}hello"
+    let hex = message.utf8.map { String(format: "%02X", $0) }.joined()
+    let body = Array(
+        ("/ISK5\\2M550T-1012\r\n\r\n1-3:0.2.8(50)\r\n1-0:1.8.1(000001.000*kWh)\r\n0-0:96.13.0(\(hex))\r\n!").utf8)
+    let crc = String(format: "%04X", CRC16.checksum(body))
+    let telegram = try P1Telegram.parse(body + Array((crc + "\r\n").utf8))
+    let text = telegram.reading.textSummary
+    #expect(!text.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 })
+    #expect(text.contains(#"message: \x1b[2J\x1b]0;pwned\x07hello"#))
+    #expect("a\u{9B}b".terminalSafe == #"a\x9bb"#)
+}
