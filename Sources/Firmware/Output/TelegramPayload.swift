@@ -54,11 +54,7 @@ extension Payloads {
             json.null()
         case .number(let number, let unit):
             json.objectStart()
-            json.key("value")
-            decimal(number, into: &json)
-            if let unit {
-                json.field("unit", unit.symbol)
-            }
+            measurement(number, unit, into: &json)
             json.objectEnd()
         case .timestamp(let time):
             json.time(time?.utcSeconds)
@@ -69,11 +65,7 @@ extension Payloads {
         case .captured(let time, let number, let unit):
             json.objectStart()
             json.field("timestamp", time: time?.utcSeconds)
-            json.key("value")
-            decimal(number, into: &json)
-            if let unit {
-                json.field("unit", unit.symbol)
-            }
+            measurement(number, unit, into: &json)
             json.objectEnd()
         case .failureLog(let entries):
             json.arrayStart()
@@ -100,6 +92,13 @@ extension Payloads {
             for item in items { self.value(item, into: &json) }
             json.arrayEnd()
         }
+    }
+
+    /// The `value` member (exact decimal) and, when the meter sent one, the `unit` member.
+    static func measurement(_ number: P1Decimal?, _ unit: P1Unit?, into json: inout JSONWriter) {
+        json.key("value")
+        decimal(number, into: &json)
+        if let unit { json.field("unit", unit.symbol) }
     }
 
     /// An exact decimal as sent (`0.000` keeps its zeros), or `null`.
