@@ -63,6 +63,13 @@ public enum P1Unit: Hashable, Sendable, CustomStringConvertible, Codable {
 
     /// The symbol as it is printed: `kWh`, `m3`.
     public var symbol: String {
+        if case .other(let text) = self { return text }
+        return staticSymbol.map { "\($0)" } ?? ""
+    }
+
+    /// The symbol of a known unit as a compile-time string (`nil` for `.other`): payload writers copy it without
+    /// building a `String` per value.
+    public var staticSymbol: StaticString? {
         switch self {
         case .kWh: "kWh"
         case .Wh: "Wh"
@@ -80,7 +87,7 @@ public enum P1Unit: Hashable, Sendable, CustomStringConvertible, Codable {
         case .GJ: "GJ"
         case .s: "s"
         case .Hz: "Hz"
-        case .other(let text): text
+        case .other: nil
         }
     }
 

@@ -1,11 +1,14 @@
 import ArgumentParser
 import Firmware
-import Foundation
 import HAL
 import Logging
 import P1
 import Simulator
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 struct P1Command: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -20,7 +23,7 @@ struct P1Command: AsyncParsableCommand {
 
     /// Keeps the output of `parse` and `read` the same. JSON is ``Payloads/telegram(_:receivedAt:)``: its
     /// `reading` holds the same members as a live P1 reading of `emeter run`.
-    struct Printer {
+    struct Printer: ~Copyable {
         var format: Format
         /// Write each line at once (live reading) rather than in 64 KiB blocks (a file).
         var flushEveryLine: Bool
@@ -44,7 +47,7 @@ struct P1Command: AsyncParsableCommand {
                 case .text: pending.raw((telegram.reading.textSummary + "\n").utf8)
                 }
                 pending.newline()
-                if flushEveryLine || pending.bytes.count >= 1 << 16 { flush() }
+                if flushEveryLine || pending.count >= 1 << 16 { flush() }
             case .rejected(let rejection):
                 flush()
                 rejected += 1
@@ -57,8 +60,8 @@ struct P1Command: AsyncParsableCommand {
         }
 
         mutating func flush() {
-            guard !pending.bytes.isEmpty else { return }
-            standardOutput(bytes: pending.bytes)
+            guard pending.count > 0 else { return }
+            standardOutput(pending)
             pending.removeAll()
         }
 
@@ -123,37 +126,40 @@ struct P1Command: AsyncParsableCommand {
         @OptionGroup var keys: KeyOptions
 
         func run() throws {
-            let handle: FileHandle
+            let input: Int32
             if file == "-" {
-                handle = FileHandle.standardInput
+                input = STDIN_FILENO
             } else {
-                guard let opened = FileHandle(forReadingAtPath: file) else {
-                    standardError(
-                        "\(file): cannot be opened for reading (\(FileManager.default.fileExists(atPath: file) ? "permission denied" : "no such file"))"
-                    )
+                input = open(file, O_RDONLY | O_CLOEXEC)
+                guard input >= 0 else {
+                    let reason = errno == ENOENT ? "no such file" : errno == EACCES ? "permission denied" : errnoText()
+                    standardError("\(file): cannot be opened for reading (\(reason))")
                     throw ExitStatus.noInput
                 }
-                handle = opened
             }
+            defer { if input != STDIN_FILENO { close(input) } }
             var printer = Printer(format: format, flushEveryLine: false)
             var framer = P1Framer()
             var decoder = try keys.decryptor().map { P1EncryptedStreamDecoder(decryptor: $0) }
+            var chunk = [UInt8](repeating: 0, count: 65536)
             while true {
-                let chunk: Data
-                do {
-                    chunk = try handle.read(upToCount: 65536) ?? Data()
-                } catch {
-                    standardError("\(file): read failed: \(error.localizedDescription)")
+                let count = chunk.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    standardError("\(file == "-" ? "stdin" : file): read failed: \(errnoText())")
                     throw ExitStatus.ioError
                 }
-                if chunk.isEmpty { break }
-                if decoder != nil {
-                    decoder?.feed(chunk) { printer.handle($0) }
-                } else {
-                    framer.feed(chunk) { event in
-                        switch event {
-                        case .telegram(let telegram): printer.handle(.telegram(telegram))
-                        case .rejected(let rejection): printer.handle(.rejected(rejection))
+                if count == 0 { break }
+                chunk.withUnsafeBufferPointer { all in
+                    let bytes = UnsafeBufferPointer(rebasing: all[..<count])
+                    if decoder != nil {
+                        decoder?.feed(bytes) { printer.handle($0) }
+                    } else {
+                        framer.feed(buffer: bytes) { event in
+                            switch event {
+                            case .telegram(let telegram): printer.handle(.telegram(telegram))
+                            case .rejected(let rejection): printer.handle(.rejected(rejection))
+                            }
                         }
                     }
                 }
@@ -237,8 +243,4 @@ struct P1Command: AsyncParsableCommand {
             printer.summary(source: endpoint.description)
         }
     }
-}
-
-func standardError(_ text: String, newline: Bool = true) {
-    FileHandle.standardError.write(Data((text + (newline ? "\n" : "")).utf8))
 }

@@ -98,7 +98,8 @@ extension Payloads {
     static func measurement(_ number: P1Decimal?, _ unit: P1Unit?, into json: inout JSONWriter) {
         json.key("value")
         decimal(number, into: &json)
-        if let unit { json.field("unit", unit.symbol) }
+        guard let unit else { return }
+        if let symbol = unit.staticSymbol { json.field("unit", symbol) } else { json.field("unit", unit.symbol) }
     }
 
     /// An exact decimal as sent (`0.000` keeps its zeros), or `null`.
