@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "CLinuxHAL.h"
 #include <errno.h>
+#include <pthread.h>
 #include <pty.h>
 #include <string.h>
 
@@ -83,4 +84,11 @@ int CLinuxHAL_openpty(int *master, int *slave, char *name, unsigned long nameLen
     strncpy(name, buffer, nameLength - 1);
     name[nameLength - 1] = 0;
     return 0;
+}
+
+int CLinuxHAL_set_thread_name(const char *name) {
+    char truncated[16];
+    strncpy(truncated, name, sizeof truncated - 1);
+    truncated[sizeof truncated - 1] = 0;
+    return pthread_setname_np(pthread_self(), truncated);
 }

@@ -1,5 +1,6 @@
 #if os(Linux)
-    import Foundation
+    import Dispatch
+    import Glibc
     import HAL
     import Synchronization
 
@@ -57,7 +58,7 @@
         public func start(speedup: Double = 1) throws(HALError) {
             let started = DispatchSemaphore(value: 0)
             let outcome = Mutex<HALError?>(nil)
-            let thread = Thread { [self] in
+            try BlockingThread.start(name: "p1-simulator") { [self] in
                 let first: PseudoTerminal
                 do throws(HALError) {
                     first = try PseudoTerminal()
@@ -71,8 +72,6 @@
                 started.signal()
                 run(first, speedup: speedup)
             }
-            thread.name = "p1-simulator"
-            thread.start()
             if started.wait(timeout: .now() + 5) == .timedOut {
                 throw HALError(
                     .timedOut, subsystem: "pty", device: path, operation: "start",
@@ -108,7 +107,7 @@
                     pty = nil
                     _ = unlink(path)
                     if clock.now < until {
-                        Thread.sleep(forTimeInterval: 0.02)
+                        BlockingThread.sleep(.milliseconds(20))
                         continue
                     }
                     do {
@@ -127,8 +126,7 @@
                 guard let current = pty else { return }
                 let wait = clock.now.duration(to: next)
                 if wait > .zero {
-                    let seconds = Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18
-                    Thread.sleep(forTimeInterval: min(0.02, seconds))
+                    BlockingThread.sleep(min(.milliseconds(20), wait))
                     continue
                 }
                 let (bytes, meter) = state.withLock { state -> ([UInt8], SerialConfiguration) in

@@ -1,7 +1,7 @@
 import ADE9000
 import ArgumentParser
 import Firmware
-import Foundation
+import FoundationEssentials
 import HAL
 import Logging
 import Simulator
@@ -22,10 +22,6 @@ func openADE(board path: String, scenario: String? = nil, logger: Logger) throws
         standardError(failure.description)
         throw ExitCode(failure.exitCode)
     }
-}
-
-func format(_ value: Double, _ digits: Int) -> String {
-    String(format: "%.\(digits)f", value)
 }
 
 struct ADE9000Command: AsyncParsableCommand {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 
 struct BoardCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,7 +30,7 @@ struct BoardCommand: ParsableCommand {
                     let board = try YAMLFile.load(BoardFile.self, path: file)
                     if !quiet { print("\(file): ok (\(board.summary))") }
                 } catch {
-                    FileHandle.standardError.write(Data((error.description + "\n").utf8))
+                    standardError(error.description)
                     let missing = error.errors.contains { $0.message == "no such file" }
                     if status == .success || missing { status = missing ? ExitStatus.noInput : ExitStatus.dataError }
                 }

@@ -1,10 +1,14 @@
 import ADE9000
 import ArgumentParser
 import Firmware
-import Foundation
+import FoundationEssentials
 import HAL
 import Logging
 import Yams
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 struct CalibrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -114,10 +118,10 @@ struct CalibrateCommand: AsyncParsableCommand {
             do {
                 let directory = URL(fileURLWithPath: target).deletingLastPathComponent()
                 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-                try YAMLEncoder().encode(file).write(toFile: target, atomically: true, encoding: .utf8)
+                try Data(YAMLEncoder().encode(file).utf8).write(to: URL(fileURLWithPath: target), options: .atomic)
                 standardError("saved to \(target); `emeter run` applies it at every start")
             } catch {
-                standardError("\(target): cannot save the calibration: \(error.localizedDescription)")
+                standardError("\(target): cannot save the calibration: \(error)")
                 throw ExitStatus.ioError
             }
         }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Firmware
-import Foundation
+import FoundationEssentials
 import Logging
 
 struct RingCommand: AsyncParsableCommand {

@@ -1,11 +1,15 @@
 import ADE9000
 import ArgumentParser
 import Firmware
-import Foundation
+import FoundationEssentials
 import HAL
 import Logging
 import P1
 import Simulator
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 struct SimulateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -72,7 +76,9 @@ struct SimulateCommand: AsyncParsableCommand {
         @Option(help: "Meter profile (see below).")
         var profile: Profile = .belgian3phase
 
-        @Option(help: "Where to create the symlink to the pty (default: /tmp/emeter-p1-<pid>).")
+        @Option(
+            help: "Where to create the symlink to the pty (default: $TMPDIR/emeter-p1-<pid>, or /tmp/… without TMPDIR)."
+        )
         var link: String?
 
         @Option(help: "Faults to inject, e.g. bitflip,crc.")
@@ -114,7 +120,7 @@ struct SimulateCommand: AsyncParsableCommand {
         }
 
         var faultNames: [String] {
-            (faults ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            (faults ?? "").split(separator: ",").map { $0.trimmed }.filter { !$0.isEmpty }
         }
 
         func run() async throws {
@@ -127,7 +133,7 @@ struct SimulateCommand: AsyncParsableCommand {
             } catch {
                 throw ValidationError("\(error)")
             }
-            let path = link ?? "/tmp/emeter-p1-\(getpid())"
+            let path = link ?? temporaryDirectory() + "/emeter-p1-\(getpid())"
             let meter = P1PseudoTerminalMeter(
                 simulator: simulator, path: path,
                 faults: faultNames.compactMap(SimulateCommand.fault), faultEvery: faultEvery)

@@ -38,4 +38,7 @@ int CLinuxHAL_configure(struct termios *t, int baud, int dataBits, char parity, 
 
 /// openpty(3): a pseudo-terminal pair; `name` receives the slave path (at least 64 bytes).
 int CLinuxHAL_openpty(int *master, int *slave, char *name, unsigned long nameLength);
+/// Names the calling thread (pthread_setname_np, a GNU extension; the kernel keeps 15 bytes). 0 or an errno.
+int CLinuxHAL_set_thread_name(const char *name);
+
 #endif

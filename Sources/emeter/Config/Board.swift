@@ -1,5 +1,5 @@
 import CivilTime
-import Foundation
+import FoundationEssentials
 import HAL
 import P1
 
@@ -40,7 +40,7 @@ struct ConfigDuration: Codable, Equatable, CustomStringConvertible {
 
     /// `text` as a duration, or nil when it is not a number with a known unit, negative, not finite or over a year.
     static func parse(_ text: String) -> Duration? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = text.trimmed
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
         for (suffix, scale) in units where trimmed.hasSuffix(suffix) {
             guard let number = Double(trimmed.dropLast(suffix.count)) else { return nil }
@@ -283,7 +283,7 @@ extension BoardFile {
 
     func problems() -> [FieldError] {
         var problems: [FieldError] = []
-        if name.trimmingCharacters(in: .whitespaces).isEmpty {
+        if name.trimmed.isEmpty {
             problems.append(FieldError(["name"], "expected a non-empty board name"))
         }
         if ade9000 == nil && p1 == nil {
@@ -385,7 +385,7 @@ extension BoardFile.ADE9000Board {
                 problems.append(
                     FieldError(
                         fePath + ["voltage_divider_bottom_ohms"],
-                        "the divider puts \(nominal) V at \(String(format: "%.3f", atPins)) V rms on the ADC, above its 0.707 V rms full scale; expected a larger top or smaller bottom resistor"
+                        "the divider puts \(nominal) V at \(format(atPins, 3)) V rms on the ADC, above its 0.707 V rms full scale; expected a larger top or smaller bottom resistor"
                     ))
             }
         }

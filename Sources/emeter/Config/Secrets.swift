@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Logging
 
 /// Secrets in configuration: the value itself, `env:NAME` (an environment variable) or `file:PATH` (the first line
@@ -36,7 +36,7 @@ enum Secret {
 
 /// Parses exactly `byteCount` bytes written as hex digits (AES keys in board files and options).
 func hexBytes(_ text: String, byteCount: Int) -> [UInt8]? {
-    let digits = Array(text.trimmingCharacters(in: .whitespacesAndNewlines).utf8)
+    let digits = Array(text.trimmed.utf8)
     guard digits.count == byteCount * 2 else { return nil }
     var bytes: [UInt8] = []
     bytes.reserveCapacity(byteCount)

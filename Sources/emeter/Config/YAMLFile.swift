@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Yams
 
 /// A problem in a YAML file (board, configuration, scenario, calibration), with where and what was expected.

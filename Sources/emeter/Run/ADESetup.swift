@@ -1,6 +1,6 @@
 import ADE9000
 import Firmware
-import Foundation
+import FoundationEssentials
 import HAL
 import Logging
 import Simulator

@@ -1,4 +1,4 @@
-import Foundation
+import Dispatch
 import HAL
 import Logging
 import P1
@@ -20,9 +20,10 @@ enum P1Endpoint: Sendable, Equatable, CustomStringConvertible {
             let rest = text.dropFirst("tcp://".count)
             guard let colon = rest.lastIndex(of: ":"), let port = UInt16(rest[rest.index(after: colon)...]), port > 0
             else { return nil }
-            let host = String(rest[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            var host = rest[..<colon]  // `[::1]` for an IPv6 literal
+            if host.first == "[" && host.last == "]" { host = host.dropFirst().dropLast() }
             guard !host.isEmpty else { return nil }
-            self = .tcp(host: host, port: port)
+            self = .tcp(host: String(host), port: port)
         } else if text.hasPrefix("/") {
             self = .tty(text)
         } else {
@@ -76,28 +77,31 @@ final class P1ReaderThread: Sendable {
     }
 
     func start() {
-        let thread = Thread { [self] in
-            switch endpoint {
-            case .tty(let path):
-                let request = dataRequest
-                run { (configuration: SerialConfiguration) throws(HALError) -> TTYPort in
-                    let port = try TTYPort(path: path, configuration: configuration)
-                    switch request {
-                    case .none: break
-                    case .rts: try port.setRTS(true)
-                    case .dtr: try port.setDTR(true)
+        do {
+            try BlockingThread.start(name: "p1-reader") { [self] in
+                switch endpoint {
+                case .tty(let path):
+                    let request = dataRequest
+                    run { (configuration: SerialConfiguration) throws(HALError) -> TTYPort in
+                        let port = try TTYPort(path: path, configuration: configuration)
+                        switch request {
+                        case .none: break
+                        case .rts: try port.setRTS(true)
+                        case .dtr: try port.setDTR(true)
+                        }
+                        return port
                     }
-                    return port
+                case .tcp(let host, let port):
+                    run { (_: SerialConfiguration) throws(HALError) -> TCPStream in
+                        try TCPStream(host: host, port: port)
+                    }
                 }
-            case .tcp(let host, let port):
-                run { (_: SerialConfiguration) throws(HALError) -> TCPStream in
-                    try TCPStream(host: host, port: port)
-                }
+                finished.signal()
             }
+        } catch {
+            onEvent(.portError("\(endpoint): cannot start the reader thread: \(error)"))
             finished.signal()
         }
-        thread.name = "p1-reader"
-        thread.start()
     }
 
     /// Asks the thread to stop and waits (bounded) for it to finish its current read.
@@ -110,7 +114,7 @@ final class P1ReaderThread: Sendable {
 
     private func pause(_ duration: Duration) {
         let deadline = ContinuousClock.now.advanced(by: duration)
-        while !isStopped && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        while !isStopped && ContinuousClock.now < deadline { BlockingThread.sleep(.milliseconds(50)) }
     }
 
     private func run<Port: SerialPort>(open: @escaping P1Reader<Port>.Opener) {

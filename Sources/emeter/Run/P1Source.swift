@@ -1,9 +1,12 @@
 import Firmware
-import Foundation
 import HAL
 import Logging
 import P1
 import Simulator
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The board's P1 meter as `emeter run` reads it: a simulated meter on a pty or the board's port (tty or TCP), read
 /// by the real tty code on its own thread, plus a DIY cable's data-request GPIO held for as long as we read.
@@ -92,7 +95,7 @@ struct P1Source {
             throw RunFailure(description: "P1 simulator: \(error)", exitCode: ExitStatus.failure)
         }
         let faults = (simulation.faults ?? []).compactMap(SimulateCommand.fault)
-        let path = NSTemporaryDirectory() + "emeter-p1-\(getpid())"
+        let path = temporaryDirectory() + "/emeter-p1-\(getpid())"
         let meter = P1PseudoTerminalMeter(simulator: simulator, path: path, faults: faults)
         do {
             try meter.start()

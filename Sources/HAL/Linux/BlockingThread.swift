@@ -1,0 +1,55 @@
+import SystemPackage
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+#if os(Linux)
+    import CLinuxHAL
+#endif
+
+/// A detached POSIX thread for blocking work (a tty read loop, a simulated meter's writer): such calls must not
+/// hold one of Swift concurrency's few cooperative threads. The corresponding C functions are `pthread_create`,
+/// `pthread_detach` and `pthread_setname_np`.
+public enum BlockingThread {
+    /// Runs `body` on a new detached thread named `name` (the kernel keeps its first 15 bytes).
+    /// - Throws: `HALError` (subsystem `thread`) when the system cannot start another thread (`EAGAIN`).
+    public static func start(name: String, _ body: @escaping @Sendable () -> Void) throws(HALError) {
+        let context = Unmanaged.passRetained(Body(name: name, body)).toOpaque()
+        var thread = pthread_t()
+        let status = pthread_create(
+            &thread, nil,
+            { context in
+                guard let context else { return nil }
+                let body = Unmanaged<Body>.fromOpaque(context).takeRetainedValue()
+                #if os(Linux)
+                    _ = CLinuxHAL_set_thread_name(body.name)
+                #endif
+                body.run()
+                return nil
+            }, context)
+        guard status == 0 else {
+            Unmanaged<Body>.fromOpaque(context).release()
+            throw HALError(
+                subsystem: "thread", device: name, operation: "pthread_create", errno: Errno(rawValue: status))
+        }
+        pthread_detach(thread)
+    }
+
+    /// Sleeps the calling thread for `duration` (`nanosleep`, resumed after a signal).
+    public static func sleep(_ duration: Duration) {
+        var delay = ThreadDelay()
+        delay.delay(duration)
+    }
+
+    private final class Body: Sendable {
+        let name: String
+        let run: @Sendable () -> Void
+        init(name: String, _ run: @escaping @Sendable () -> Void) {
+            self.name = name
+            self.run = run
+        }
+    }
+}
