@@ -57,6 +57,8 @@ let package = Package(
             ]
         ),
         .target(name: "CivilTime"),
+        // Our YAML reader/writer: stdlib only, so the binary needs no Foundation (Yams did).
+        .target(name: "YAML"),
         .target(name: "ADE9000", dependencies: ["HAL", logging]),
         .target(
             name: "P1",
@@ -101,6 +103,7 @@ let package = Package(
             name: "ADE9000Tests",
             dependencies: ["HAL", "ADE9000", "Simulator", "TestSupport", logging, .product(name: "Yams", package: "Yams")]
         ),
+        .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
         .testTarget(name: "P1Tests", dependencies: ["P1", "CivilTime", "Simulator", "TestSupport", "HAL"]),
         .testTarget(
             name: "FirmwareTests",
