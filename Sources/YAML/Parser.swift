@@ -398,20 +398,15 @@ struct Parser {
         var result = String.UnicodeScalarView()
         while true {
             var contentEnd = pos
-            var lineText = String.UnicodeScalarView()
-            var kept = 0  // scalars of lineText up to the last non-blank one
+            let lineBegin = pos
             while let c = peek(), c != "\n" {
                 if c == ":" && (isBlank(peek(1)) || (flow && isFlowIndicator(peek(1)))) { break }
                 if c == "#" && isBlank(peekBack()) { break }
                 if flow && isFlowIndicator(c) { break }
-                lineText.append(c)
                 advance()
-                if c != " " && c != "\t" {
-                    kept = lineText.count
-                    contentEnd = pos
-                }
+                if c != " " && c != "\t" { contentEnd = pos }
             }
-            result.append(contentsOf: lineText.prefix(kept))
+            result.append(contentsOf: text[lineBegin..<contentEnd])
             let atBreak = peek() == "\n"
             pos = contentEnd  // trailing blanks are not content (same line: line/lineStart unchanged)
             guard multiLine, atBreak else { return String(result) }
@@ -484,7 +479,8 @@ struct Parser {
             }
             if double && c == "\\" {
                 if peek(1) == "\n" {  // escaped line break: joins lines without a space
-                    advance(2)
+                    advance()
+                    advance()
                     while peek() == " " || peek() == "\t" { advance() }
                 } else {
                     out.append(try scanEscape())
@@ -733,15 +729,17 @@ struct Parser {
     /// The scalar before the cursor; `nil` (counted as blank) at the start of a line.
     private func peekBack() -> Unicode.Scalar? { pos > lineStart ? text[pos - 1] : nil }
 
-    private mutating func advance(_ count: Int = 1) {
-        for _ in 0..<count where pos < text.count {
-            if text[pos] == "\n" {
-                line += 1
-                lineStart = pos + 1
-            }
-            pos += 1
+    private mutating func advance() {
+        guard pos < text.count else { return }
+        if text[pos] == "\n" {
+            line += 1
+            lineStart = pos + 1
         }
+        pos += 1
     }
+
+    /// Moves over `count` characters of one line.
+    private mutating func advance(_ count: Int) { pos = min(pos + count, text.count) }
 
     private func error(_ problem: String) -> YAMLError { YAMLError(mark: mark, problem: problem) }
 }
