@@ -32,7 +32,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
@@ -86,8 +85,7 @@ let package = Package(
             dependencies: [
                 "HAL", "CivilTime", "ADE9000", "P1", "Simulator", "Firmware", "MQTT", "Forwarding", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Yams", package: "Yams"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "YAML", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 
@@ -101,7 +99,7 @@ let package = Package(
             name: "HALTests", dependencies: ["HAL", .target(name: "CLinuxHAL", condition: .when(platforms: [.linux]))]),
         .testTarget(
             name: "ADE9000Tests",
-            dependencies: ["HAL", "ADE9000", "Simulator", "TestSupport", logging, .product(name: "Yams", package: "Yams")]
+            dependencies: ["HAL", "ADE9000", "Simulator", "TestSupport", "YAML", logging]
         ),
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
         .testTarget(name: "P1Tests", dependencies: ["P1", "CivilTime", "Simulator", "TestSupport", "HAL"]),
@@ -127,7 +125,7 @@ let package = Package(
             name: "EmeterTests",
             dependencies: [
                 "emeter", "HAL", "P1", "Firmware", "MQTT", "Forwarding", "Simulator", "TestSupport",
-                .product(name: "Yams", package: "Yams"), logging,
+                "YAML", logging,
             ]
         ),
     ],

@@ -1,7 +1,12 @@
 import Firmware
-import Foundation  // URL percent-decoding of the user name and password (not in FoundationEssentials)
 import Logging
 import MQTT
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Where and how the MQTT forwarder publishes. Topic layout (prefix default `emeter`):
 ///
@@ -68,8 +73,8 @@ public struct MQTTForwarderConfiguration: Sendable, Equatable {
             return fail("the topic prefix may not contain # or +")
         }
         var configuration = MQTTForwarderConfiguration(
-            host: host, port: port, username: components.user?.removingPercentEncoding,
-            password: components.password?.removingPercentEncoding, prefix: prefix, device: device)
+            host: host, port: port, username: components.user,
+            password: components.password, prefix: prefix, device: device)
         if scheme == "mqtts" {
             configuration.tls = MQTTTLSConfiguration(caFile: "/etc/ssl/certs/ca-certificates.crt")
         }

@@ -9,7 +9,7 @@ import ADE9000
 #endif
 
 /// What the simulated ADE9000 "sees" on its inputs: true line quantities per phase over time, the board's front
-/// end, and the front-end errors that calibration must remove. Decoded from YAML (Yams) or JSON.
+/// end, and the front-end errors that calibration must remove. Decoded from YAML (emeter's `YAML` module) or JSON.
 ///
 /// YAML format (keys are the property names; durations and times are seconds as numbers):
 /// ```yaml

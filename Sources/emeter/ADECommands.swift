@@ -5,7 +5,7 @@ import FoundationEssentials
 import HAL
 import Logging
 import Simulator
-import Yams
+import YAML
 
 /// Opens the board's ADE9000 for a command, turning setup failures into exit statuses.
 func openADE(board path: String, scenario: String? = nil, logger: Logger) throws -> any ADEDevice {

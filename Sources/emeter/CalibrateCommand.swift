@@ -4,7 +4,7 @@ import Firmware
 import FoundationEssentials
 import HAL
 import Logging
-import Yams
+import YAML
 
 #if canImport(Glibc)
     import Glibc

@@ -1,7 +1,7 @@
 import Foundation
 import Simulator
 import Testing
-import Yams
+import YAML
 
 @testable import ADE9000
 

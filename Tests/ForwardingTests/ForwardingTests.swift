@@ -112,6 +112,9 @@ func record(_ minute: Int64, importWh: Int64) -> IntervalRecord {
     #expect(parsed.port == 1884)
     #expect(parsed.username == "user")
     #expect(parsed.password == "p@ss")
+    // `user` and `password` are decoded once: `%2540` is the password `%40`, not `@`.
+    let literal = try MQTTForwarderConfiguration.parse(url: "mqtt://u:100%2540@h", device: "d").get()
+    #expect(literal.password == "100%40")
     #expect(parsed.prefix == "home/meter")
     #expect(parsed.name == "mqtt://broker.local:1884/home/meter")  // no secret in the name
     let tls = try MQTTForwarderConfiguration.parse(url: "mqtts://broker", device: "d").get()

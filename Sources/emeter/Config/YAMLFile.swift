@@ -1,5 +1,5 @@
 import FoundationEssentials
-import Yams
+import YAML
 
 /// A problem in a YAML file (board, configuration, scenario, calibration), with where and what was expected.
 ///
@@ -57,7 +57,7 @@ enum YAMLFile {
     static func decode<T: ValidatedConfig>(_ type: T.Type, yaml: String, file: String) throws(ConfigErrors) -> T {
         let root: Node
         do {
-            guard let node = try Yams.compose(yaml: yaml) else {
+            guard let node = try YAML.compose(yaml: yaml) else {
                 throw ConfigErrors([
                     ConfigError(file: file, line: 1, field: "", message: "the file is empty; expected a YAML mapping")
                 ])
@@ -65,8 +65,12 @@ enum YAMLFile {
             root = node
         } catch let error as ConfigErrors {
             throw error
-        } catch let error as YamlError {
-            throw ConfigErrors([syntaxError(error, file: file)])
+        } catch let error as YAMLError {
+            throw ConfigErrors([
+                ConfigError(
+                    file: file, line: error.mark?.line, column: error.mark?.column, field: "",
+                    message: "invalid YAML: \(error.problem)")
+            ])
         } catch {
             throw ConfigErrors([ConfigError(file: file, field: "", message: "invalid YAML: \(error)")])
         }
@@ -120,19 +124,6 @@ enum YAMLFile {
         case .scalar(let scalar): "the value `\(scalar.string)`"
         case .sequence: "a list"
         case .mapping: "a mapping"
-        case .alias: "an alias"
-        }
-    }
-
-    private static func syntaxError(_ error: YamlError, file: String) -> ConfigError {
-        switch error {
-        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
-            .composer(_, let problem, let mark, _):
-            return ConfigError(
-                file: file, line: mark.line, column: mark.column, field: "",
-                message: "invalid YAML: \(problem)")
-        default:
-            return ConfigError(file: file, field: "", message: "invalid YAML: \(error)")
         }
     }
 
@@ -181,16 +172,14 @@ enum YAMLFile {
     private static func unknownKeys<T: Encodable>(in root: Node, decoded: T, schema: KeySchema, file: String)
         -> [ConfigError]
     {
-        guard let encoded = try? Yams.compose(yaml: YAMLEncoder().encode(decoded)) ?? Node.mapping([:]) else {
-            return []
-        }
+        guard let encoded = try? YAMLEncoder().encodeToNode(decoded) else { return [] }
         var errors: [ConfigError] = []
         func walk(_ source: Node, _ known: Node?, _ path: [String]) {
             if let mapping = source.mapping {
                 let knownMapping = known?.mapping
                 for (keyNode, value) in mapping {
                     let key = keyNode.string ?? "?"
-                    if value.null != nil { continue }
+                    if value.isNull { continue }
                     if let knownValue = knownMapping?[key] {
                         walk(value, knownValue, path + [key])
                     } else if knownMapping != nil || known == nil {

@@ -4,7 +4,7 @@ import FoundationEssentials
 import HAL
 import Logging
 import Simulator
-import Yams
+import YAML
 
 extension Scenario: ValidatedConfig {
     func problems() -> [FieldError] {
