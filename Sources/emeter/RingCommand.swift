@@ -16,7 +16,9 @@ struct RingCommand: AsyncParsableCommand {
             discussion: """
                 Example: emeter ring show --file /var/lib/emeter/ring.bin
                 The file is the `ring.path` of a configuration with `ring.storage: file`. Nothing is acknowledged or
-                changed; a summary (records, bytes, consumers' backlog) goes to stderr.
+                changed; a summary (records, bytes, consumers' backlog) goes to stderr. A copy of the image whose
+                records do not decode or are out of range is reported and ignored (exit status 65; the records of
+                the other copy, if it is intact, are printed).
                 """
         )
         @Option(help: "Ring image file.") var file: String
@@ -42,6 +44,11 @@ struct RingCommand: AsyncParsableCommand {
             standardError(
                 "\(file): \(statistics.records) records, \(statistics.usedBytes) bytes of data, backlog by consumer \(statistics.backlog)"
             )
+            let problems = await store.loadProblems
+            for problem in problems {
+                standardError("\(file): damaged copy ignored: \(problem)")
+            }
+            if !problems.isEmpty { throw ExitStatus.dataError }
         }
     }
 }

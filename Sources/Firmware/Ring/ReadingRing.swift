@@ -94,6 +94,10 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
     public private(set) var bytesWritten = 0
     /// What ``init(storage:nominalInterval:)`` found: `true` when a valid image was loaded.
     public let loadedExistingImage: Bool
+    /// Header slots whose checksum matched but whose records did not decode or were out of range (a CRC-32 is no
+    /// MAC: a damaged or forged image can pass it), each as a sentence naming the slot and the problem. Such a slot
+    /// is ignored like one with a wrong checksum: the older slot, or an empty ring, is used instead.
+    public let loadProblems: [String]
 
     /// Opens the ring stored in `storage`, or starts an empty one when it holds no valid image.
     /// - Parameters:
@@ -104,11 +108,13 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         self.storage = storage
         let image = try self.storage.load()
         let nominal = min(max(nominalInterval, 1), 65535)
+        var problems: [String] = []
         if let image, image.count == RingImage.size {
             committedImage = image
-            if let loaded = Self.decode(image) {
+            if let loaded = Self.decode(image, problems: &problems) {
                 state = loaded
                 loadedExistingImage = true
+                loadProblems = problems
                 return
             }
         } else {
@@ -116,6 +122,7 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         }
         state = State(nominalInterval: nominal)
         loadedExistingImage = false
+        loadProblems = problems
     }
 
     // MARK: Reading
@@ -613,15 +620,26 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
 
     /// The state of the newest valid header slot of `image`, `nil` when neither is valid.
     static func decode(_ image: [UInt8]) -> State? {
+        var problems: [String] = []
+        return decode(image, problems: &problems)
+    }
+
+    /// As ``decode(_:)``, adding a sentence to `problems` for each checksum-valid slot that was not usable.
+    static func decode(_ image: [UInt8], problems: inout [String]) -> State? {
         let candidates = (0..<RingImage.slotCount).compactMap { RingImage.readHeader(image, slot: $0) }
             .sorted { Int32(bitPattern: $0.generation &- $1.generation) > 0 }
         for header in candidates {
-            if let state = decode(image, header: header) { return state }
+            do throws(RingError) {
+                return try decode(image, header: header)
+            } catch {
+                problems.append("header slot \(header.slot) (generation \(header.generation)): \(error.message)")
+            }
         }
         return nil
     }
 
-    private static func decode(_ image: [UInt8], header: RingImage.Header) -> State? {
+    private static func decode(_ image: [UInt8], header: RingImage.Header) throws(RingError) -> State {
+        func corrupt(_ reason: String) -> RingError { RingError(.corrupt, reason) }
         var state = State(nominalInterval: header.nominalInterval)
         state.context = header.context
         state.generation = header.generation
@@ -632,10 +650,19 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
             var reader = RingByteReader(RingImage.dataBytes(image, run))
             while !reader.isAtEnd {
                 let start = reader.position
-                guard
-                    let record = try? RecordCoding.decode(
-                        &reader, after: context, nominalInterval: header.nominalInterval)
-                else { return nil }
+                let record: IntervalRecord
+                do throws(RecordCoding.DecodeError) {
+                    record = try RecordCoding.decode(&reader, after: context, nominalInterval: header.nominalInterval)
+                } catch {
+                    throw corrupt("record \(state.entries.count + 1) does not decode (\(error.reason))")
+                }
+                // Every record was validated before it was stored: one out of range now was damaged or forged, and
+                // sums over it (merges, totals) could overflow.
+                do throws(RingError) {
+                    try record.validate()
+                } catch {
+                    throw corrupt("record \(state.entries.count + 1) is out of range (\(error.message))")
+                }
                 state.entries.append(
                     Entry(
                         record: record, offset: (run.offset + start) % RingImage.dataSize,
@@ -643,10 +670,14 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
                 context = context.advanced(by: record)
             }
         }
-        guard state.entries.count == header.count else { return nil }
-        if runs(state.entries).count > 2 { return nil }
+        guard state.entries.count == header.count else {
+            throw corrupt("the header counts \(header.count) records, the data holds \(state.entries.count)")
+        }
+        if runs(state.entries).count > 2 { throw corrupt("the records form more than two runs") }
         let live = liveMap(state.entries)
-        guard live.count(where: { $0 }) == header.runs[0].length + header.runs[1].length else { return nil }  // overlap
+        guard live.count(where: { $0 }) == header.runs[0].length + header.runs[1].length else {
+            throw corrupt("records overlap")
+        }
         state.cursors = header.cursors.map { cursor in
             cursor.map { min(max($0, header.context.lastSequence), context.lastSequence) }
         }

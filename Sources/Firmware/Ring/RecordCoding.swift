@@ -174,27 +174,27 @@ enum RecordCoding {
         var peak: (Int64, Int64) = (0, 0)
         if mask & 0x3FFF != 0 {
             var part = P1Interval()
-            if has(0) { part.importTariff1Wh = try reader.signedFromUnsigned() }
+            if has(0) { part.importTariff1Wh = try reader.quantity() }
             if has(1) { residual = try reader.zigzag() }
-            if has(2) { part.maxImportPowerW = try reader.signedFromUnsigned() }
+            if has(2) { part.maxImportPowerW = try reader.quantity() }
             if has(3) { part.voltageMinDecivolts = try reader.zigzag() &+ nominalDecivolts }
             if has(4) { part.voltageMaxDecivolts = try reader.voltageMax(min: part.voltageMinDecivolts) }
-            if has(5) { part.gasLitres = try reader.signedFromUnsigned() }
-            if has(6) { part.quarterHourDemandW = try reader.signedFromUnsigned() }
-            if has(7) { part.importTariff2Wh = try reader.signedFromUnsigned() }
-            if has(8) { part.exportTariff1Wh = try reader.signedFromUnsigned() }
-            if has(9) { part.exportTariff2Wh = try reader.signedFromUnsigned() }
-            if has(10) { part.maxExportPowerW = try reader.signedFromUnsigned() }
-            if has(11) { part.waterLitres = try reader.signedFromUnsigned() }
+            if has(5) { part.gasLitres = try reader.quantity() }
+            if has(6) { part.quarterHourDemandW = try reader.quantity() }
+            if has(7) { part.importTariff2Wh = try reader.quantity() }
+            if has(8) { part.exportTariff1Wh = try reader.quantity() }
+            if has(9) { part.exportTariff2Wh = try reader.quantity() }
+            if has(10) { part.maxExportPowerW = try reader.quantity() }
+            if has(11) { part.waterLitres = try reader.quantity() }
             if has(12) {
                 peakChanged = true
-                peak = (try reader.signedFromUnsigned(), try reader.zigzag())
+                peak = (try reader.quantity(), try reader.zigzag())
             }
             p1 = part
         }
-        let duration = has(14) ? try reader.signedFromUnsigned() : nominalInterval
+        let duration = has(14) ? try reader.quantity() : nominalInterval
         let start = has(15) ? context.end &+ (try reader.zigzag()) : context.end
-        let span = has(16) ? try reader.signedFromUnsigned() : 0
+        let span = has(16) ? try reader.quantity() : 0
         guard span <= Int64(UInt32.max) else { throw DecodeError(offset: reader.position, reason: "sequence span") }
         let flags = has(17) ? IntervalRecord.Flags(rawValue: try reader.byte()) : []
         let first = context.lastSequence &+ 1
@@ -220,8 +220,8 @@ enum RecordCoding {
             func adeHas(_ bit: Int) -> Bool { adeMask & (1 << bit) != 0 }
             var phases = [PhaseEnergy(), PhaseEnergy(), PhaseEnergy()]
             for index in 0..<3 {
-                if adeHas(2 * index) { phases[index].importWh = try reader.signedFromUnsigned() }
-                if adeHas(2 * index + 1) { phases[index].exportWh = try reader.signedFromUnsigned() }
+                if adeHas(2 * index) { phases[index].importWh = try reader.quantity() }
+                if adeHas(2 * index + 1) { phases[index].exportWh = try reader.quantity() }
             }
             var ade = ADE9000Interval(phaseA: phases[0], phaseB: phases[1], phaseC: phases[2])
             let adeResidual = adeHas(6) ? try reader.zigzag() : 0
@@ -229,9 +229,9 @@ enum RecordCoding {
             if adeHas(7) { ade.maxPowerW = try reader.zigzag() }
             if adeHas(8) { ade.voltageMinDecivolts = try reader.zigzag() &+ nominalDecivolts }
             if adeHas(9) { ade.voltageMaxDecivolts = try reader.voltageMax(min: ade.voltageMinDecivolts) }
-            if adeHas(10) { ade.quarterHourDemandW = try reader.signedFromUnsigned() }
+            if adeHas(10) { ade.quarterHourDemandW = try reader.quantity() }
             if adeHas(11) {
-                ade.monthPeakDemandW = try reader.signedFromUnsigned()
+                ade.monthPeakDemandW = try reader.quantity()
                 ade.monthPeakTime = record.end &- (try reader.zigzag())
             } else {
                 ade.monthPeakDemandW = context.adePeakW
@@ -304,6 +304,16 @@ struct RingByteReader {
 
     mutating func signedFromUnsigned() throws(RecordCoding.DecodeError) -> Int64 {
         Int64(bitPattern: try varint())
+    }
+
+    /// A quantity (energy, power, volume, duration): the encoder stores only validated values in 0…2⁴⁰, so a
+    /// larger one is damage, refused here before any sum over it could overflow.
+    mutating func quantity() throws(RecordCoding.DecodeError) -> Int64 {
+        let value = try varint()
+        guard value <= UInt64(IntervalRecord.maxQuantity) else {
+            throw RecordCoding.DecodeError(offset: position, reason: "quantity \(value) above 2^40")
+        }
+        return Int64(value)
     }
 
     mutating func zigzag() throws(RecordCoding.DecodeError) -> Int64 {

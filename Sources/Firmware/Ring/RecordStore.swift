@@ -39,6 +39,9 @@ public actor RecordStore<Storage: RingStorage>: RecordStoring {
     /// Opens the ring in `storage` (an existing image is loaded, so nothing stored before a restart is lost).
     public init(storage: consuming sending Storage, nominalInterval: Int64, logger: Logger) throws(RingError) {
         let opened = try ReadingRing(storage: storage, nominalInterval: nominalInterval)
+        for problem in opened.loadProblems {
+            logger.error("offline ring image damaged; ignoring that copy", metadata: ["problem": "\(problem)"])
+        }
         if opened.loadedExistingImage {
             logger.info(
                 "offline ring loaded", metadata: ["records": "\(opened.count)", "bytes": "\(opened.usedBytes)"])
@@ -47,6 +50,8 @@ public actor RecordStore<Storage: RingStorage>: RecordStoring {
         self.logger = logger
     }
 
+    /// Header slots of the stored image that were ignored as damaged (``ReadingRing/loadProblems``).
+    public var loadProblems: [String] { ring.loadProblems }
     /// Whether an image from an earlier run was found.
     public var loadedExistingImage: Bool { ring.loadedExistingImage }
     /// Every stored record, oldest first.

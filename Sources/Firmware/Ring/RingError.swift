@@ -16,7 +16,8 @@ public struct RingError: Error, Equatable, Sendable, CustomStringConvertible {
         case unknownConsumer
         /// An acknowledgement does not match a record boundary handed out to that consumer.
         case invalidAcknowledgement
-        /// An internal consistency check failed (a bug); the ring rolled back and the stored image is intact.
+        /// An internal consistency check failed (a bug; the ring rolled back and the stored image is intact), or a
+        /// stored image's records do not decode or are out of range (see ``ReadingRing/loadProblems``).
         case corrupt
     }
 
