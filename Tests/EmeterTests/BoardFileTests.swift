@@ -189,6 +189,33 @@ func brokenBoardFileGivesAPreciseError(board: BrokenBoard) {
     #expect(problems(yaml).count == 2)
 }
 
+/// Issue "Hostile input" item 9: the service (user `emeter`) could not read a `root:root 0640` configuration and
+/// said "cannot be read as UTF-8 text". The tests run as root, who reads anything, so the EACCES wording is checked
+/// on the mapping itself; the other unreadable cases are real files.
+@Test func unreadableFilesSayWhy() throws {
+    #expect(
+        YAMLFile.openFailure(errno: EACCES, path: "/etc/emeter/emeter.yaml", user: "emeter")
+            == "permission denied: user `emeter` cannot read it (for the service: "
+            + "`sudo chgrp emeter /etc/emeter/emeter.yaml && sudo chmod 0640 /etc/emeter/emeter.yaml`)")
+    let directory = try temporaryDirectory("unreadable")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    func message(_ path: String) -> String? {
+        do {
+            _ = try YAMLFile.load(BoardFile.self, path: path)
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+    #expect(message(directory.path) == "\(directory.path): is a directory; expected a YAML file")
+    let latin1 = directory.appendingPathComponent("latin1.yaml")
+    try Data([0x6E, 0x61, 0x6D, 0x65, 0x3A, 0x20, 0xE9, 0x0A]).write(to: latin1)  // "name: é" in ISO 8859-1
+    #expect(message(latin1.path) == "\(latin1.path): cannot be read as UTF-8 text")
+    let huge = directory.appendingPathComponent("huge.yaml")
+    try Data(repeating: 0x20, count: (1 << 20) + 1).write(to: huge)
+    #expect(message(huge.path) == "\(huge.path): larger than 1024 KiB; expected a YAML text file")
+}
+
 @Test func missingFileIsReportedByName() {
     #expect {
         _ = try YAMLFile.load(BoardFile.self, path: "/nonexistent/board.yaml")

@@ -1,5 +1,8 @@
-import FoundationEssentials
 import YAML
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A problem in a YAML file (board, configuration, scenario, calibration), with where and what was expected.
 ///
@@ -44,13 +47,60 @@ enum YAMLFile {
     /// - Throws: `[ConfigError]` wrapped in `ConfigErrors`, one per problem found.
     static func load<T: ValidatedConfig>(_ type: T.Type, path: String) throws(ConfigErrors) -> T {
         let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+        do throws(ConfigError) {
+            text = try readText(path)
         } catch {
-            let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read as UTF-8 text" : "no such file"
-            throw ConfigErrors([ConfigError(file: path, field: "", message: reason)])
+            throw ConfigErrors([error])
         }
         return try decode(type, yaml: text, file: path)
+    }
+
+    /// Largest file read (board and configuration files are a few kB).
+    static let maximumFileSize = 1 << 20
+
+    /// The file's text, or an error saying why it cannot be had: missing, not readable by this user (naming the
+    /// user, since the service runs as `emeter` and a root-only file is the usual mistake), too large, not UTF-8.
+    static func readText(_ path: String) throws(ConfigError) -> String {
+        func failure(_ message: String) -> ConfigError { ConfigError(file: path, field: "", message: message) }
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw failure(openFailure(errno: errno, path: path, user: currentUserName()))
+        }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw failure(errno == EISDIR ? "is a directory; expected a YAML file" : "read failed (\(errnoText()))")
+            }
+            if count == 0 { break }
+            bytes += chunk[..<count]
+            if bytes.count > maximumFileSize {
+                throw failure("larger than \(maximumFileSize / 1024) KiB; expected a YAML text file")
+            }
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw failure("cannot be read as UTF-8 text")
+        }
+        return text
+    }
+
+    /// Why `open(2)` of a configuration file failed, in words; for `EACCES` with the fix for the service user.
+    static func openFailure(errno code: Int32, path: String, user: String) -> String {
+        switch code {
+        case ENOENT: "no such file"
+        case EACCES:
+            "permission denied: user `\(user)` cannot read it (for the service: "
+                + "`sudo chgrp emeter \(path) && sudo chmod 0640 \(path)`)"
+        default: "cannot be opened (\(String(cString: strerror(code))))"
+        }
+    }
+
+    private static func currentUserName() -> String {
+        guard let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name else { return "uid \(geteuid())" }
+        return String(cString: name)
     }
 
     /// Decodes `yaml` (named `file` in errors).
