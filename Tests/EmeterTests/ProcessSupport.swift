@@ -21,9 +21,12 @@ final class EmeterProcess: @unchecked Sendable {
     private var out = Data()
     private var err = Data()
 
-    init(_ arguments: [String], directory: URL = repositoryRoot) throws {
+    init(_ arguments: [String], directory: URL = repositoryRoot, environment: [String: String] = [:]) throws {
         process.executableURL = URL(fileURLWithPath: emeterExecutable)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.currentDirectoryURL = directory
         let stdout = Pipe(), stderr = Pipe()
         process.standardOutput = stdout

@@ -42,6 +42,12 @@ public protocol LoopOutput: Sendable {
     func live(_ reading: LiveReading) async
     func closed(_ record: IntervalRecord) async
     func health(_ health: Health) async
+    /// The loop finished handling a tick: proof of life for a watchdog (systemd's `WATCHDOG=1`).
+    func ticked() async
+}
+
+extension LoopOutput {
+    public func ticked() async {}
 }
 
 /// A live reading, published as it is taken.
@@ -151,6 +157,7 @@ public struct MeasurementLoop<ADE: ADESampler> {
             if healthEvery > 0 && health.ticks % healthEvery == 0 {
                 await output.health(health)
             }
+            await output.ticked()
         case .p1(.sample(let sample)):
             let (closed, accepted) = aggregator.add(sample)
             await emit(closed)

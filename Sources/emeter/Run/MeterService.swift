@@ -29,9 +29,10 @@ struct MeterService: Service {
         let printRecords = config.stdout?.records ?? true
         try await register(store, stdout: printRecords, forwarders: forwarders.count)
         let (events, continuation) = AsyncStream<LoopEvent>.makeStream(bufferingPolicy: .bufferingNewest(4096))
+        let notifier = SystemdNotifier()
         let output = RunOutput(
             device: device, store: store, live: config.stdout?.live ?? true,
-            health: config.stdout?.health ?? false, forwarders: forwarders, logger: logger)
+            health: config.stdout?.health ?? false, forwarders: forwarders, notifier: notifier, logger: logger)
 
         let p1 = try P1Source.start(board: board, boardPath: boardPath, logger: logger) { event in
             continuation.yield(.p1(event))
@@ -73,11 +74,22 @@ struct MeterService: Service {
                     clock: ContinuousClock(), logger: logger)
                 group.addTask { await drain.run() }
             }
+            notifier?.ready()
+            if let interval = notifier?.pingInterval {
+                logger.info("systemd watchdog", metadata: ["ping_every": "\(interval)"])
+                if pollInterval > interval {
+                    logger.warning(
+                        "the loop ticks less often than the systemd watchdog needs: raise WatchdogSec above twice the poll interval",
+                        metadata: ["poll": "\(pollInterval)", "ping_every": "\(interval)"])
+                }
+            }
             await withGracefulShutdownHandler {
                 await loop.run(events)
             } onGracefulShutdown: {
+                notifier?.stopping()
                 continuation.finish()
             }
+            notifier?.stopping()
             for forwarder in forwarders { await forwarder.shutdown() }
             group.cancelAll()
         }

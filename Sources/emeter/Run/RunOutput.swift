@@ -26,17 +26,24 @@ actor RunOutput: LoopOutput {
     let healthLines: Bool
     let forwarders: [any Forwarder]
     let logger: Logger
+    /// systemd's watchdog, pinged from the loop's ticks (`nil` outside systemd).
+    let notifier: SystemdNotifier?
 
     init(
         device: String, store: any RecordStoring, live: Bool, health: Bool, forwarders: [any Forwarder] = [],
-        logger: Logger
+        notifier: SystemdNotifier? = nil, logger: Logger
     ) {
+        self.notifier = notifier
         self.device = device
         self.store = store
         self.live = live
         self.healthLines = health
         self.forwarders = forwarders
         self.logger = logger
+    }
+
+    func ticked() {
+        notifier?.loopAlive()
     }
 
     func live(_ reading: LiveReading) async {
