@@ -78,21 +78,41 @@ struct P1Command: AsyncParsableCommand {
     struct KeyOptions: ParsableArguments {
         @Option(
             help: ArgumentHelp(
-                "AES-128 decryption key (32 hex digits) of an encrypted meter (Luxembourg Smarty, Austria).",
-                valueName: "hex"))
+                "AES-128 decryption key of an encrypted meter (Luxembourg Smarty, Austria): 32 hex digits, env:NAME (an environment variable) or file:PATH (the first line of a file). Prefer env: or file:: a key on the command line is visible to every user in /proc/<pid>/cmdline.",
+                valueName: "key"))
         var key: String?
 
         @Option(
             help: ArgumentHelp(
-                "Authentication key (32 hex digits); default: the fixed Smarty key 00112233445566778899AABBCCDDEEFF. Pass `none` to skip the tag check.",
-                valueName: "hex"))
+                "Authentication key, given like --key; default: the fixed Smarty key 00112233445566778899AABBCCDDEEFF. Pass `none` to skip the tag check.",
+                valueName: "key"))
         var authKey: String?
 
+        /// The decryptor for `--key`, or `nil` without one; warnings (a key given inline) go to stderr.
         func decryptor() throws -> P1Decryptor? {
-            guard let key else { return nil }
+            guard let key else {
+                if authKey != nil { throw ValidationError("--auth-key: only used with --key (an encrypted meter)") }
+                return nil
+            }
+            func resolve(_ text: String, option: String) throws -> String {
+                do {
+                    let value = try Secret.resolve(text, field: option) { standardError("warning: \($0)") }
+                    if Secret.isInline(text) {
+                        standardError(
+                            "warning: \(option) on the command line is visible to every user (/proc/<pid>/cmdline) "
+                                + "and kept in shell history; use \(option) env:NAME or \(option) file:PATH")
+                    }
+                    return value
+                } catch {
+                    throw ValidationError(error.description)
+                }
+            }
+            let encryption = try resolve(key, option: "--key")
+            let authentication: String? =
+                authKey == "none"
+                ? nil : try authKey.map { try resolve($0, option: "--auth-key") } ?? "00112233445566778899AABBCCDDEEFF"
             do {
-                let auth: String? = authKey == "none" ? nil : (authKey ?? "00112233445566778899AABBCCDDEEFF")
-                return try P1Decryptor(encryptionKeyHex: key, authenticationKeyHex: auth)
+                return try P1Decryptor(encryptionKeyHex: encryption, authenticationKeyHex: authentication)
             } catch {
                 throw ValidationError("\(error)")
             }
@@ -223,7 +243,7 @@ struct P1Command: AsyncParsableCommand {
             let (events, continuation) = AsyncStream<P1ReaderThread.Event>.makeStream()
             let thread = P1ReaderThread(
                 endpoint: endpoint, serial: SerialConfiguration(parsing: serial),
-                key: decryptor?.encryptionKey, dataRequest: request, logger: logger
+                decryptor: decryptor, dataRequest: request, logger: logger
             ) { continuation.yield($0) }
             thread.start()
             var printer = Printer(format: format, flushEveryLine: true)

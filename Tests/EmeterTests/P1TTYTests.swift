@@ -37,7 +37,7 @@ final class ReaderLog: Sendable {
         defer { meter.stop() }
         let log = ReaderLog()
         let reader = P1ReaderThread(
-            endpoint: .tty(path), serial: nil, key: nil, dataRequest: .none,
+            endpoint: .tty(path), serial: nil, decryptor: nil, dataRequest: .none,
             detectionWindow: .seconds(2), logger: Logger(label: "test")
         ) { log.handle($0) }
         reader.start()
@@ -76,7 +76,7 @@ final class ReaderLog: Sendable {
         defer { meter.stop() }
         let log = ReaderLog()
         let reader = P1ReaderThread(
-            endpoint: .tty(path), serial: nil, key: nil, dataRequest: .none,
+            endpoint: .tty(path), serial: nil, decryptor: nil, dataRequest: .none,
             detectionWindow: .seconds(2), logger: Logger(label: "test")
         ) { log.handle($0) }
         reader.start()
@@ -152,7 +152,7 @@ final class TelegramServer: Sendable {
     let server = try TelegramServer(bytes: Array(repeating: bytes, count: 3).flatMap { $0 })
     let log = ReaderLog()
     let reader = P1ReaderThread(
-        endpoint: .tcp(host: "127.0.0.1", port: server.port), serial: .dsmr5, key: nil,
+        endpoint: .tcp(host: "127.0.0.1", port: server.port), serial: .dsmr5, decryptor: nil,
         dataRequest: .none, logger: Logger(label: "test")
     ) { log.handle($0) }
     reader.start()
@@ -206,7 +206,7 @@ final class HangUpServer: Sendable {
     defer { server.stop() }
     let log = ReaderLog()
     let reader = P1ReaderThread(
-        endpoint: .tcp(host: "127.0.0.1", port: server.port), serial: .dsmr5, key: nil,
+        endpoint: .tcp(host: "127.0.0.1", port: server.port), serial: .dsmr5, decryptor: nil,
         dataRequest: .none, logger: Logger(label: "test")
     ) { log.handle($0) }
     let started = ContinuousClock.now

@@ -243,10 +243,14 @@ struct BoardFile: ValidatedConfig, Equatable {
         var dataRequest: DataRequest?
         /// AES-128 key (32 hex digits) for encrypted meters (Luxembourg Smarty, Austria); or `env:NAME` / `file:PATH`.
         var key: String?
+        /// Authentication key of an encrypted meter, given like `key`; default: the fixed Smarty key. `none` skips
+        /// the GCM tag check (the telegram CRC is still checked).
+        var authKey: String?
         var simulate: P1Simulation?
 
         enum CodingKeys: String, CodingKey {
             case port, serial, key, simulate
+            case authKey = "auth_key"
             case dataRequest = "data_request"
         }
     }
@@ -445,6 +449,17 @@ extension BoardFile.P1Board {
                 FieldError(
                     path + ["key"],
                     "expected 32 hex digits (AES-128), `env:VARIABLE` or `file:PATH`, got \(key.count) characters"))
+        }
+        if let authKey, authKey != "none", !authKey.hasPrefix("env:"), !authKey.hasPrefix("file:"),
+            authKey.count != 32 || !authKey.allSatisfy(\.isHexDigit)
+        {
+            problems.append(
+                FieldError(
+                    path + ["auth_key"],
+                    "expected 32 hex digits, `env:VARIABLE`, `file:PATH` or `none`, got \(authKey.count) characters"))
+        }
+        if authKey != nil && key == nil && simulate == nil {
+            problems.append(FieldError(path + ["auth_key"], "only used with `key:` (an encrypted meter)"))
         }
         return problems
     }

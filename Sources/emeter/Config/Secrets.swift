@@ -9,6 +9,11 @@ enum Secret {
     }
 
     static func resolve(_ text: String, field: String, logger: Logger) throws(Failure) -> String {
+        try resolve(text, field: field) { message in logger.warning("\(message)", metadata: ["field": "\(field)"]) }
+    }
+
+    /// As ``resolve(_:field:logger:)``, with warnings (a secret file others can read) handed to `warn`.
+    static func resolve(_ text: String, field: String, warn: (String) -> Void) throws(Failure) -> String {
         if text.hasPrefix("env:") {
             let name = String(text.dropFirst(4))
             guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
@@ -24,14 +29,15 @@ enum Secret {
             if let attributes = try? FileManager.default.attributesOfItem(atPath: path),
                 let mode = attributes[.posixPermissions] as? Int, mode & 0o077 != 0
             {
-                logger.warning(
-                    "secret file is readable by others; chmod 600 it",
-                    metadata: ["field": "\(field)", "file": "\(path)"])
+                warn("secret file \(path) is readable by others; chmod 600 it")
             }
             return contents.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
         }
         return text
     }
+
+    /// Whether `text` is the secret itself rather than `env:NAME` or `file:PATH`.
+    static func isInline(_ text: String) -> Bool { !text.hasPrefix("env:") && !text.hasPrefix("file:") }
 }
 
 /// Parses exactly `byteCount` bytes written as hex digits (AES keys in board files and options).

@@ -54,7 +54,8 @@ final class P1ReaderThread: Sendable {
 
     let endpoint: P1Endpoint
     let serial: SerialConfiguration?
-    let key: [UInt8]?
+    /// Keys of an encrypted meter (encryption and, unless `nil`, authentication key).
+    let decryptor: P1Decryptor?
     let dataRequest: DataRequestLine
     /// How long auto-detection listens at each line setting (DSMR 2.2–4 send every 10 s).
     let detectionWindow: Duration
@@ -64,13 +65,13 @@ final class P1ReaderThread: Sendable {
     private let finished = DispatchSemaphore(value: 0)
 
     init(
-        endpoint: P1Endpoint, serial: SerialConfiguration?, key: [UInt8]?, dataRequest: DataRequestLine,
+        endpoint: P1Endpoint, serial: SerialConfiguration?, decryptor: P1Decryptor?, dataRequest: DataRequestLine,
         detectionWindow: Duration = .seconds(22), logger: Logger, onEvent: @escaping @Sendable (Event) -> Void
     ) {
         self.detectionWindow = detectionWindow
         self.endpoint = endpoint
         self.serial = serial
-        self.key = key
+        self.decryptor = decryptor
         self.dataRequest = dataRequest
         self.logger = logger
         self.onEvent = onEvent
@@ -118,13 +119,6 @@ final class P1ReaderThread: Sendable {
     }
 
     private func run<Port: SerialPort>(open: @escaping P1Reader<Port>.Opener) {
-        let decryptor: P1Decryptor?
-        do {
-            decryptor = try key.map { key throws(P1Error) in try P1Decryptor(encryptionKey: key) }
-        } catch {
-            onEvent(.portError("P1 key: \(error)"))
-            return
-        }
         var backoff = Duration.milliseconds(500)
         var configuration = serial
         var reader: P1Reader<Port>?

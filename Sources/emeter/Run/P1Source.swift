@@ -48,7 +48,20 @@ struct P1Source {
                 description: "\(boardPath): p1.port: expected a tty path or tcp://host:port",
                 exitCode: ExitStatus.dataError)
         }
-        if let text = p1.key { key = try resolveKey(text, boardPath: boardPath, logger: logger) }
+        if let text = p1.key { key = try resolveKey(text, field: "p1.key", boardPath: boardPath, logger: logger) }
+        var authenticationKey: [UInt8]? = P1Decryptor.smartyAuthenticationKey
+        if let text = p1.authKey {
+            authenticationKey =
+                text == "none" ? nil : try resolveKey(text, field: "p1.auth_key", boardPath: boardPath, logger: logger)
+        }
+        let decryptor: P1Decryptor?
+        do {
+            decryptor = try key.map { key throws(P1Error) in
+                try P1Decryptor(encryptionKey: key, authenticationKey: authenticationKey)
+            }
+        } catch {
+            throw RunFailure(description: "\(boardPath): p1: \(error)", exitCode: ExitStatus.dataError)
+        }
         let request: DataRequestLine =
             switch p1.dataRequest?.line {
             case "rts": .rts
@@ -56,8 +69,9 @@ struct P1Source {
             default: .none
             }
         let serial = p1.serial.flatMap { $0 == "auto" ? nil : SerialConfiguration(parsing: $0) }
-        let thread = P1ReaderThread(endpoint: endpoint, serial: serial, key: key, dataRequest: request, logger: logger)
-        { event in
+        let thread = P1ReaderThread(
+            endpoint: endpoint, serial: serial, decryptor: decryptor, dataRequest: request, logger: logger
+        ) { event in
             switch event {
             case .stream(let event, let time): onEvent(P1Event(event, receivedAt: time))
             case .detected: break
@@ -106,17 +120,20 @@ struct P1Source {
         return meter
     }
 
-    /// `p1.key`: 32 hex digits, `env:NAME` or `file:PATH` (the file should be readable only by this user).
-    private static func resolveKey(_ text: String, boardPath: String, logger: Logger) throws -> [UInt8] {
+    /// `p1.key` or `p1.auth_key`: 32 hex digits, `env:NAME` or `file:PATH` (the file should be readable only by
+    /// this user).
+    private static func resolveKey(_ text: String, field: String, boardPath: String, logger: Logger) throws
+        -> [UInt8]
+    {
         let value: String
         do {
-            value = try Secret.resolve(text, field: "\(boardPath): p1.key", logger: logger)
+            value = try Secret.resolve(text, field: "\(boardPath): \(field)", logger: logger)
         } catch {
             throw RunFailure(description: error.description, exitCode: ExitStatus.dataError)
         }
         guard let bytes = hexBytes(value, byteCount: 16) else {
             throw RunFailure(
-                description: "\(boardPath): p1.key: expected 32 hex digits (the value is not shown)",
+                description: "\(boardPath): \(field): expected 32 hex digits (the value is not shown)",
                 exitCode: ExitStatus.dataError)
         }
         return bytes

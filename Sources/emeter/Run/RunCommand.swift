@@ -76,6 +76,11 @@ struct RunCommand: AsyncParsableCommand {
         if let interval, let parsed = ConfigDuration.parse(interval) { runConfig.interval = ConfigDuration(parsed) }
         for url in forward {
             runConfig.forward = (runConfig.forward ?? []) + [RunConfig.ForwardConfig(url: url)]
+            if Self.hasPassword(url) {
+                standardError(
+                    "warning: --forward: a password on the command line is visible to every user (/proc/<pid>/cmdline); "
+                        + "put the URL in the configuration's `forward:` with `password: env:NAME` or `file:PATH`")
+            }
         }
         if let problem = runConfig.problems().first(where: { $0.path.first == "forward" }) {
             standardError("--forward: \(problem.message)")
@@ -105,4 +110,14 @@ struct RunCommand: AsyncParsableCommand {
 struct RunFailure: Error, CustomStringConvertible {
     var description: String
     var exitCode: ExitCode
+}
+
+extension RunCommand {
+    /// Whether a URL carries a password (`scheme://user:password@host…`).
+    static func hasPassword(_ url: String) -> Bool {
+        guard let schemeEnd = url.firstRange(of: "://") else { return false }
+        let authority = url[schemeEnd.upperBound...].prefix { $0 != "/" }
+        guard let at = authority.lastIndex(of: "@") else { return false }
+        return authority[..<at].contains(":")
+    }
 }
