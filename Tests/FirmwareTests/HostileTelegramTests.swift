@@ -46,3 +46,31 @@ func absurdValuesAreRefusedAsOutOfRange(lines: [String]) throws {
     #expect(!sample.metersEnergy)
     #expect(throws: P1SampleRejection.noImportRegister) { try P1Sample.metered(reading: parsed.reading, receivedAt: 0) }
 }
+
+/// Issue "Hostile input" item 2: one impossible level field made `validate()` refuse the whole record, so the ring
+/// never held it and no forwarder got its energy. Levels are now clamped (flag `level_clamped`); energy is kept.
+@Test(arguments: [
+    "1-0:32.7.0(7000.0*V)",  // 70 000 dV: above what a record stores (65 535)
+    "1-0:1.4.0(-00.100*kW)",  // a negative quarter-hour demand
+])
+func anImpossibleLevelIsClampedAndTheIntervalKeepsItsEnergy(level: String) throws {
+    func sample(_ importKWh: String, at seconds: Int64) throws -> P1Sample {
+        let parsed = try telegram(["1-3:0.2.8(50)", "1-0:1.8.1(\(importKWh)*kWh)", "1-0:1.7.0(00.500*kW)", level])
+        return try P1Sample.metered(reading: parsed.reading, receivedAt: seconds * 1000)
+    }
+    var aggregator = IntervalAggregator(length: 60, localTime: .utc)
+    let start: Int64 = 1_767_225_600  // 2026-01-01T00:00:00Z
+    var closed: [IntervalRecord] = []
+    for (index, kWh) in ["001000.000", "001000.250", "001000.500"].enumerated() {
+        let (records, accepted) = aggregator.add(try sample(kWh, at: start + 10 + 40 * Int64(index)))
+        #expect(accepted)
+        closed += records
+    }
+    closed += aggregator.advance(to: (start + 240) * 1000)
+    let first = try #require(closed.first)
+    #expect(first.flags.contains(.levelClamped))
+    #expect(throws: Never.self) { try first.validate() }
+    var ring = try ReadingRing(storage: RAMRingStorage())
+    for record in closed { try ring.append(record) }
+    #expect(ring.records.reduce(0) { $0 + ($1.p1?.importTariff1Wh ?? 0) } == 500)
+}

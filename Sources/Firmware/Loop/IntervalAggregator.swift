@@ -108,7 +108,7 @@ public struct IntervalAggregator: Sendable {
             interval.monthPeakTime = adeDemand.monthPeakTime
             record.ade9000 = interval
         }
-        return record
+        return record.withLevelsClamped()
     }
 }
 

@@ -19,6 +19,8 @@ public enum Payloads {
 
     /// A closed interval record: `{"type":"interval","device":…,"start":…,"end":…,"start_utc":…,"end_utc":…,
     /// "sequence":[first,last],"flags":[…],"p1":{…},"ade9000":{…}}` (`p1`/`ade9000` only for the meters fitted).
+    /// Flags: `merged`, `gap` (samples missing), `source_error`, `clock_step`, `level_clamped` (an impossible
+    /// voltage, power or demand was clamped; the energies are as measured).
     public static func record(_ record: IntervalRecord, device: String) -> [UInt8] {
         var json = JSONWriter(capacity: 512)
         json.objectStart()
@@ -80,6 +82,7 @@ public enum Payloads {
     /// Flag names in the order they are written.
     static let flagNames: [(IntervalRecord.Flags, String)] = [
         (.merged, "merged"), (.gap, "gap"), (.sourceError, "source_error"), (.clockStep, "clock_step"),
+        (.levelClamped, "level_clamped"),
     ]
 
     private static func demand(_ quarterHour: Int64, _ monthPeak: Int64, _ peakTime: Int64, into json: inout JSONWriter)

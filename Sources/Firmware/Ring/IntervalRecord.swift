@@ -20,6 +20,9 @@ public struct IntervalRecord: Equatable, Sendable {
         public static let sourceError = Flags(rawValue: 1 << 2)
         /// The meter clock stepped during the interval.
         public static let clockStep = Flags(rawValue: 1 << 3)
+        /// A level (voltage, power, demand) was outside what can be real or stored and was clamped to the nearest
+        /// storable value (a faulty meter or a hostile dongle); the energies are as measured.
+        public static let levelClamped = Flags(rawValue: 1 << 4)
     }
 
     /// First sequence number covered by this record (assigned by the ring; 0 before `append`).

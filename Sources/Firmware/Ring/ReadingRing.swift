@@ -686,6 +686,58 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
 }
 
 extension IntervalRecord {
+    /// The record with every level field (voltages, powers, demand, peak) moved into the range
+    /// ``validate()`` accepts, flagged ``Flags/levelClamped`` when one moved. Energies are never touched: one
+    /// implausible voltage (`1-0:32.7.0(7000.0*V)`) or a negative demand (`1-0:1.4.0(-00.100*kW)`) must not make the
+    /// ring refuse the interval and so lose its energy.
+    public func withLevelsClamped() -> IntervalRecord {
+        var record = self
+        var clamped = false
+        func clamp(_ value: inout Int64, _ range: ClosedRange<Int64>) {
+            let limited = min(max(value, range.lowerBound), range.upperBound)
+            if limited != value {
+                value = limited
+                clamped = true
+            }
+        }
+        func clampVoltages(_ low: inout Int64?, _ high: inout Int64?) {
+            if var value = low {
+                clamp(&value, 0...65535)
+                low = value
+            }
+            if var value = high {
+                clamp(&value, (low ?? 0)...65535)
+                high = value
+            }
+        }
+        let quantity = Int64(0)...Self.maxQuantity
+        let signed = -Self.maxQuantity...Self.maxQuantity
+        let peak = Int64(0)...Int64(UInt32.max)
+        if var p1 = record.p1 {
+            clamp(&p1.averagePowerW, signed)
+            clamp(&p1.maxImportPowerW, quantity)
+            clamp(&p1.maxExportPowerW, quantity)
+            clamp(&p1.quarterHourDemandW, quantity)
+            clamp(&p1.monthPeakDemandW, peak)
+            clamp(&p1.monthPeakTime, peak)
+            clampVoltages(&p1.voltageMinDecivolts, &p1.voltageMaxDecivolts)
+            record.p1 = p1
+        }
+        if var ade = record.ade9000 {
+            clamp(&ade.averagePowerW, signed)
+            clamp(&ade.maxPowerW, signed)
+            clamp(&ade.quarterHourDemandW, quantity)
+            clamp(&ade.monthPeakDemandW, peak)
+            clamp(&ade.monthPeakTime, peak)
+            clampVoltages(&ade.voltageMinDecivolts, &ade.voltageMaxDecivolts)
+            record.ade9000 = ade
+        }
+        if clamped { record.flags.insert(.levelClamped) }
+        return record
+    }
+}
+
+extension IntervalRecord {
     /// Largest energy, volume or power the ring accepts in one appended record (2⁴⁰ ≈ 1.1 × 10¹²).
     public static let maxQuantity: Int64 = 1 << 40
 
