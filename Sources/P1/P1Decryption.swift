@@ -355,11 +355,26 @@ public struct P1EncryptedStreamDecoder: Sendable {
     public private(set) var framer: P1Framer
     /// Frames plaintext telegrams found between encrypted frames.
     public private(set) var plaintextFramer: P1Framer
-    /// Frames that failed decryption or authentication.
+    /// Frames that failed decryption or authentication, or were replayed.
     public private(set) var failedFrames = 0
+    /// The frame counter of the last frame accepted. A frame whose counter is not above it is refused as
+    /// ``P1Error/replayedFrame(systemTitle:frameCounter:lastAccepted:)``: meters count up with every frame, so an
+    /// older counter is a recording played back (a tap on the P1 line or a network dongle).
+    public var lastFrameCounter: UInt32?
+    /// Whether frames whose counter does not increase are refused (live reading); off for offline analysis of a
+    /// capture, which may hold the same frames more than once.
+    public let checksFrameCounter: Bool
 
-    public init(decryptor: P1Decryptor, options: P1Framer.Options = .init(), maximumFrameLength: Int = 4096) {
+    /// - Parameters:
+    ///   - lastFrameCounter: The last counter accepted before (kept across reconnects), if any.
+    ///   - checksFrameCounter: Refuse replayed frames (default); `false` for captures read offline.
+    public init(
+        decryptor: P1Decryptor, options: P1Framer.Options = .init(), maximumFrameLength: Int = 4096,
+        lastFrameCounter: UInt32? = nil, checksFrameCounter: Bool = true
+    ) {
         self.decryptor = decryptor
+        self.lastFrameCounter = lastFrameCounter
+        self.checksFrameCounter = checksFrameCounter
         splitter = P1FrameSplitter(maximumFrameLength: maximumFrameLength)
         framer = P1Framer(options: options)
         plaintextFramer = P1Framer(options: options)
@@ -390,8 +405,14 @@ public struct P1EncryptedStreamDecoder: Sendable {
             }
         }
         for frame in frames {
-            do {
-                let plaintext = try decryptor.decrypt(frameBytes: frame)
+            do throws(P1Error) {
+                let parsed = try P1DLMSFrame.parse(frame)
+                let plaintext = try decryptor.decrypt(parsed)
+                if checksFrameCounter, let last = lastFrameCounter, parsed.frameCounter <= last {
+                    throw P1Error.replayedFrame(
+                        systemTitle: parsed.systemTitleText, frameCounter: parsed.frameCounter, lastAccepted: last)
+                }
+                lastFrameCounter = parsed.frameCounter
                 framer.feed(plaintext) { event in
                     switch event {
                     case .telegram(let telegram): handler(.telegram(telegram))

@@ -14,6 +14,8 @@ public enum P1Error: Error, Equatable, Sendable, CustomStringConvertible {
     case unsupportedSecurityControl(UInt8)
     /// The GCM tag did not verify: wrong encryption or authentication key, or a damaged frame.
     case authenticationFailed(systemTitle: String, frameCounter: UInt32)
+    /// An authentic frame whose frame counter is not above the last one accepted: a recorded frame played again.
+    case replayedFrame(systemTitle: String, frameCounter: UInt32, lastAccepted: UInt32)
     /// The decrypted bytes are not a P1 telegram (does not start with `/`): most likely a wrong key.
     case notATelegram(reason: String)
     /// The crypto library failed.
@@ -35,6 +37,9 @@ public enum P1Error: Error, Equatable, Sendable, CustomStringConvertible {
         case .authenticationFailed(let title, let counter):
             "DLMS frame from system title \(title), frame counter \(counter): GCM tag mismatch "
                 + "(wrong encryption/authentication key or damaged frame)"
+        case .replayedFrame(let title, let counter, let last):
+            "DLMS frame from system title \(title), frame counter \(counter): not above the last accepted \(last) "
+                + "(a replayed frame)"
         case .notATelegram(let reason): "decrypted frame is not a P1 telegram: \(reason) (wrong encryption key?)"
         case .crypto(let reason): "P1 decryption failed: \(reason)"
         case .serial(let error): "P1 serial port: \(error)"

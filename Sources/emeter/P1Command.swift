@@ -160,7 +160,10 @@ struct P1Command: AsyncParsableCommand {
             defer { if input != STDIN_FILENO { close(input) } }
             var printer = Printer(format: format, flushEveryLine: false)
             var framer = P1Framer()
-            var decoder = try keys.decryptor().map { P1EncryptedStreamDecoder(decryptor: $0) }
+            // A capture file may hold the same frames more than once: no replay check offline.
+            var decoder = try keys.decryptor().map {
+                P1EncryptedStreamDecoder(decryptor: $0, checksFrameCounter: false)
+            }
             var chunk = [UInt8](repeating: 0, count: 65536)
             while true {
                 let count = chunk.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }

@@ -84,6 +84,8 @@ public enum P1RejectionKind: String, Sendable, Equatable, CaseIterable {
     case interrupted = "interrupted"
     /// An encrypted frame that did not decrypt or authenticate (wrong key, damaged frame).
     case decryption = "decryption_failed"
+    /// An authentic encrypted frame whose frame counter did not increase: a recording played back.
+    case replayedFrame = "replayed_frame"
     case noImportRegister = "no_import_register"
     case outOfRange = "out_of_range"
     /// Registers went backwards or dropped to zero against the last accepted telegram (the loop's glitch policy).

@@ -153,6 +153,8 @@ extension P1Event {
             }
         case .rejected(let rejection):
             self = .rejected(P1RejectionKind(rejection.reason))
+        case .frameFailed(.replayedFrame):
+            self = .rejected(.replayedFrame)
         case .frameFailed:
             self = .rejected(.decryption)
         }
