@@ -1,6 +1,7 @@
 import Firmware
 import Logging
 import MQTT
+import Synchronization
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -166,11 +167,26 @@ public actor MQTTForwarder: Forwarder {
             payload: Payloads.health(health, device: configuration.device), qos: .atMostOnce)
     }
 
-    public func shutdown() async {
-        try? await client.publish(
-            topic: configuration.statusTopic, payload: Array("offline".utf8), qos: .atLeastOnce,
-            retain: true)
-        await client.shutdown()
+    /// Publishes the retained `offline` status, waiting at most `bound` for its PUBACK (a hung broker must not hold
+    /// up the exit: systemd would kill emeter instead), then disconnects.
+    public func shutdown() async { await shutdown(waitingAtMost: .seconds(2)) }
+
+    public func shutdown(waitingAtMost bound: Duration) async {
+        let client = self.client
+        let configuration = self.configuration
+        let done = Mutex(false)
+        let offline = Task {
+            try? await client.publish(
+                topic: configuration.statusTopic, payload: Array("offline".utf8), qos: .atLeastOnce, retain: true)
+            done.withLock { $0 = true }
+        }
+        let deadline = ContinuousClock.now.advanced(by: bound)
+        while !done.withLock({ $0 }) && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        if !done.withLock({ $0 }) { logger.warning("MQTT: no PUBACK for the offline status within \(bound); closing") }
+        await client.shutdown()  // fails a publish still waiting, so `offline` ends
+        _ = await offline.value
     }
 
 }

@@ -31,10 +31,15 @@ public struct MQTTConfiguration: Sendable {
     public var clientID: String
     /// Clean session = 1 (default): the broker keeps no state for us; our own ring buffer gives durability.
     public var cleanSession: Bool
-    /// Keep-alive in seconds (0 disables). A PINGREQ is sent when nothing was sent for this long (§1.7).
+    /// Keep-alive in seconds (0 disables). A PINGREQ is sent when nothing was sent, or nothing was received, for
+    /// this long (§1.7): frequent QoS 0 publishes must not hide a broker that stopped answering.
     public var keepAlive: UInt16
-    /// How long to wait for PINGRESP before declaring the broker dead and closing; `nil` = keep-alive interval.
+    /// How long to wait for PINGRESP before declaring the broker dead and closing; `nil` = half the keep-alive, so
+    /// a hung broker or a half-open link is noticed within 1.5 × keep-alive.
     public var pingTimeout: Duration?
+    /// How long a QoS 1 publish may wait for its PUBACK before the connection is declared dead and closed (the
+    /// caller then reconnects and sends it again); `nil` = the keep-alive interval (30 s without keep-alive).
+    public var acknowledgementTimeout: Duration?
     public var username: String?
     public var password: [UInt8]?
     public var will: MQTTWill?
@@ -52,8 +57,9 @@ public struct MQTTConfiguration: Sendable {
         host: String, port: Int = 1883, clientID: String, cleanSession: Bool = true, keepAlive: UInt16 = 60,
         pingTimeout: Duration? = nil, username: String? = nil, password: [UInt8]? = nil, will: MQTTWill? = nil,
         connectTimeout: Duration = .seconds(10), maximumInFlight: Int = 16, maximumIncomingPacketSize: Int = 256 * 1024,
-        incomingMessageBuffer: Int = 256, tls: MQTTTLSConfiguration? = nil
+        incomingMessageBuffer: Int = 256, tls: MQTTTLSConfiguration? = nil, acknowledgementTimeout: Duration? = nil
     ) {
+        self.acknowledgementTimeout = acknowledgementTimeout
         self.host = host
         self.port = port
         self.clientID = clientID

@@ -43,7 +43,9 @@ final class MQTTStatisticsBox: Sendable {
 /// - Sends CONNECT when the channel becomes active; fails if no CONNACK arrives within the connect timeout.
 /// - Decodes inbound bytes with the strict `MQTTPacketDecoder`; any decoding or protocol error closes the channel.
 /// - Keeps QoS 1 publishes in an in-flight table keyed by packet id (bounded; extra publishes queue in order).
-/// - Sends PINGREQ when nothing was sent for keep-alive seconds; no PINGRESP within the ping timeout → close.
+/// - Sends PINGREQ when nothing was sent or nothing was received for keep-alive seconds; no PINGRESP within the
+///   ping timeout → close. (Judging by what was sent alone, 10 Hz QoS 0 publishes hid a hung broker forever.)
+/// - A QoS 1 publish without PUBACK within the acknowledgement timeout → close (the caller reconnects and resends).
 /// - On close, every pending request fails with the close reason and the message stream finishes.
 final class MQTTConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
@@ -60,6 +62,7 @@ final class MQTTConnectionHandler: ChannelDuplexHandler {
     private let connect: MQTTConnect
     private let keepAlive: TimeAmount?
     private let pingTimeout: TimeAmount
+    private let acknowledgementTimeout: TimeAmount
     private let connackTimeout: TimeAmount
     private let maximumInFlight: Int
     private let decoder: MQTTPacketDecoder
@@ -80,6 +83,7 @@ final class MQTTConnectionHandler: ChannelDuplexHandler {
     private var pendingUnsubscribes: [UInt16: EventLoopPromise<Void>] = [:]
     private var disconnectPromises: [EventLoopPromise<Void>] = []
     private var lastOutbound = NIODeadline.uptimeNanoseconds(0)
+    private var lastInbound = NIODeadline.uptimeNanoseconds(0)
     private var keepAliveTask: Scheduled<Void>?
     private var pingDeadlineTask: Scheduled<Void>?
     private var connackTimeoutTask: Scheduled<Void>?
@@ -93,7 +97,9 @@ final class MQTTConnectionHandler: ChannelDuplexHandler {
         let keepAlive = configuration.keepAlive > 0 ? TimeAmount.seconds(Int64(configuration.keepAlive)) : nil
         self.keepAlive = keepAlive
         self.pingTimeout =
-            configuration.pingTimeout.map { TimeAmount($0) } ?? keepAlive ?? .seconds(30)
+            configuration.pingTimeout.map { TimeAmount($0) } ?? keepAlive.map { .nanoseconds($0.nanoseconds / 2) } ?? .seconds(30)
+        self.acknowledgementTimeout =
+            configuration.acknowledgementTimeout.map { TimeAmount($0) } ?? keepAlive ?? .seconds(30)
         self.connackTimeout = TimeAmount(configuration.connectTimeout)
         self.maximumInFlight = max(1, configuration.maximumInFlight)
         self.decoder = MQTTPacketDecoder(maximumPacketSize: configuration.maximumIncomingPacketSize)
@@ -153,6 +159,7 @@ final class MQTTConnectionHandler: ChannelDuplexHandler {
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        lastInbound = context.eventLoop.now
         var data = unwrapInboundIn(data)
         var buffer: ByteBuffer
         if var existing = inbound {
@@ -235,6 +242,7 @@ final class MQTTConnectionHandler: ChannelDuplexHandler {
             statistics.update { $0.pingResponsesReceived += 1 }
             pingDeadlineTask?.cancel()
             pingDeadlineTask = nil
+            scheduleKeepAlive(context: context)
         case .connect, .subscribe, .unsubscribe, .pingreq, .disconnect:
             throw MQTTError(.protocolViolation, "\(packet.name) from the broker")
         }
@@ -296,6 +304,16 @@ final class MQTTConnectionHandler: ChannelDuplexHandler {
             inFlight[packetID] = next
             if send(.publish(next.publish), context: context, promise: nil) {
                 statistics.update { $0.publishesSent += 1 }
+                let timeout = acknowledgementTimeout
+                let deadline = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
+                    guard self.inFlight[packetID] != nil, self.state == .connected else { return }
+                    self.logger.error(
+                        "MQTT: no PUBACK for packet id \(packetID) within \(timeout); closing the connection")
+                    self.fail(
+                        with: MQTTError(
+                            .acknowledgementTimeout, "no PUBACK within \(timeout) for packet id \(packetID)"))
+                }
+                next.promise.futureResult.assumeIsolated().whenComplete { _ in deadline.cancel() }
             } else {
                 inFlight[packetID] = nil
             }
@@ -348,14 +366,16 @@ final class MQTTConnectionHandler: ChannelDuplexHandler {
     private func scheduleKeepAlive(context: ChannelHandlerContext) {
         guard let keepAlive, state == .connected else { return }
         keepAliveTask?.cancel()
-        keepAliveTask = context.eventLoop.assumeIsolated().scheduleTask(deadline: lastOutbound + keepAlive) {
+        let quiet = min(lastOutbound, lastInbound)  // whichever direction has been silent longer
+        keepAliveTask = context.eventLoop.assumeIsolated().scheduleTask(deadline: quiet + keepAlive) {
             self.keepAliveFired()
         }
     }
 
     private func keepAliveFired() {
-        guard let context, let keepAlive, state == .connected else { return }
-        if context.eventLoop.now >= lastOutbound + keepAlive && pingDeadlineTask == nil {
+        // While a PINGREQ is outstanding its deadline decides; PINGRESP schedules the next check.
+        guard let context, let keepAlive, state == .connected, pingDeadlineTask == nil else { return }
+        if context.eventLoop.now >= min(lastOutbound, lastInbound) + keepAlive {
             statistics.update { $0.pingRequestsSent += 1 }
             send(.pingreq, context: context, promise: nil)
             let pingTimeout = self.pingTimeout

@@ -31,6 +31,8 @@ public struct MQTTError: Error, Equatable, Sendable, CustomStringConvertible {
         case connectTimeout
         /// No PINGRESP within `MQTTConfiguration.pingTimeout` after a PINGREQ: the broker or the link is dead.
         case keepAliveTimeout
+        /// A QoS 1 publish got no PUBACK within `MQTTConfiguration.acknowledgementTimeout`: the broker is hung.
+        case acknowledgementTimeout
         /// The connection closed (broker closed it, network error, or `disconnect()`); pending QoS 1
         /// publishes fail with this kind and were *not* acknowledged.
         case connectionClosed

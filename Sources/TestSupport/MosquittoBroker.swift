@@ -140,6 +140,13 @@ public actor MosquittoBroker {
         }
     }
 
+    /// Freezes the broker (`SIGSTOP`): its socket stays open but nothing is answered, like a hung broker or a
+    /// half-open link.
+    public func freeze() { process?.signal(SIGSTOP) }
+
+    /// Lets a frozen broker run again (`SIGCONT`).
+    public func thaw() { process?.signal(SIGCONT) }
+
     /// Stops and starts the broker on the same port.
     public func restart() async throws {
         await stop()

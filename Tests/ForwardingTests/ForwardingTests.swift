@@ -162,3 +162,24 @@ func record(_ minute: Int64, importWh: Int64) -> IntervalRecord {
         for: MQTTForwarderConfiguration(host: "h", device: "house", hasP1: true, hasADE9000: false))
     #expect(onlyP1.allSatisfy { !$0.0.contains("ade9000") })
 }
+
+/// Issue "Hostile input" item 7: the shutdown "offline" publish waited forever for a PUBACK from a hung broker, so
+/// SIGTERM never finished (systemd then SIGKILLs). It is bounded now.
+@Test(.enabled(if: MosquittoBroker.isAvailable), .timeLimit(.minutes(1)))
+func shutdownIsBoundedWhenTheBrokerHangs() async throws {
+    try await MosquittoBroker.with { broker in
+        let configuration = try MQTTForwarderConfiguration.parse(
+            url: "mqtt://127.0.0.1:\(broker.port)/bounded", device: "hang"
+        ).get()
+        let forwarder = MQTTForwarder(configuration: configuration, logger: Logger(label: "test"))
+        let running = Task { await forwarder.run() }
+        _ = try await forwarder.client.waitForConnection()
+        await broker.freeze()
+        let started = ContinuousClock.now
+        await forwarder.shutdown(waitingAtMost: .milliseconds(500))
+        let took = ContinuousClock.now - started
+        await broker.thaw()
+        _ = await running.value
+        #expect(took < .seconds(2), "shutdown took \(took)")
+    }
+}

@@ -109,23 +109,27 @@ import Testing
         #expect(try harness.sent() == [0xC0, 0x00])
         #expect(harness.statistics.value.pingRequestsSent == 2)
         #expect(harness.statistics.value.pingResponsesReceived == 1)
-        // No PINGRESP this time: dead broker detected after the ping timeout (= keep-alive).
-        harness.loop.advanceTime(by: .milliseconds(1_999))
+        // No PINGRESP this time: dead broker detected after the ping timeout (= half the keep-alive).
+        harness.loop.advanceTime(by: .milliseconds(999))
         #expect(harness.channel.isActive)
         harness.loop.advanceTime(by: .milliseconds(1))
         #expect(try harness.closeReason().kind == .keepAliveTimeout)
         #expect(!harness.channel.isActive)
     }
 
-    @Test func outboundTrafficPostponesPingreq() throws {
+    /// Outbound traffic alone no longer postpones the PINGREQ: 10 Hz QoS 0 publishes used to hide a hung broker.
+    @Test func silenceFromTheBrokerSendsPingreqDespiteOutboundTraffic() throws {
         let harness = try Harness(keepAlive: 4)
         try harness.establish()
         harness.loop.advanceTime(by: .seconds(3))
         _ = try harness.publish("t", qos: .atMostOnce)
         #expect(try harness.sent()?.first == 0x30)
-        harness.loop.advanceTime(by: .seconds(1))  // 4 s after CONNECT, but only 1 s after the PUBLISH
+        harness.loop.advanceTime(by: .seconds(1))  // 4 s since the broker last said anything (its CONNACK)
+        #expect(try harness.sent() == [0xC0, 0x00])
+        try harness.receive([0xD0, 0x00])  // PINGRESP: both directions fresh again
+        harness.loop.advanceTime(by: .milliseconds(3_999))
         #expect(try harness.sent() == nil)
-        harness.loop.advanceTime(by: .seconds(3))  // 4 s after the PUBLISH
+        harness.loop.advanceTime(by: .milliseconds(1))
         #expect(try harness.sent() == [0xC0, 0x00])
         _ = try harness.channel.finish()
     }

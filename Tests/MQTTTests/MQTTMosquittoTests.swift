@@ -119,6 +119,56 @@ struct MQTTMosquittoTests {
         }
     }
 
+    /// Issue "Hostile input" item 7: PINGREQ went out only when nothing was sent, so 10 Hz QoS 0 publishes hid a
+    /// hung broker forever. Keep-alive now judges inbound traffic: the broker is declared dead within 1.5 ×
+    /// keep-alive although the client never stops sending.
+    @Test func aFrozenBrokerIsNoticedWithinOneAndAHalfKeepAlivesWhilePublishingQoS0() async throws {
+        try await MosquittoBroker.with { broker in
+            let connection = try await MQTTConnection.connect(
+                configuration: Self.configuration(broker, "busy", keepAlive: 2))
+            await broker.freeze()
+            let frozenAt = ContinuousClock.now
+            let publisher = Task {
+                while connection.isActive && ContinuousClock.now < frozenAt + .seconds(10) {
+                    try? await connection.publish(topic: "live/p1", payload: Array("{}".utf8), qos: .atMostOnce)
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            let reason = await connection.waitUntilClosed()
+            let noticedAfter = ContinuousClock.now - frozenAt
+            await broker.thaw()
+            publisher.cancel()
+            #expect(reason.kind == .keepAliveTimeout)
+            #expect(noticedAfter <= .seconds(3.2), "noticed after \(noticedAfter)")  // 1.5 × 2 s, plus scheduling
+        }
+    }
+
+    /// A QoS 1 publish whose PUBACK never comes (broker frozen) fails the connection after the acknowledgement
+    /// timeout instead of waiting forever; after the broker thaws, a new connection delivers it.
+    @Test func aMissingPubackClosesTheConnectionAndTheResendArrives() async throws {
+        try await MosquittoBroker.with { broker in
+            var configuration = Self.configuration(broker, "acker", keepAlive: 30)
+            configuration.acknowledgementTimeout = .seconds(1)
+            let subscriber = try await MQTTConnection.connect(configuration: Self.configuration(broker, "watcher"))
+            _ = try await subscriber.subscribe([MQTTSubscription("records/#", qos: .atLeastOnce)])
+            let connection = try await MQTTConnection.connect(configuration: configuration)
+            await broker.freeze()
+            let started = ContinuousClock.now
+            await #expect(throws: MQTTError.self) {
+                try await connection.publish(topic: "records/1", payload: [1], qos: .atLeastOnce)
+            }
+            #expect(ContinuousClock.now - started < .seconds(5))
+            #expect(await connection.waitUntilClosed().kind == .acknowledgementTimeout)
+            await broker.thaw()
+            let again = try await MQTTConnection.connect(configuration: configuration)
+            try await again.publish(topic: "records/1", payload: [1], qos: .atLeastOnce)
+            let received = await mqttCollect(1, from: subscriber.messages)
+            #expect(received.last?.topic == "records/1")
+            await again.disconnect()
+            await subscriber.disconnect()
+        }
+    }
+
     @Test func wrongPasswordIsRefusedAsNotAuthorizedWithoutReconnectStorm() async throws {
         try await MosquittoBroker.with(users: ["meter": "s3cret"]) { broker in
             // Direct connection: mosquitto 2.0.11 answers a 3.1.1 client with a wrong password with CONNACK 5.
