@@ -97,7 +97,8 @@ final class MQTTConnectionHandler: ChannelDuplexHandler {
         let keepAlive = configuration.keepAlive > 0 ? TimeAmount.seconds(Int64(configuration.keepAlive)) : nil
         self.keepAlive = keepAlive
         self.pingTimeout =
-            configuration.pingTimeout.map { TimeAmount($0) } ?? keepAlive.map { .nanoseconds($0.nanoseconds / 2) } ?? .seconds(30)
+            configuration.pingTimeout.map { TimeAmount($0) } ?? keepAlive.map { .nanoseconds($0.nanoseconds / 2) }
+            ?? .seconds(30)
         self.acknowledgementTimeout =
             configuration.acknowledgementTimeout.map { TimeAmount($0) } ?? keepAlive ?? .seconds(30)
         self.connackTimeout = TimeAmount(configuration.connectTimeout)
