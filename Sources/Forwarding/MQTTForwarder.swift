@@ -102,9 +102,16 @@ public struct MQTTForwarderConfiguration: Sendable, Equatable {
 /// QoS 0, availability through a retained status and the will, and Home Assistant discovery on every connect.
 public actor MQTTForwarder: Forwarder {
     public nonisolated let name: String
-    public let configuration: MQTTForwarderConfiguration
+    public nonisolated let configuration: MQTTForwarderConfiguration
     public nonisolated let client: MQTTClient
     private let logger: Logger
+    /// Live and health messages waiting to be published: a small queue, newest kept, so the measurement loop hands
+    /// them over without ever waiting on the network (a slow or hung broker fills a socket buffer, not the loop).
+    private nonisolated let liveQueue: AsyncStream<(topic: String, payload: [UInt8])>.Continuation
+    private nonisolated let liveMessages: AsyncStream<(topic: String, payload: [UInt8])>
+    private nonisolated let dropped = Mutex(0)
+    /// Live messages dropped because the link was slower than the readings (oldest first).
+    public nonisolated var liveMessagesDropped: Int { dropped.withLock { $0 } }
 
     public init(
         configuration: MQTTForwarderConfiguration, logger: Logger,
@@ -113,6 +120,7 @@ public actor MQTTForwarder: Forwarder {
         self.configuration = configuration
         self.name = configuration.name
         self.logger = logger
+        (liveMessages, liveQueue) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(32))
         let will = MQTTWill(
             topic: configuration.statusTopic, payload: Array("offline".utf8), qos: .atLeastOnce, retain: true)
         let discovery = configuration.discovery ? HomeAssistantDiscovery.messages(for: configuration) : []
@@ -134,7 +142,31 @@ public actor MQTTForwarder: Forwarder {
     }
 
     public func run() async {
-        await client.run()
+        let client = self.client
+        let messages = liveMessages
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await message in messages {
+                    try? await client.publish(topic: message.topic, payload: message.payload, qos: .atMostOnce)
+                }
+            }
+            await client.run()
+            liveQueue.finish()
+        }
+    }
+
+    /// Queues a QoS 0 message without waiting; when the queue is full the oldest waiting one is dropped and counted.
+    private nonisolated func enqueue(topic: String, payload: [UInt8]) {
+        if case .dropped = liveQueue.yield((topic, payload)) {
+            let count = dropped.withLock { count in
+                count += 1
+                return count
+            }
+            if count == 1 || count % 1000 == 0 {
+                logger.warning(
+                    "MQTT: link slower than the readings; dropping live values", metadata: ["dropped": "\(count)"])
+            }
+        }
     }
 
     public func send(_ record: IntervalRecord) async throws(ForwardError) {
@@ -150,21 +182,18 @@ public actor MQTTForwarder: Forwarder {
 
     /// Publishes the live reading as ``Payloads/live(_:device:)`` (the same bytes stdout prints) on `p1` or
     /// `ade9000`. Glitches never reach here: the measurement loop publishes only samples it accepted.
-    public func publish(_ reading: LiveReading) async {
+    /// Never waits on the network: the message is queued for `run()` (see ``liveMessagesDropped``).
+    public nonisolated func publish(_ reading: LiveReading) async {
         let topic: String
         switch reading {
         case .p1: topic = configuration.p1Topic
         case .ade9000: topic = configuration.adeTopic
         }
-        try? await client.publish(
-            topic: topic, payload: Payloads.live(reading, device: configuration.device),
-            qos: .atMostOnce)
+        enqueue(topic: topic, payload: Payloads.live(reading, device: configuration.device))
     }
 
-    public func publish(_ health: Health) async {
-        try? await client.publish(
-            topic: configuration.healthTopic,
-            payload: Payloads.health(health, device: configuration.device), qos: .atMostOnce)
+    public nonisolated func publish(_ health: Health) async {
+        enqueue(topic: configuration.healthTopic, payload: Payloads.health(health, device: configuration.device))
     }
 
     /// Publishes the retained `offline` status, waiting at most `bound` for its PUBACK (a hung broker must not hold

@@ -183,3 +183,32 @@ func shutdownIsBoundedWhenTheBrokerHangs() async throws {
         #expect(took < .seconds(2), "shutdown took \(took)")
     }
 }
+
+/// Issue "Hostile input" item 7: once the socket buffer to a hung broker filled, a QoS 0 live publish blocked the
+/// measurement loop itself. `publish` now only queues (newest kept): every call returns at once and the values the
+/// link cannot take are dropped and counted.
+@Test(.enabled(if: MosquittoBroker.isAvailable), .timeLimit(.minutes(1)))
+func liveValuesNeverWaitOnAHungBroker() async throws {
+    try await MosquittoBroker.with { broker in
+        let configuration = try MQTTForwarderConfiguration.parse(
+            url: "mqtt://127.0.0.1:\(broker.port)/hung", device: "slow"
+        ).get()
+        let forwarder = MQTTForwarder(configuration: configuration, logger: Logger(label: "test"))
+        let running = Task { await forwarder.run() }
+        _ = try await forwarder.client.waitForConnection()
+        await broker.freeze()
+        var slowest = Duration.zero
+        // ~20 000 × 400 bytes: far more than the loopback socket buffers hold.
+        for index in 0..<20_000 {
+            let started = ContinuousClock.now
+            await forwarder.publish(HTTPTestData.p1Live(atMillis: 1_794_000_000_000 + Int64(index)))
+            slowest = max(slowest, ContinuousClock.now - started)
+            if index % 500 == 0 { await Task.yield() }
+        }
+        #expect(slowest < .milliseconds(50), "slowest publish call took \(slowest)")
+        #expect(forwarder.liveMessagesDropped > 0)
+        await broker.thaw()
+        await forwarder.shutdown()
+        _ = await running.value
+    }
+}
