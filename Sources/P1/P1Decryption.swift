@@ -366,6 +366,9 @@ public struct P1EncryptedStreamDecoder: Sendable {
     public let checksFrameCounter: Bool
 
     /// - Parameters:
+    ///   - decryptor: The meter's keys.
+    ///   - options: Framer limits for the decrypted telegrams.
+    ///   - maximumFrameLength: Longer frames are dropped by the splitter.
     ///   - lastFrameCounter: The last counter accepted before (kept across reconnects), if any.
     ///   - checksFrameCounter: Refuse replayed frames (default); `false` for captures read offline.
     public init(
