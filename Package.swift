@@ -25,6 +25,8 @@ let package = Package(
         .library(name: "Firmware", targets: ["Firmware"]),
         .library(name: "MQTT", targets: ["MQTT"]),
         .library(name: "Forwarding", targets: ["Forwarding"]),
+        // For the fuzz targets (Fuzz/): configuration files are read with it.
+        .library(name: "YAML", targets: ["YAML"]),
         .executable(name: "emeter", targets: ["emeter"]),
     ],
     dependencies: [
