@@ -107,12 +107,16 @@ struct P1Command: AsyncParsableCommand {
                     throw ValidationError(error.description)
                 }
             }
-            let encryption = try resolve(key, option: "--key")
-            let authentication: String? =
-                authKey == "none"
-                ? nil : try authKey.map { try resolve($0, option: "--auth-key") } ?? "00112233445566778899AABBCCDDEEFF"
-            do {
-                return try P1Decryptor(encryptionKeyHex: encryption, authenticationKeyHex: authentication)
+            let encryptionHex = try resolve(key, option: "--key")
+            let authenticationHex = try authKey.flatMap { $0 == "none" ? nil : try resolve($0, option: "--auth-key") }
+            do throws(P1Error) {
+                let encryption = try P1Decryptor.key(hex: encryptionHex, name: "encryption key")
+                if authKey == "none" { return try P1Decryptor(encryptionKey: encryption, authenticationKey: nil) }
+                let authentication =
+                    try authenticationHex.map { hex throws(P1Error) in
+                        try P1Decryptor.key(hex: hex, name: "authentication key")
+                    } ?? P1Decryptor.smartyAuthenticationKey
+                return try P1Decryptor(encryptionKey: encryption, authenticationKey: authentication)
             } catch {
                 throw ValidationError("\(error)")
             }

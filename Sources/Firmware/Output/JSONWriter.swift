@@ -51,27 +51,20 @@ public struct JSONWriter: ~Copyable {
 
     // MARK: structure
 
-    public mutating func objectStart() {
+    public mutating func objectStart() { open(UInt8(ascii: "{")) }
+    public mutating func objectEnd() { close(UInt8(ascii: "}")) }
+    public mutating func arrayStart() { open(UInt8(ascii: "[")) }
+    public mutating func arrayEnd() { close(UInt8(ascii: "]")) }
+
+    private mutating func open(_ bracket: UInt8) {
         reserve(2)
         separateReserved()
-        store(UInt8(ascii: "{"))
+        store(bracket)
         needsComma = false
     }
 
-    public mutating func objectEnd() {
-        put(UInt8(ascii: "}"))
-        needsComma = true
-    }
-
-    public mutating func arrayStart() {
-        reserve(2)
-        separateReserved()
-        store(UInt8(ascii: "["))
-        needsComma = false
-    }
-
-    public mutating func arrayEnd() {
-        put(UInt8(ascii: "]"))
+    private mutating func close(_ bracket: UInt8) {
+        put(bracket)
         needsComma = true
     }
 

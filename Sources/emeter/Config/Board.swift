@@ -442,17 +442,17 @@ extension BoardFile.P1Board {
                         "expected `none`, `rts`, `dtr` or `gpio`, got `\(request.line)`"))
             }
         }
-        if let key, !key.hasPrefix("env:"), !key.hasPrefix("file:"),
-            key.count != 32 || !key.allSatisfy(\.isHexDigit)
-        {
+        /// 32 hex digits when the secret is given inline (`env:`/`file:` are resolved at start).
+        func isKey(_ text: String) -> Bool {
+            !Secret.isInline(text) || (text.count == 32 && text.allSatisfy(\.isHexDigit))
+        }
+        if let key, !isKey(key) {
             problems.append(
                 FieldError(
                     path + ["key"],
                     "expected 32 hex digits (AES-128), `env:VARIABLE` or `file:PATH`, got \(key.count) characters"))
         }
-        if let authKey, authKey != "none", !authKey.hasPrefix("env:"), !authKey.hasPrefix("file:"),
-            authKey.count != 32 || !authKey.allSatisfy(\.isHexDigit)
-        {
+        if let authKey, authKey != "none", !isKey(authKey) {
             problems.append(
                 FieldError(
                     path + ["auth_key"],

@@ -86,7 +86,6 @@ struct MeterService: Service {
             await withGracefulShutdownHandler {
                 await loop.run(events)
             } onGracefulShutdown: {
-                notifier?.stopping()
                 continuation.finish()
             }
             notifier?.stopping()
