@@ -105,7 +105,8 @@ public actor MosquittoBroker {
         }
     }
 
-    /// Starts mosquitto (again) on `port` and waits until it accepts TCP connections.
+    /// Starts mosquitto (again) on `port` and waits (up to 20 s: the full suite runs many tests at once on two
+    /// cores) until it accepts TCP connections.
     public func start() async throws {
         guard process == nil, let executable = Self.executablePath else { return }
         let logURL = directory.appendingPathComponent("broker.log")
@@ -116,13 +117,13 @@ public actor MosquittoBroker {
             executable, ["-c", directory.appendingPathComponent("mosquitto.conf").path], stderrPath: logURL.path)
         self.process = process
 
-        let deadline = ContinuousClock.now + .seconds(5)
+        let deadline = ContinuousClock.now + .seconds(20)
         while !(await Self.acceptsConnections(port: port)) {
             guard process.isRunning else {
                 throw BrokerError(description: "mosquitto exited at start:\n\(self.log)")
             }
             guard ContinuousClock.now < deadline else {
-                throw BrokerError(description: "mosquitto did not accept connections on port \(port) within 5 s")
+                throw BrokerError(description: "mosquitto did not accept connections on port \(port) within 20 s")
             }
             try await Task.sleep(for: .milliseconds(50))
         }

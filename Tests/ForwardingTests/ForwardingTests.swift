@@ -205,7 +205,8 @@ func liveValuesNeverWaitOnAHungBroker() async throws {
             slowest = max(slowest, ContinuousClock.now - started)
             if index % 500 == 0 { await Task.yield() }
         }
-        #expect(slowest < .milliseconds(50), "slowest publish call took \(slowest)")
+        // Before, a call blocked until the broker thawed (the time limit); 500 ms allows for a loaded machine.
+        #expect(slowest < .milliseconds(500), "slowest publish call took \(slowest)")
         #expect(forwarder.liveMessagesDropped > 0)
         await broker.thaw()
         await forwarder.shutdown()

@@ -139,7 +139,9 @@ struct MQTTMosquittoTests {
             await broker.thaw()
             publisher.cancel()
             #expect(reason.kind == .keepAliveTimeout)
-            #expect(noticedAfter <= .seconds(3.2), "noticed after \(noticedAfter)")  // 1.5 × 2 s, plus scheduling
+            // By design 1.5 × 2 s (exact timings: MQTTConnectionHandlerTests); 4 s leaves room for a loaded machine,
+            // and the old client noticed only 4 s after it stopped publishing, i.e. never while publishing.
+            #expect(noticedAfter <= .seconds(4), "noticed after \(noticedAfter)")
         }
     }
 
