@@ -18,7 +18,7 @@ import Synchronization
 /// | `<prefix>/<device>/ade9000` | live ADE9000 reading (`Payloads.live`: `import_wh`, `voltage_v`, …) | 0 |
 /// | `<prefix>/<device>/interval` | each closed record (`Payloads.record`), de-duplicate by `sequence` | 1 |
 /// | `<prefix>/<device>/health` | health counters (`Payloads.health`) | 0 |
-/// | `homeassistant/sensor/<device>_<key>/config` | Home Assistant discovery, one per entity | 1, retained |
+/// | `homeassistant/sensor/emeter_<device>_<source>_<key>/config` | Home Assistant discovery, one per entity the meter sends (``HomeAssistantDiscovery``) | 1, retained |
 public struct MQTTForwarderConfiguration: Sendable, Equatable {
     public var host: String
     public var port: Int
@@ -29,17 +29,18 @@ public struct MQTTForwarderConfiguration: Sendable, Equatable {
     public var discoveryPrefix: String
     /// Announce sensors for Home Assistant (retained configs under `discoveryPrefix`).
     public var discovery: Bool
-    /// Which sources the board has (entities are announced only for these).
-    public var hasP1: Bool
-    public var hasADE9000: Bool
+    /// Where the set of announced entities is kept across restarts (``HomeAssistantEntities/text``); `nil` keeps
+    /// it in memory only (every start then decides again from the first readings).
+    public var entitiesPath: String?
     public var keepAlive: UInt16
     /// TLS (`mqtts://`): CA file, optional client certificate and key.
     public var tls: MQTTTLSConfiguration?
 
     public init(
         host: String, port: Int = 1883, username: String? = nil, password: String? = nil, prefix: String = "emeter",
-        device: String, discoveryPrefix: String = "homeassistant", discovery: Bool = true, hasP1: Bool = true,
-        hasADE9000: Bool = true, keepAlive: UInt16 = 30, tls: MQTTTLSConfiguration? = nil
+        device: String, discoveryPrefix: String = "homeassistant", discovery: Bool = true, keepAlive: UInt16 = 30,
+        tls: MQTTTLSConfiguration? = nil,
+        entitiesPath: String? = nil
     ) {
         self.host = host
         self.port = port
@@ -49,10 +50,9 @@ public struct MQTTForwarderConfiguration: Sendable, Equatable {
         self.device = device
         self.discoveryPrefix = discoveryPrefix
         self.discovery = discovery
-        self.hasP1 = hasP1
-        self.hasADE9000 = hasADE9000
         self.keepAlive = keepAlive
         self.tls = tls
+        self.entitiesPath = entitiesPath
     }
 
     /// Parses `mqtt://[user[:pass]@]host[:port][/prefix]` or `mqtts://…` (TLS needs `tls` set by the caller for
@@ -112,6 +112,11 @@ public actor MQTTForwarder: Forwarder {
     private nonisolated let dropped = Mutex(0)
     /// Live messages dropped because the link was slower than the readings (oldest first).
     public nonisolated var liveMessagesDropped: Int { dropped.withLock { $0 } }
+    /// Discovery configs and removals decided from live readings, published in order with QoS 1 (while the link
+    /// is down they fail and the next connect publishes the whole current set instead).
+    private nonisolated let discoveryQueue: AsyncStream<(topic: String, payload: [UInt8])>.Continuation
+    private nonisolated let discoveryMessages: AsyncStream<(topic: String, payload: [UInt8])>
+    private nonisolated let entities: EntityState
 
     public init(
         configuration: MQTTForwarderConfiguration, logger: Logger,
@@ -121,9 +126,11 @@ public actor MQTTForwarder: Forwarder {
         self.name = configuration.name
         self.logger = logger
         (liveMessages, liveQueue) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(32))
+        (discoveryMessages, discoveryQueue) = AsyncStream.makeStream()
         let will = MQTTWill(
             topic: configuration.statusTopic, payload: Array("offline".utf8), qos: .atLeastOnce, retain: true)
-        let discovery = configuration.discovery ? HomeAssistantDiscovery.messages(for: configuration) : []
+        let entities = EntityState(loading: configuration.entitiesPath, logger: logger)
+        self.entities = entities
         let statusTopic = configuration.statusTopic
         client = MQTTClient(
             configuration: MQTTConfiguration(
@@ -133,8 +140,13 @@ public actor MQTTForwarder: Forwarder {
                 will: will, tls: configuration.tls),
             policy: policy, logger: logger,
             onConnect: { connection in
-                for (topic, payload) in discovery {
-                    try await connection.publish(topic: topic, payload: payload, qos: .atLeastOnce, retain: true)
+                if configuration.discovery {
+                    let discovery = entities.state.withLock {
+                        HomeAssistantDiscovery.messages(for: configuration, entities: $0.entities)
+                    }
+                    for (topic, payload) in discovery {
+                        try await connection.publish(topic: topic, payload: payload, qos: .atLeastOnce, retain: true)
+                    }
                 }
                 try await connection.publish(
                     topic: statusTopic, payload: Array("online".utf8), qos: .atLeastOnce, retain: true)
@@ -144,14 +156,22 @@ public actor MQTTForwarder: Forwarder {
     public func run() async {
         let client = self.client
         let messages = liveMessages
+        let discovery = discoveryMessages
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await message in messages {
                     try? await client.publish(topic: message.topic, payload: message.payload, qos: .atMostOnce)
                 }
             }
+            group.addTask {
+                for await message in discovery {
+                    try? await client.publish(
+                        topic: message.topic, payload: message.payload, qos: .atLeastOnce, retain: true)
+                }
+            }
             await client.run()
             liveQueue.finish()
+            discoveryQueue.finish()
         }
     }
 
@@ -181,13 +201,19 @@ public actor MQTTForwarder: Forwarder {
     }
 
     /// Publishes the live reading as ``Payloads/live(_:device:)`` (the same bytes stdout prints) on `p1` or
-    /// `ade9000`. Glitches never reach here: the measurement loop publishes only samples it accepted.
+    /// `ade9000`. Glitches never reach here: the measurement loop publishes only samples it accepted. With
+    /// discovery on, the reading also decides which entities are announced (``HomeAssistantEntities``).
     /// Never waits on the network: the message is queued for `run()` (see ``liveMessagesDropped``).
     public nonisolated func publish(_ reading: LiveReading) async {
         let topic: String
         switch reading {
         case .p1: topic = configuration.p1Topic
         case .ade9000: topic = configuration.adeTopic
+        }
+        if configuration.discovery {
+            for message in entities.observe(reading, configuration: configuration, logger: logger) {
+                discoveryQueue.yield(message)
+            }
         }
         enqueue(topic: topic, payload: Payloads.live(reading, device: configuration.device))
     }
@@ -220,143 +246,70 @@ public actor MQTTForwarder: Forwarder {
 
 }
 
-/// Home Assistant MQTT discovery: one retained config per entity, chosen so that grid import/export energy and
-/// gas appear in the Energy dashboard (`device_class` energy/gas, `state_class` total_increasing, kWh/m³).
-///
-/// The state topics carry the one payload schema (``Payloads/live(_:device:)``, integer Wh and litres); each
-/// entity's `value_template` picks its member and scales it (Wh → kWh, L → m³). A member the meter did not send
-/// is `null` in the payload and renders as `None`, which Home Assistant shows as unknown.
-public enum HomeAssistantDiscovery {
-    struct Entity {
-        /// Entity suffix in `unique_id` (kept stable across releases: renaming it would orphan the entity).
-        var id: String
-        var name: String
-        var source: String  // "p1" or "ade9000"
-        /// Jinja expression of the value, over `value_json`.
-        var value: String
-        var deviceClass: String
-        var stateClass: String
-        var unit: String
-        var precision: Int
+/// The forwarder's ``HomeAssistantEntities`` and where they are persisted: shared by `publish` (which updates them
+/// from readings) and every connect (which announces them).
+final class EntityState: Sendable {
+    struct Value {
+        var entities = HomeAssistantEntities()
+        /// Reading time of the last save, Unix s.
+        var savedAt: Int64?
     }
 
-    /// `value_json.<key>`, divided by `divisor`; `None` when the member is null.
-    static func member(_ key: String, divisor: Int = 1) -> String {
-        let scaled = divisor == 1 ? "value_json.\(key)" : "value_json.\(key) / \(divisor)"
-        return "{{ \(scaled) if value_json.\(key) is number else None }}"
-    }
+    let state: Mutex<Value>
+    let path: String?
 
-    /// `value_json.<key>[index]`; `None` when the array is shorter or the element null.
-    static func element(_ key: String, _ index: Int) -> String {
-        "{{ value_json.\(key)[\(index)] if value_json.\(key) | length > \(index) "
-            + "and value_json.\(key)[\(index)] is number else None }}"
-    }
+    /// Saved again at least this often (s of reading time), so last-seen times survive a restart within the hour.
+    static let saveEvery: Int64 = 3600
 
-    static func entities(p1: Bool, ade: Bool) -> [Entity] {
-        var list: [Entity] = []
-        func energy(_ id: String, _ name: String, _ key: String, _ source: String) -> Entity {
-            Entity(
-                id: id, name: name, source: source, value: member(key, divisor: 1000), deviceClass: "energy",
-                stateClass: "total_increasing", unit: "kWh", precision: 3)
-        }
-        func measurement(
-            _ id: String, _ name: String, _ source: String, _ value: String, _ deviceClass: String, _ unit: String,
-            _ precision: Int
-        ) -> Entity {
-            Entity(
-                id: id, name: name, source: source, value: value, deviceClass: deviceClass,
-                stateClass: "measurement", unit: unit, precision: precision)
-        }
-        if p1 {
-            list += [
-                energy("import_t1_kwh", "Energy import tariff 1", "import_t1_wh", "p1"),
-                energy("import_t2_kwh", "Energy import tariff 2", "import_t2_wh", "p1"),
-                energy("export_t1_kwh", "Energy export tariff 1", "export_t1_wh", "p1"),
-                energy("export_t2_kwh", "Energy export tariff 2", "export_t2_wh", "p1"),
-                measurement("power_import_w", "Power import", "p1", member("power_import_w"), "power", "W", 0),
-                measurement("power_export_w", "Power export", "p1", member("power_export_w"), "power", "W", 0),
-            ]
-            for phase in 1...3 {
-                list.append(
-                    measurement(
-                        "voltage_l\(phase)_v", "Voltage L\(phase)", "p1", element("voltage_v", phase - 1),
-                        "voltage", "V", 1))
-            }
-            list += [
-                Entity(
-                    id: "gas_m3", name: "Gas", source: "p1", value: member("gas_l", divisor: 1000),
-                    deviceClass: "gas", stateClass: "total_increasing", unit: "m³", precision: 3),
-                Entity(
-                    id: "water_m3", name: "Water", source: "p1", value: member("water_l", divisor: 1000),
-                    deviceClass: "water", stateClass: "total_increasing", unit: "m³", precision: 3),
-                measurement(
-                    "quarter_hour_demand_w", "Quarter-hour demand", "p1", member("quarter_hour_demand_w"),
-                    "power", "W", 0),
-                measurement(
-                    "month_peak_demand_w", "Month peak demand", "p1", member("month_peak_demand_w"),
-                    "power", "W", 0),
-            ]
-        }
-        if ade {
-            list += [
-                energy("import_kwh", "CT energy import", "import_wh", "ade9000"),
-                energy("export_kwh", "CT energy export", "export_wh", "ade9000"),
-                measurement("power_w", "CT power", "ade9000", member("power_w"), "power", "W", 0),
-            ]
-            for phase in 1...3 {
-                list += [
-                    measurement(
-                        "power_l\(phase)_w", "CT power L\(phase)", "ade9000",
-                        element("phase_power_w", phase - 1), "power", "W", 0),
-                    measurement(
-                        "voltage_l\(phase)_v", "CT voltage L\(phase)", "ade9000",
-                        element("voltage_v", phase - 1), "voltage", "V", 1),
-                    measurement(
-                        "current_l\(phase)_a", "CT current L\(phase)", "ade9000",
-                        element("current_a", phase - 1), "current", "A", 2),
-                ]
+    init(loading path: String?, logger: Logger) {
+        self.path = path
+        var value = Value()
+        if let path, let data = FileManager.default.contents(atPath: path) {
+            if let entities = HomeAssistantEntities(text: String(decoding: data, as: UTF8.self)) {
+                value.entities = entities
+            } else {
+                logger.warning(
+                    "Home Assistant entity state \(path) is not in the expected format; deciding again from the next readings"
+                )
             }
         }
-        return list
+        state = Mutex(value)
     }
 
-    /// `(topic, retained payload)` for every entity of `configuration`.
-    public static func messages(for configuration: MQTTForwarderConfiguration) -> [(String, [UInt8])] {
-        entities(p1: configuration.hasP1, ade: configuration.hasADE9000).map { entity in
-            let id = String(
-                "emeter_\(configuration.device)_\(entity.source)_\(entity.id)"
-                    .map { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" ? $0 : "_" })
-            var json = JSONWriter()
-            json.objectStart()
-            json.field("availability_topic", configuration.statusTopic)
-            json.key("device")
-            json.objectStart()
-            json.key("identifiers")
-            json.arrayStart()
-            json.string("emeter_\(configuration.device)")
-            json.arrayEnd()
-            json.field("manufacturer", "emeter")
-            json.field("model", "emeter firmware")
-            json.field("name", "emeter \(configuration.device)")
-            json.objectEnd()
-            // `default_entity_id` (with its domain) replaced `object_id` in Home Assistant 2025.10; current
-            // releases ignore `object_id` and 2025.10–2026.3 warn about it for every entity, so it is not sent.
-            json.field("default_entity_id", "sensor.\(id)")
-            json.field("device_class", entity.deviceClass)
-            json.field("expire_after", 300)
-            json.field("name", entity.name)
-            json.key("origin")
-            json.objectStart()
-            json.field("name", "emeter")
-            json.objectEnd()
-            json.field("state_class", entity.stateClass)
-            json.field("state_topic", "\(configuration.base)/\(entity.source)")
-            json.field("suggested_display_precision", entity.precision)
-            json.field("unique_id", id)
-            json.field("unit_of_measurement", entity.unit)
-            json.field("value_template", entity.value)
-            json.objectEnd()
-            return ("\(configuration.discoveryPrefix)/sensor/\(id)/config", json.bytes)
+    /// Updates the entities from `reading`, saves them when they changed (or hourly), and returns the discovery
+    /// messages the change needs.
+    func observe(_ reading: LiveReading, configuration: MQTTForwarderConfiguration, logger: Logger)
+        -> [(topic: String, payload: [UInt8])]
+    {
+        let update = state.withLock {
+            value -> (old: HomeAssistantEntities, new: HomeAssistantEntities, changed: Bool)? in
+            let old = value.entities
+            let changed = value.entities.observe(reading)
+            let now: Int64
+            switch reading {
+            case .p1(let sample, _): now = sample.time / 1000
+            case .ade9000(let sample, _): now = sample.time / 1000
+            }
+            let due = value.savedAt.map { now - $0 >= Self.saveEvery || now < $0 } ?? true
+            guard changed || due else { return nil }
+            value.savedAt = now
+            return (old, value.entities, changed)
         }
+        guard let update else { return [] }
+        if let path {
+            do {
+                try Data(update.new.text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+            } catch {
+                logger.warning("Home Assistant entity state: cannot write \(path): \(error)")
+            }
+        }
+        guard update.changed else { return [] }
+        let messages = HomeAssistantDiscovery.messages(for: configuration, from: update.old, to: update.new)
+        let added = update.new.announced.subtracting(update.old.announced).sorted()
+        let removed = update.old.announced.subtracting(update.new.announced).sorted()
+        logger.info(
+            "Home Assistant entities updated",
+            metadata: ["added": "\(added.joined(separator: ","))", "removed": "\(removed.joined(separator: ","))"])
+        return messages
     }
 }

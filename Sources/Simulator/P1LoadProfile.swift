@@ -30,7 +30,7 @@ public struct P1LoadProfile: Sendable, Hashable {
     }
 
     public static let household = P1LoadProfile()
-    /// Consumption only, no PV.
+    /// Consumption only, no PV: the simulated meter's export registers start at 0 and stay there.
     public static let noSolar = P1LoadProfile(solarPeakW: 0)
 
     /// Net power per phase at `time` (positive = import, negative = export), W, multiples of 10.

@@ -124,7 +124,8 @@ public struct P1MeterSimulator: Sendable {
         let time = P1Timestamp(utcSeconds: startEpoch)
         counters = P1SimulatedCounters(
             time: time, importJoules: [1_234_567 * 3600, 2_345_678 * 3600],
-            exportJoules: [345_678 * 3600, 123_456 * 3600],
+            // A house without PV has never exported: its export registers read 0.
+            exportJoules: load.solarPeakW > 0 ? [345_678 * 3600, 123_456 * 3600] : [0, 0],
             tariff: 1, phasePowerW: [Int](repeating: 0, count: profile.phases),
             phaseVoltageDecivolts: [Int](repeating: 2300, count: profile.phases), gasLitres: 4_321_000,
             gasCapturedLitres: 4_321_000, gasCaptureTime: nil, waterLitres: 87_654, waterCapturedLitres: 87_654,

@@ -13,6 +13,8 @@ enum ExitStatus {
     static let noInput = ExitCode(66)
     /// A device (tty, spidev, gpiochip, i2c bus) is missing or busy.
     static let unavailable = ExitCode(69)
+    /// The configured state directory cannot be created.
+    static let cantCreate = ExitCode(73)
     /// An I/O error talking to a device.
     static let ioError = ExitCode(74)
 
@@ -25,6 +27,7 @@ enum ExitStatus {
               (printed as file:line:column: field: what was expected)
           66  an input file is missing or unreadable
           69  a device is missing, busy or not permitted (e.g. no /dev/spidev0.0)
+          73  the configured state_dir cannot be created
           74  an I/O error talking to a device
         """
 }

@@ -264,7 +264,10 @@ func durationsParse(text: String, expected: Duration) {
     ("ring:\n  storage: flash\n", "bad.yaml:2:12: ring.storage: expected `ram`, `file` or `eeprom`, got `flash`"),
     ("ring:\n  storage: file\n", "bad.yaml:2:3: ring.path: `storage: file` needs `path:`"),
     ("local_time: mars\n", "bad.yaml:1:13: local_time: expected `europe-central` or `utc`, got `mars`"),
-    ("device: a/b\n", "bad.yaml:1:9: device: expected a non-empty id without `/`, `#`, `+` or spaces, got `a/b`"),
+    (
+        "device: a/b\n",
+        "bad.yaml:1:9: device: expected a non-empty id of at most 64 characters without `/`, `#`, `+` or spaces, got `a/b`"
+    ),
 ])
 func brokenConfigurationGivesAPreciseError(yaml: String, expected: String) {
     do {

@@ -20,13 +20,22 @@ final class EmeterProcess: @unchecked Sendable {
     private let lock = NSLock()
     private var out = Data()
     private var err = Data()
+    /// The state directory this class made for the process (removed in `deinit`).
+    private var stateDirectory: URL?
 
     init(_ arguments: [String], directory: URL = repositoryRoot, environment: [String: String] = [:]) throws {
         process.executableURL = URL(fileURLWithPath: emeterExecutable)
         process.arguments = arguments
-        if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        // Each process gets its own state directory (device id, Home Assistant entities) unless the test sets one:
+        // nothing is read from or left in the user's ~/.local/state.
+        var environment = environment
+        if environment["STATE_DIRECTORY"] == nil {
+            let state = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "emeter-state-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+            environment["STATE_DIRECTORY"] = state.path
+            stateDirectory = state
         }
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.currentDirectoryURL = directory
         let stdout = Pipe(), stderr = Pipe()
         process.standardOutput = stdout
@@ -41,6 +50,10 @@ final class EmeterProcess: @unchecked Sendable {
             self?.lock.withLock { self?.err.append(data) }
         }
         try process.run()
+    }
+
+    deinit {
+        if let stateDirectory { try? FileManager.default.removeItem(at: stateDirectory) }
     }
 
     var standardOutput: String { lock.withLock { String(decoding: out, as: UTF8.self) } }

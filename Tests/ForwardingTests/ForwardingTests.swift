@@ -125,44 +125,6 @@ func record(_ minute: Int64, importWh: Int64) -> IntervalRecord {
     }
 }
 
-@Test func homeAssistantDiscoveryMakesEnergyDashboardCompatibleSensors() throws {
-    let configuration = MQTTForwarderConfiguration(host: "h", device: "house", hasP1: true, hasADE9000: true)
-    let messages = HomeAssistantDiscovery.messages(for: configuration)
-    var byKey: [String: [String: Any]] = [:]
-    for (topic, payload) in messages {
-        #expect(topic.hasPrefix("homeassistant/sensor/emeter_house_"))
-        #expect(topic.hasSuffix("/config"))
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any])
-        byKey[object["unique_id"] as? String ?? ""] = object
-    }
-    #expect(Set(byKey.keys).count == messages.count)  // unique ids are unique
-    let importT1 = try #require(byKey["emeter_house_p1_import_t1_kwh"])
-    #expect(importT1["device_class"] as? String == "energy")
-    #expect(importT1["state_class"] as? String == "total_increasing")
-    #expect(importT1["unit_of_measurement"] as? String == "kWh")
-    #expect(importT1["state_topic"] as? String == "emeter/house/p1")
-    #expect(importT1["availability_topic"] as? String == "emeter/house/status")
-    // Home Assistant 2025.10+: `default_entity_id` with the domain; the deprecated `object_id` is not sent.
-    #expect(importT1["default_entity_id"] as? String == "sensor.emeter_house_p1_import_t1_kwh")
-    #expect(byKey.values.allSatisfy { $0["object_id"] == nil })
-    // The state topic carries the one payload schema (integer Wh); the template scales it to kWh.
-    #expect(
-        importT1["value_template"] as? String
-            == "{{ value_json.import_t1_wh / 1000 if value_json.import_t1_wh is number else None }}")
-    let gas = try #require(byKey["emeter_house_p1_gas_m3"])
-    #expect(gas["device_class"] as? String == "gas" && gas["unit_of_measurement"] as? String == "m³")
-    let power = try #require(byKey["emeter_house_p1_power_import_w"])
-    #expect(power["device_class"] as? String == "power" && power["state_class"] as? String == "measurement")
-    // Every energy sensor is something the Energy dashboard accepts.
-    for object in byKey.values where object["device_class"] as? String == "energy" {
-        #expect(["total", "total_increasing"].contains(object["state_class"] as? String ?? ""))
-        #expect(["Wh", "kWh", "MWh"].contains(object["unit_of_measurement"] as? String ?? ""))
-    }
-    let onlyP1 = HomeAssistantDiscovery.messages(
-        for: MQTTForwarderConfiguration(host: "h", device: "house", hasP1: true, hasADE9000: false))
-    #expect(onlyP1.allSatisfy { !$0.0.contains("ade9000") })
-}
-
 /// Issue "Hostile input" item 7: the shutdown "offline" publish waited forever for a PUBACK from a hung broker, so
 /// SIGTERM never finished (systemd then SIGKILLs). It is bounded now.
 @Test(.enabled(if: MosquittoBroker.isAvailable), .timeLimit(.minutes(1)))

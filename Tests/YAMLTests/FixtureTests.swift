@@ -33,7 +33,7 @@ import Testing
     #expect(value("interval", in: config)?.string == "60s")
     #expect(value("ring.path", in: config)?.string == "/var/lib/emeter/ring.bin")
     #expect(value("stdout.health", in: config)?.string == "false")
-    #expect(at(key("stdout.records", in: config)) == "25:3")
+    #expect(at(key("stdout.records", in: config)) == "31:3")
 
     let house = try node(try repositoryFile("fixtures/ade9000/house-3p.yaml"))
     let frontEnd = try #require(value("frontEnd", in: house))

@@ -28,6 +28,25 @@ public struct P1Sample: Equatable, Sendable {
     /// Whether the telegram had an import register (false for a heat- or water-only meter: the registers above
     /// are then 0 and payloads write them as `null`).
     public var metersEnergy = true
+    /// Which of the values above the meter actually sent (a register it does not send is 0 here).
+    public var sent: Sent = .all
+
+    /// What a telegram carried, beyond what the optionals above already say: a meter that sends only totals
+    /// (Smarty `1-0:1.8.0`), no export registers (DSMR 2.2 without PV wiring) or no power levels.
+    public struct Sent: OptionSet, Sendable, Hashable {
+        public let rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+        /// `1-0:1.8.1`/`1-0:1.8.2`: the import split by tariff (else tariff 1 holds the total).
+        public static let importTariffs = Sent(rawValue: 1 << 0)
+        /// Any export register (`1-0:2.8.x`).
+        public static let export = Sent(rawValue: 1 << 1)
+        /// `1-0:2.8.1`/`1-0:2.8.2`: the export split by tariff.
+        public static let exportTariffs = Sent(rawValue: 1 << 2)
+        /// `1-0:1.7.0` and `1-0:2.7.0`.
+        public static let powerImport = Sent(rawValue: 1 << 3)
+        public static let powerExport = Sent(rawValue: 1 << 4)
+        public static let all: Sent = [.importTariffs, .export, .exportTariffs, .powerImport, .powerExport]
+    }
 
     /// The rest of a telegram, for payloads: identity, tariff, per-phase currents and powers, M-Bus devices.
     public struct Details: Equatable, Sendable {
@@ -111,7 +130,7 @@ public struct P1Sample: Equatable, Sendable {
             && a.voltagesDecivolts == b.voltagesDecivolts && a.gasLitres == b.gasLitres
             && a.waterLitres == b.waterLitres && a.quarterHourDemandW == b.quarterHourDemandW
             && a.monthPeakDemandW == b.monthPeakDemandW && a.monthPeakTime == b.monthPeakTime
-            && a.details == b.details && a.metersEnergy == b.metersEnergy
+            && a.details == b.details && a.metersEnergy == b.metersEnergy && a.sent == b.sent
     }
 }
 
@@ -129,10 +148,14 @@ public struct ADESample: Equatable, Sendable {
     public var voltageV: [Double]
     /// Per phase current RMS, A.
     public var currentA: [Double]
+    /// Per phase power factor (xPF), −1 … 1; empty when not read.
+    public var powerFactor: [Double]
+    /// Per phase line frequency (from xPERIOD), Hz; empty when not read.
+    public var frequencyHz: [Double]
 
     public init(
         time: Int64, importMilliwattHours: [Int64], exportMilliwattHours: [Int64], powerW: [Double],
-        voltageV: [Double], currentA: [Double] = []
+        voltageV: [Double], currentA: [Double] = [], powerFactor: [Double] = [], frequencyHz: [Double] = []
     ) {
         self.time = time
         self.importMilliwattHours = importMilliwattHours
@@ -140,6 +163,8 @@ public struct ADESample: Equatable, Sendable {
         self.powerW = powerW
         self.voltageV = voltageV
         self.currentA = currentA
+        self.powerFactor = powerFactor
+        self.frequencyHz = frequencyHz
     }
 
     public var totalPowerW: Double { powerW.reduce(0, +) }

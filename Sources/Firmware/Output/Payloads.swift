@@ -174,7 +174,8 @@ public enum Payloads {
         json.arrayEnd()
     }
 
-    /// The members of an ADE9000 reading (inside an open object): totals, per-phase levels and demand.
+    /// The members of an ADE9000 reading (inside an open object): totals, per-phase levels (power, voltage, current,
+    /// power factor, frequency), per-phase energies and demand.
     public static func adeReading(_ sample: ADESample, demand: DemandView, into json: inout JSONWriter) {
         json.field("power_w", fixed: scaled(sample.totalPowerW, 10), decimals: 1)
         json.field("import_wh", fixed: sample.totalImportMilliwattHours, decimals: 3)
@@ -185,6 +186,14 @@ public enum Payloads {
         doubles(sample.voltageV, scale: 10, decimals: 1, into: &json)
         json.key("current_a")
         doubles(sample.currentA, scale: 1000, decimals: 3, into: &json)
+        json.key("power_factor")
+        doubles(sample.powerFactor, scale: 1000, decimals: 3, into: &json)
+        json.key("frequency_hz")
+        doubles(sample.frequencyHz, scale: 100, decimals: 2, into: &json)
+        json.key("phase_import_wh")
+        array(sample.importMilliwattHours, decimals: 3, into: &json)
+        json.key("phase_export_wh")
+        array(sample.exportMilliwattHours, decimals: 3, into: &json)
         json.field("quarter_hour_demand_w", demand.quarterHourDemandW)
         json.field("month_peak_demand_w", demand.monthPeakDemandW)
         json.field("month_peak_time_utc", time: demand.monthPeakTime == 0 ? nil : demand.monthPeakTime)

@@ -2,7 +2,7 @@ import ADE9000
 
 extension ADESample {
     /// The loop's view of a driver snapshot (the ADE9000 source adapter, beside the P1 one): per-phase energies
-    /// accumulated by the driver in integer mWh, active power, voltage and current RMS.
+    /// accumulated by the driver in integer mWh, active power, voltage and current RMS, power factor and frequency.
     /// - Parameter time: When the snapshot was read, Unix milliseconds.
     /// - Throws: `SourceError` when an energy is not a finite, non-negative number below 2⁵³ mWh (a driver or
     ///   chip fault: nothing downstream may do arithmetic on it).
@@ -23,6 +23,7 @@ extension ADESample {
         self.init(
             time: time, importMilliwattHours: imported, exportMilliwattHours: exported,
             powerW: readings.phases.map(\.activePower), voltageV: readings.phases.map(\.voltage),
-            currentA: readings.phases.map(\.current))
+            currentA: readings.phases.map(\.current), powerFactor: readings.phases.map(\.powerFactor),
+            frequencyHz: readings.phases.map(\.frequency))
     }
 }

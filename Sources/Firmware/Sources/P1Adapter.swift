@@ -105,6 +105,13 @@ extension P1Sample {
             monthPeakDemandW: try integer(reading.demand?.monthMaximumW, Self.powerRange),
             monthPeakTime: reading.demand?.monthMaximumTime?.utcSeconds, details: details)
         self.metersEnergy = metersEnergy
+        var sent: Sent = []
+        if reading.importWh.tariffs.contains(where: { $0 != nil }) { sent.insert(.importTariffs) }
+        if reading.exportWh.tariffs.contains(where: { $0 != nil }) { sent.formUnion([.export, .exportTariffs]) }
+        if reading.exportWh.total != nil { sent.insert(.export) }
+        if reading.powerImportW != nil { sent.insert(.powerImport) }
+        if reading.powerExportW != nil { sent.insert(.powerExport) }
+        self.sent = sent
     }
 }
 

@@ -271,6 +271,14 @@ struct BoardFile: ValidatedConfig, Equatable {
         /// profile (PV export by day, import by night) follows this clock, so tests and demos that need a known load
         /// set it.
         var start: ConfigTimestamp?
+        /// Peak PV export of the simulated house at 13:00 local, W (default 3200). `0`: a house without PV, whose
+        /// export registers read 0.
+        var solarPeakW: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case profile, faults, start
+            case solarPeakW = "solar_peak_w"
+        }
     }
 
     struct EEPROMBoard: Codable, Equatable {
@@ -421,6 +429,10 @@ extension BoardFile.P1Board {
                 problems.append(
                     FieldError(path + ["port"], "expected tcp://host:port with a port from 1 to 65535, got `\(port)`"))
             }
+        }
+        if let solar = simulate?.solarPeakW, !(0...100_000).contains(solar) {
+            problems.append(
+                FieldError(path + ["simulate", "solar_peak_w"], "expected 0 (no PV) to 100000 W, got \(solar)"))
         }
         if let serial, serial != "auto", SerialConfiguration(parsing: serial) == nil {
             problems.append(

@@ -4,8 +4,13 @@ import Forwarding
 /// The daemon's configuration file (`emeter run --config FILE`); every key is optional.
 /// See `config/emeter.example.yaml` for a commented example.
 struct RunConfig: ValidatedConfig, Equatable {
-    /// Device id used in payloads and topics (`emeter/<device>/…`); default `emeter`.
+    /// Device id used in payloads and topics (`emeter/<device>/…`), the MQTT client id and Home Assistant's ids.
+    /// Default: chosen once per installation and saved in the state directory — `p1-<meter equipment id>`, else
+    /// `emeter-<machine id>` (see `DeviceIdentity`).
     var device: String?
+    /// Where the chosen device id and the announced Home Assistant entities are kept: default
+    /// `$STATE_DIRECTORY` (systemd), else `~/.local/state/emeter`.
+    var stateDir: String?
     /// Interval record length, aligned to the wall clock: default `60s`; must divide one hour.
     var interval: ConfigDuration?
     /// `europe-central` (CET/CEST, default: Belgium, the Netherlands, Luxembourg, Austria) or `utc`:
@@ -73,15 +78,22 @@ struct RunConfig: ValidatedConfig, Equatable {
         case device, interval, ring, stdout, forward
         case localTime = "local_time"
         case healthInterval = "health_interval"
+        case stateDir = "state_dir"
     }
 
     static let `default` = RunConfig()
 
     func problems() -> [FieldError] {
         var problems: [FieldError] = []
-        if let device, device.isEmpty || device.contains(where: { "/#+ ".contains($0) }) {
+        if let device, !DeviceIdentity.isValid(device) {
             problems.append(
-                FieldError(["device"], "expected a non-empty id without `/`, `#`, `+` or spaces, got `\(device)`"))
+                FieldError(
+                    ["device"],
+                    "expected a non-empty id of at most 64 characters without `/`, `#`, `+` or spaces, got `\(device)`")
+            )
+        }
+        if let stateDir, stateDir.trimmed.isEmpty {
+            problems.append(FieldError(["state_dir"], "expected a directory path"))
         }
         if let interval {
             let seconds = interval.duration.components.seconds

@@ -3,6 +3,7 @@ import ArgumentParser
 import CivilTime
 import Firmware
 import Forwarding
+import FoundationEssentials
 import HAL
 import Logging
 import MQTT
@@ -20,24 +21,48 @@ struct MeterService: Service {
     let duration: Duration?
     let logger: Logger
 
-    var device: String { config.device ?? "emeter" }
+    /// The environment (`STATE_DIRECTORY`, `HOME`, …), replaceable for tests.
+    var environment: [String: String] = ProcessInfo.processInfo.environment
     var intervalSeconds: Int64 { config.interval?.duration.components.seconds ?? 60 }
+    /// How long the first start waits for a P1 telegram to name the device after the meter (DSMR 4 and Smarty
+    /// send every 10 s).
+    static let equipmentIDWait: Duration = .seconds(25)
 
     func run() async throws {
+        let stateDirectory = try StateDirectory.prepare(
+            configured: config.stateDir, environment: environment, logger: logger)
         let store = try makeStore()
-        let forwarders = try makeForwarders()
+        let (events, continuation) = AsyncStream<LoopEvent>.makeStream(bufferingPolicy: .bufferingNewest(4096))
+        // The first telegram's equipment id, for choosing the device id (readings wait in `events` meanwhile).
+        let firstEquipmentID = Mutex<String?>(nil)
+        let p1 = try P1Source.start(board: board, boardPath: boardPath, logger: logger) { event in
+            if case .sample(let sample) = event {
+                firstEquipmentID.withLock { $0 = $0 ?? sample.details.equipmentID ?? "" }
+            }
+            continuation.yield(.p1(event))
+        }
+        defer { p1?.stop() }
+        let hasP1 = p1 != nil
+        let (device, origin) = await DeviceIdentity.resolve(
+            configured: config.device, stateDirectory: stateDirectory,
+            equipmentID: {
+                guard hasP1 else { return nil }
+                let deadline = ContinuousClock.now.advanced(by: Self.equipmentIDWait)
+                while ContinuousClock.now < deadline && !Task.isCancelled && !Task.isShuttingDownGracefully {
+                    if let id = firstEquipmentID.withLock({ $0 }) { return id }
+                    try? await Task.sleep(for: .milliseconds(50))
+                }
+                return nil
+            }, logger: logger)
+        logger.info("device id", metadata: ["device": "\(device)", "from": "\(origin)"])
+
+        let forwarders = try makeForwarders(device: device, stateDirectory: stateDirectory)
         let printRecords = config.stdout?.records ?? true
         try await register(store, stdout: printRecords, forwarders: forwarders.count)
-        let (events, continuation) = AsyncStream<LoopEvent>.makeStream(bufferingPolicy: .bufferingNewest(4096))
         let notifier = SystemdNotifier()
         let output = RunOutput(
             device: device, store: store, live: config.stdout?.live ?? true,
             health: config.stdout?.health ?? false, forwarders: forwarders, notifier: notifier, logger: logger)
-
-        let p1 = try P1Source.start(board: board, boardPath: boardPath, logger: logger) { event in
-            continuation.yield(.p1(event))
-        }
-        defer { p1?.stop() }
 
         let pollInterval = board.ade9000?.pollInterval?.duration ?? .seconds(1)
         let healthEvery = max(1, Int((config.healthInterval?.duration ?? .seconds(60)) / pollInterval))
@@ -115,7 +140,7 @@ struct MeterService: Service {
         }
     }
 
-    private func makeForwarders() throws -> [any Forwarder] {
+    private func makeForwarders(device: String, stateDirectory: String?) throws -> [any Forwarder] {
         var forwarders: [any Forwarder] = []
         for (index, entry) in (config.forward ?? []).enumerated() {
             let field = "forward[\(index)]"
@@ -134,7 +159,9 @@ struct MeterService: Service {
                             configuration: HTTPForwarderConfiguration(url: url),
                             device: device, logger: logger))
                 } else if let url = entry.url {
-                    forwarders.append(try makeMQTTForwarder(url: url, entry: entry, field: field))
+                    forwarders.append(
+                        try makeMQTTForwarder(
+                            url: url, entry: entry, field: field, device: device, stateDirectory: stateDirectory))
                 }
             } catch let error as HTTPConfigurationError {
                 throw RunFailure(description: "\(field).\(error)", exitCode: ExitStatus.dataError)
@@ -146,7 +173,9 @@ struct MeterService: Service {
         return forwarders
     }
 
-    private func makeMQTTForwarder(url: String, entry: RunConfig.ForwardConfig, field: String) throws -> MQTTForwarder {
+    private func makeMQTTForwarder(
+        url: String, entry: RunConfig.ForwardConfig, field: String, device: String, stateDirectory: String?
+    ) throws -> MQTTForwarder {
         switch MQTTForwarderConfiguration.parse(url: url, device: device) {
         case .failure(let error):
             throw RunFailure(description: "\(field): \(error.message)", exitCode: ExitStatus.usage)
@@ -160,9 +189,16 @@ struct MeterService: Service {
             }
             configuration.discovery = entry.discovery ?? true
             configuration.discoveryPrefix = entry.discoveryPrefix ?? "homeassistant"
-            configuration.hasP1 = board.p1 != nil
-            configuration.hasADE9000 = board.ade9000 != nil
             configuration.keepAlive = UInt16(entry.keepAlive ?? 30)
+            if let stateDirectory {
+                // One file per broker, prefix and device: what this broker's Home Assistant was told.
+                let key = "\(configuration.name) \(configuration.discoveryPrefix) \(device)"
+                var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
+                for byte in key.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+                let suffix = String(hash, radix: 16)
+                configuration.entitiesPath =
+                    "\(stateDirectory)/homeassistant-\(String(repeating: "0", count: 16 - suffix.count) + suffix).txt"
+            }
             if let caFile = entry.caFile {
                 configuration.tls = MQTTTLSConfiguration(
                     caFile: caFile, certificateFile: entry.certFile,

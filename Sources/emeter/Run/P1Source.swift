@@ -103,6 +103,7 @@ struct P1Source {
         do {
             simulator = try P1MeterSimulator(
                 profile: profile.simulated,
+                load: simulation.solarPeakW.map { P1LoadProfile(solarPeakW: $0) } ?? .household,
                 startEpoch: simulation.start?.unixSeconds ?? SystemClock.unixSeconds(),
                 encryptionKey: Array(repeating: 0xAA, count: 16))
         } catch {

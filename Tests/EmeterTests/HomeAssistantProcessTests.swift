@@ -1,0 +1,147 @@
+import Foundation
+import Logging
+import MQTT
+import Synchronization
+import TestSupport
+import Testing
+
+@testable import emeter
+
+// Issue "Home Assistant, exactly right", defect 4: two installations left at the default `device: emeter` shared
+// the MQTT client id, the topics and every unique_id. The default is now unique per meter and stable.
+
+@Test func theDeviceIDComesFromTheMeterAndIsKeptAcrossRestarts() async throws {
+    let directory = try temporaryDirectory("device-id")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let logger = Logger(label: "test")
+    let noMachineID = directory.appendingPathComponent("no-machine-id").path
+
+    // Two meters, two ids; the equipment id is the meter's serial number (decoded from hex by the parser).
+    let first = await DeviceIdentity.resolve(
+        configured: nil, stateDirectory: directory.path, equipmentID: { "1SAG3101021605" },
+        machineIDPath: noMachineID, logger: logger)
+    #expect(first.id == "p1-1sag3101021605")
+    #expect(first.origin == .equipmentID("1SAG3101021605"))
+    let other = await DeviceIdentity.resolve(
+        configured: nil, stateDirectory: nil, equipmentID: { "E0044007382246019" }, machineIDPath: noMachineID,
+        logger: logger)
+    #expect(other.id == "p1-e0044007382246019")
+
+    // A restart keeps the saved id, whatever the meter says now (a swapped meter does not rename the entities).
+    let again = await DeviceIdentity.resolve(
+        configured: nil, stateDirectory: directory.path, equipmentID: { "SOMETHINGELSE" }, machineIDPath: noMachineID,
+        logger: logger)
+    #expect(again.id == "p1-1sag3101021605")
+    #expect(again.origin == .saved(directory.path + "/device-id"))
+    // The configuration wins over everything.
+    let configured = await DeviceIdentity.resolve(
+        configured: "house", stateDirectory: directory.path, equipmentID: { nil }, logger: logger)
+    #expect(configured.id == "house" && configured.origin == .configuration)
+}
+
+@Test func withoutAUsableEquipmentIDTheMachineIDNamesTheDevice() async throws {
+    let directory = try temporaryDirectory("machine-id")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let machineID = directory.appendingPathComponent("machine-id")
+    try "0123456789abcdef0123456789abcdef\n".write(to: machineID, atomically: true, encoding: .utf8)
+    // A test meter's all-zero id cannot tell installations apart; neither can no P1 at all.
+    for equipment in ["00000000000000", "", nil] as [String?] {
+        let chosen = await DeviceIdentity.resolve(
+            configured: nil, stateDirectory: nil, equipmentID: { equipment }, machineIDPath: machineID.path,
+            logger: Logger(label: "test"))
+        #expect(chosen.id == "emeter-0123456789ab" && chosen.origin == .machineID)
+    }
+    // A damaged saved id is not used.
+    try "a/b\n".write(to: directory.appendingPathComponent("device-id"), atomically: true, encoding: .utf8)
+    let repaired = await DeviceIdentity.resolve(
+        configured: nil, stateDirectory: directory.path, equipmentID: { "KFM5 1234" }, machineIDPath: machineID.path,
+        logger: Logger(label: "test"))
+    #expect(repaired.id == "p1-kfm51234")
+    #expect(DeviceIdentity.fromEquipmentID("////") == nil)
+    #expect(DeviceIdentity.fromMachineID("short") == nil)
+}
+
+@Test func stateDirectoryFollowsSystemdThenXDGThenHome() {
+    #expect(StateDirectory.path(configured: "/x", environment: ["STATE_DIRECTORY": "/y"]) == "/x")
+    #expect(
+        StateDirectory.path(configured: nil, environment: ["STATE_DIRECTORY": "/var/lib/emeter:/other"])
+            == "/var/lib/emeter")
+    #expect(StateDirectory.path(configured: nil, environment: ["XDG_STATE_HOME": "/s", "HOME": "/h"]) == "/s/emeter")
+    #expect(StateDirectory.path(configured: nil, environment: ["HOME": "/h"]) == "/h/.local/state/emeter")
+    #expect(StateDirectory.path(configured: nil, environment: [:]) == nil)
+}
+
+/// Must show of the issue: `emeter run` on a simulated single-phase Belgian meter without PV or gas, forwarding to
+/// a real mosquitto with no `device:` configured. What a `mosquitto_sub -t 'homeassistant/#'` sees: no `object_id`,
+/// no entity for L2/L3, gas or water (their configs are removed), ids named after the meter; and the export
+/// registers published as 0.
+@Test(.enabled(if: MosquittoBroker.isAvailable), .timeLimit(.minutes(2)))
+func runAnnouncesExactlyWhatASinglePhaseMeterWithoutPVSends() async throws {
+    try await MosquittoBroker.with { broker in
+        let directory = try temporaryDirectory("ha-run")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let board = directory.appendingPathComponent("board.yaml")
+        try """
+        name: single phase, no PV
+        p1:
+          simulate:
+            profile: belgian-1phase
+            start: 2025-01-06T11:00:00Z
+            solar_peak_w: 0
+        """.write(to: board, atomically: true, encoding: .utf8)
+
+        let received = Messages()
+        let subscriber = MQTTClient(
+            configuration: MQTTConfiguration(host: "127.0.0.1", port: broker.port, clientID: "ha-sub", keepAlive: 5),
+            logger: Logger(label: "subscriber"))
+        let subscriberTask = Task { await subscriber.run() }
+        defer { subscriberTask.cancel() }
+        try await subscriber.subscribe([
+            MQTTSubscription("homeassistant/#", qos: .atLeastOnce), MQTTSubscription("emeter/+/p1", qos: .atMostOnce),
+        ])
+        let readerTask = Task {
+            for await message in subscriber.messages {
+                received.list.withLock { $0.append((message.topic, message.payload)) }
+            }
+        }
+        defer { readerTask.cancel() }
+        func latest(_ topic: String) -> [UInt8]? { received.list.withLock { $0.last { $0.topic == topic }?.payload } }
+
+        let device = "p1-1sag3101021605"  // the simulated meter's 0-0:96.1.1
+        let configTopic = { (key: String) in "homeassistant/sensor/emeter_\(device)_p1_\(key)/config" }
+        let emeter = try EmeterProcess([
+            "run", "--board", board.path, "--forward", "mqtt://127.0.0.1:\(broker.port)/emeter", "--duration", "60s",
+        ])
+        let settled = await waitUntil(.seconds(60)) {
+            latest(configTopic("voltage_l1_v"))?.isEmpty == false && latest(configTopic("gas_m3")) != nil
+                && latest("emeter/\(device)/p1") != nil
+        }
+        #expect(settled, "stderr: \(emeter.standardError.suffix(3000))")
+        #expect(emeter.standardError.contains("device id"))
+        #expect(emeter.standardError.contains(device))
+
+        let configs = received.list.withLock { $0 }.filter { $0.topic.hasPrefix("homeassistant/") }
+        let announced = configs.filter { !$0.payload.isEmpty }
+        #expect(!announced.isEmpty)
+        for (topic, payload) in announced {
+            let text = String(decoding: payload, as: UTF8.self)
+            #expect(!text.contains("object_id"), "\(topic)")
+            #expect(topic.contains("emeter_\(device)_"), "\(topic)")
+        }
+        for absent in ["voltage_l2_v", "voltage_l3_v", "current_l2_a", "current_l3_a", "gas_m3", "water_m3"] {
+            #expect(latest(configTopic(absent)) == [], "\(absent) is announced or not removed")
+        }
+        #expect(latest(configTopic("export_t1_kwh"))?.isEmpty == false)
+        let live = try #require(
+            latest("emeter/\(device)/p1").flatMap { jsonObject(String(decoding: $0, as: UTF8.self)) })
+        #expect(live["export_t1_wh"] as? Int == 0 && live["export_t2_wh"] as? Int == 0, "\(live)")
+        #expect(live["device"] as? String == device)
+        emeter.signal(SIGTERM)
+        #expect(await emeter.wait(timeout: .seconds(15)) == 0)
+    }
+}
+
+/// What a subscriber received, in order.
+final class Messages: Sendable {
+    let list = Mutex<[(topic: String, payload: [UInt8])]>([])
+}
