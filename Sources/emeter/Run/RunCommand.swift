@@ -25,6 +25,12 @@ struct RunCommand: AsyncParsableCommand {
             only after the PUBACK), live state, availability and Home Assistant discovery. Topics:
             <prefix>/<device>/interval, …/p1, …/ade9000, …/health, …/status (online/offline, retained; the will).
             While a backend is down its records stay in the ring (merging when full) and drain oldest first.
+            Home Assistant gets discovery configs for exactly the data the meter sends (decided from the first
+            readings and kept in the state directory).
+
+            Device id: the configuration's `device:`, else chosen at the first start and kept in the state directory
+            (state_dir:, $STATE_DIRECTORY, else ~/.local/state/emeter): p1-<the P1 meter's equipment id>, else
+            emeter-<machine id>. It is logged at start.
             """
     )
 
