@@ -344,6 +344,37 @@ public enum P1StreamEvent: Sendable, Equatable {
     case frameFailed(P1Error)
 }
 
+/// The frame counter of one meter's last authentic frame (DLMS system title + invocation counter), with a text
+/// form for keeping it across restarts: `<system title, 16 hex digits> <counter>`.
+public struct P1FrameCounter: Sendable, Equatable {
+    public var systemTitle: [UInt8]
+    public var counter: UInt32
+
+    public init(systemTitle: [UInt8], counter: UInt32) {
+        self.systemTitle = systemTitle
+        self.counter = counter
+    }
+
+    public var text: String {
+        systemTitle.map { ($0 < 16 ? "0" : "") + String($0, radix: 16, uppercase: true) }.joined() + " \(counter)\n"
+    }
+
+    /// Reads ``text``; `nil` for anything else.
+    public init?(text: String) {
+        let fields = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
+        guard fields.count == 2, fields[0].count == 16, let counter = UInt32(fields[1]) else { return nil }
+        var title: [UInt8] = []
+        var index = fields[0].startIndex
+        while index < fields[0].endIndex {
+            let next = fields[0].index(index, offsetBy: 2)
+            guard let byte = UInt8(fields[0][index..<next], radix: 16) else { return nil }
+            title.append(byte)
+            index = next
+        }
+        self.init(systemTitle: title, counter: counter)
+    }
+}
+
 /// Splitter + decryptor + framer: turns a byte stream of encrypted frames into telegrams.
 ///
 /// Bytes outside frames go to a second, plaintext framer, so a Smarty meter whose P1 security was switched off
@@ -357,10 +388,13 @@ public struct P1EncryptedStreamDecoder: Sendable {
     public private(set) var plaintextFramer: P1Framer
     /// Frames that failed decryption or authentication, or were replayed.
     public private(set) var failedFrames = 0
-    /// The frame counter of the last frame accepted. A frame whose counter is not above it is refused as
-    /// ``P1Error/replayedFrame(systemTitle:frameCounter:lastAccepted:)``: meters count up with every frame, so an
-    /// older counter is a recording played back (a tap on the P1 line or a network dongle).
-    public var lastFrameCounter: UInt32?
+    /// The meter (system title) and frame counter of the last frame accepted. A frame of the same meter whose
+    /// counter is not above it is refused as ``P1Error/replayedFrame(systemTitle:frameCounter:lastAccepted:)``:
+    /// meters count up with every frame, so an older counter is a recording played back (a tap on the P1 line or a
+    /// network dongle). A frame from another meter (a replaced meter: its own key, its own counter) starts over.
+    public var lastAccepted: P1FrameCounter?
+    /// The counter of ``lastAccepted``.
+    public var lastFrameCounter: UInt32? { lastAccepted?.counter }
     /// Whether frames whose counter does not increase are refused (live reading); off for offline analysis of a
     /// capture, which may hold the same frames more than once.
     public let checksFrameCounter: Bool
@@ -369,14 +403,14 @@ public struct P1EncryptedStreamDecoder: Sendable {
     ///   - decryptor: The meter's keys.
     ///   - options: Framer limits for the decrypted telegrams.
     ///   - maximumFrameLength: Longer frames are dropped by the splitter.
-    ///   - lastFrameCounter: The last counter accepted before (kept across reconnects), if any.
+    ///   - lastAccepted: The last meter and counter accepted before (kept across reconnects and restarts), if any.
     ///   - checksFrameCounter: Refuse replayed frames (default); `false` for captures read offline.
     public init(
         decryptor: P1Decryptor, options: P1Framer.Options = .init(), maximumFrameLength: Int = 4096,
-        lastFrameCounter: UInt32? = nil, checksFrameCounter: Bool = true
+        lastAccepted: P1FrameCounter? = nil, checksFrameCounter: Bool = true
     ) {
         self.decryptor = decryptor
-        self.lastFrameCounter = lastFrameCounter
+        self.lastAccepted = lastAccepted
         self.checksFrameCounter = checksFrameCounter
         splitter = P1FrameSplitter(maximumFrameLength: maximumFrameLength)
         framer = P1Framer(options: options)
@@ -411,11 +445,14 @@ public struct P1EncryptedStreamDecoder: Sendable {
             do throws(P1Error) {
                 let parsed = try P1DLMSFrame.parse(frame)
                 let plaintext = try decryptor.decrypt(parsed)
-                if checksFrameCounter, let last = lastFrameCounter, parsed.frameCounter <= last {
+                if checksFrameCounter, let last = lastAccepted, last.systemTitle == parsed.systemTitle,
+                    parsed.frameCounter <= last.counter
+                {
                     throw P1Error.replayedFrame(
-                        systemTitle: parsed.systemTitleText, frameCounter: parsed.frameCounter, lastAccepted: last)
+                        systemTitle: parsed.systemTitleText, frameCounter: parsed.frameCounter,
+                        lastAccepted: last.counter)
                 }
-                lastFrameCounter = parsed.frameCounter
+                lastAccepted = P1FrameCounter(systemTitle: parsed.systemTitle, counter: parsed.frameCounter)
                 framer.feed(plaintext) { event in
                     switch event {
                     case .telegram(let telegram): handler(.telegram(telegram))

@@ -29,18 +29,25 @@ public struct P1Reader<Port: SerialPort> {
     ///   - decryptor: Set for encrypted meters (Luxembourg Smarty, Austria); `nil` for plaintext telegrams.
     ///   - chunkSize: Bytes asked for per read.
     ///   - port: An already open port (e.g. the one auto-detection used), else `open` is called on the first poll.
+    ///   - lastAccepted: Encrypted meters: the last frame counter accepted before (kept across restarts), so a
+    ///     recording played in right after a restart is refused too.
     ///   - open: Opens the port for a line setting.
     public init(
         configuration: SerialConfiguration, options: P1Framer.Options = .init(), decryptor: P1Decryptor? = nil,
-        chunkSize: Int = 512, port: Port? = nil, open: @escaping Opener
+        chunkSize: Int = 512, port: Port? = nil, lastAccepted: P1FrameCounter? = nil, open: @escaping Opener
     ) {
         self.configuration = configuration
         self.chunkSize = chunkSize
         self.port = port
         self.open = open
         framer = P1Framer(options: options)
-        decoder = decryptor.map { P1EncryptedStreamDecoder(decryptor: $0, options: options) }
+        decoder = decryptor.map {
+            P1EncryptedStreamDecoder(decryptor: $0, options: options, lastAccepted: lastAccepted)
+        }
     }
+
+    /// Encrypted meters: the meter and frame counter of the last authentic frame, `nil` before the first.
+    public var lastAccepted: P1FrameCounter? { decoder?.lastAccepted }
 
     /// Framer counters (telegrams, rejections by reason, skipped bytes) for plaintext meters.
     public var statistics: P1Framer.Statistics { decoder?.framer.statistics ?? framer.statistics }
@@ -115,6 +122,9 @@ public struct P1AutoDetector: Sendable {
     public var minimumLinesWithoutCRC: Int
     /// Encrypted meters: frames are decrypted before framing.
     public var decryptor: P1Decryptor?
+    /// Encrypted meters: the last frame counter accepted before (a restart's saved one); older frames are refused
+    /// as replayed during detection too.
+    public var lastAccepted: P1FrameCounter?
 
     public init(
         candidates: [SerialConfiguration] = P1AutoDetector.defaultCandidates, window: Duration = .seconds(22),
@@ -132,6 +142,8 @@ public struct P1AutoDetector: Sendable {
         public var port: Port
         public var configuration: SerialConfiguration
         public var telegram: P1Telegram
+        /// Encrypted meters: the frame counter of `telegram`'s frame, for the reader that goes on from here.
+        public var lastAccepted: P1FrameCounter?
     }
 
     /// Tries each candidate in turn.
@@ -154,7 +166,9 @@ public struct P1AutoDetector: Sendable {
                 continue
             }
             opened += 1
-            var reader = P1Reader<Port>(configuration: configuration, decryptor: decryptor, port: port) {
+            var reader = P1Reader<Port>(
+                configuration: configuration, decryptor: decryptor, port: port, lastAccepted: lastAccepted
+            ) {
                 (_: SerialConfiguration) throws(HALError) -> Port in
                 throw HALError(.unavailable, subsystem: "p1", device: "auto-detect", operation: "reopen")
             }
@@ -173,7 +187,9 @@ public struct P1AutoDetector: Sendable {
             }
             if let found, let open = reader.port {
                 port = open
-                return Detection(port: port, configuration: configuration, telegram: found)
+                return Detection(
+                    port: port, configuration: configuration, telegram: found,
+                    lastAccepted: reader.lastAccepted ?? lastAccepted)
             }
         }
         if opened == 0, let lastError { throw .serial(lastError) }

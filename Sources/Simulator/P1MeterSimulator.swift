@@ -131,6 +131,9 @@ public struct P1MeterSimulator: Sendable {
             gasCapturedLitres: 4_321_000, gasCaptureTime: nil, waterLitres: 87_654, waterCapturedLitres: 87_654,
             waterCaptureTime: nil)
         quarterStart = startEpoch - startEpoch % 900
+        // A real meter's invocation counter has counted every frame since it was installed: start from the clock
+        // (one frame per 10 s), so a later run of the simulator never repeats a counter a reader has accepted.
+        counters.frameCounter = UInt32(truncatingIfNeeded: max(0, startEpoch) / 10)
     }
 
     /// How long until the next telegram (the profile's cadence).

@@ -145,3 +145,41 @@ func runAnnouncesExactlyWhatASinglePhaseMeterWithoutPVSends() async throws {
 final class Messages: Sendable {
     let list = Mutex<[(topic: String, payload: [UInt8])]>([])
 }
+
+/// Issue "Hostile input" item 10: the Smarty frame counter was kept in memory only, so right after a restart a
+/// recording of earlier frames was accepted again. It is saved in the state directory; a second run fed the same
+/// frames (the simulated meter starting at the same instant = a replayed recording) refuses them all.
+@Test(.timeLimit(.minutes(2)))
+func theSmartyFrameCounterSurvivesARestart() async throws {
+    let directory = try temporaryDirectory("frame-counter")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let state = directory.appendingPathComponent("state")
+    let board = directory.appendingPathComponent("board.yaml")
+    try """
+    name: smarty replay
+    p1:
+      simulate:
+        profile: smarty
+        start: 2025-01-06T19:00:00Z
+      serial: 115200-8N1
+    """.write(to: board, atomically: true, encoding: .utf8)
+    let config = directory.appendingPathComponent("config.yaml")
+    try "device: replay\nhealth_interval: 1s\nstdout:\n  health: true\n  records: false\n".write(
+        to: config, atomically: true, encoding: .utf8)
+    let arguments = ["run", "--board", board.path, "--config", config.path, "--duration", "12s"]
+
+    let first = try EmeterProcess(arguments, environment: ["STATE_DIRECTORY": state.path])
+    #expect(await first.wait(timeout: .seconds(40)) == 0, "\(first.standardError.suffix(2000))")
+    let p1Lines = first.outputLines.compactMap(jsonObject).filter { $0["type"] as? String == "p1" }
+    #expect(p1Lines.count >= 1, "\(first.standardError.suffix(2000))")
+    let saved = try String(contentsOf: state.appendingPathComponent("p1-frame-counter"), encoding: .utf8)
+    #expect(saved.hasPrefix("53414753494D3031 "))  // "SAGSIM01", the simulated meter's system title
+
+    let second = try EmeterProcess(arguments, environment: ["STATE_DIRECTORY": state.path])
+    #expect(await second.wait(timeout: .seconds(40)) == 0, "\(second.standardError.suffix(2000))")
+    let lines = second.outputLines.compactMap(jsonObject)
+    #expect(!lines.contains { $0["type"] as? String == "p1" }, "a replayed frame was accepted")
+    let replayed =
+        lines.compactMap { ($0["rejection_reasons"] as? [String: Any])?["replayed_frame"] as? Int }.max() ?? 0
+    #expect(replayed >= 1, "health: \(lines.filter { $0["type"] as? String == "health" }.last ?? [:])")
+}

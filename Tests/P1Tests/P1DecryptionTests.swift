@@ -213,9 +213,20 @@ func encryptedFramesDecryptToTheirPlaintext(file: String, ak: String?, plain: St
         ])
     #expect(stream.lastFrameCounter == 7)
     // A reader reconnecting hands the counter on, so a replay right after a reconnect is refused too.
-    var reconnected = P1EncryptedStreamDecoder(decryptor: decryptor, lastFrameCounter: stream.lastFrameCounter)
+    // It is kept across restarts as text.
+    let saved = try #require(stream.lastAccepted).text
+    #expect(saved == "53595354454D4944 7\n")
+    var reconnected = P1EncryptedStreamDecoder(decryptor: decryptor, lastAccepted: P1FrameCounter(text: saved))
     var after: [P1StreamEvent] = []
     let old = try decryptor.encrypt(plaintext, systemTitle: Array("SYSTEMID".utf8), frameCounter: 7)
     reconnected.feed(old.bytes) { after.append($0) }
     #expect(after == [.frameFailed(.replayedFrame(systemTitle: title, frameCounter: 7, lastAccepted: 7))])
+    // A replaced meter (another system title) counts from its own start.
+    after = []
+    let replaced = try decryptor.encrypt(plaintext, systemTitle: Array("NEWMETER".utf8), frameCounter: 1)
+    reconnected.feed(replaced.bytes) { after.append($0) }
+    #expect(after.count == 1 && { if case .telegram = after[0] { true } else { false } }())
+    for bad in ["", "53595354454D4944", "5359535445 7", "ZZ595354454D4944 7", "53595354454D4944 -1"] {
+        #expect(P1FrameCounter(text: bad) == nil, "accepted \(bad)")
+    }
 }

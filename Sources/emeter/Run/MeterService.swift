@@ -35,7 +35,8 @@ struct MeterService: Service {
         let (events, continuation) = AsyncStream<LoopEvent>.makeStream(bufferingPolicy: .bufferingNewest(4096))
         // The first telegram's equipment id, for choosing the device id (readings wait in `events` meanwhile).
         let firstEquipmentID = Mutex<String?>(nil)
-        let p1 = try P1Source.start(board: board, boardPath: boardPath, logger: logger) { event in
+        let p1 = try P1Source.start(board: board, boardPath: boardPath, stateDirectory: stateDirectory, logger: logger)
+        { event in
             if case .sample(let sample) = event {
                 firstEquipmentID.withLock { $0 = $0 ?? sample.details.equipmentID ?? "" }
             }

@@ -1,4 +1,5 @@
 import Dispatch
+import FoundationEssentials
 import HAL
 import Logging
 import P1
@@ -59,15 +60,24 @@ final class P1ReaderThread: Sendable {
     let dataRequest: DataRequestLine
     /// How long auto-detection listens at each line setting (DSMR 2.2–4 send every 10 s).
     let detectionWindow: Duration
+    /// Encrypted meters: where the last accepted frame counter is kept across restarts (`nil`: memory only).
+    let frameCounterPath: String?
     private let logger: Logger
     private let onEvent: @Sendable (Event) -> Void
     private let stopped = Mutex(false)
     private let finished = DispatchSemaphore(value: 0)
 
+    /// The saved frame counter is rewritten at most this often while frames arrive (and at stop): a Smarty frame
+    /// every 10 s would otherwise be an SD-card write every 10 s. After a crash the saved counter can thus be up
+    /// to this much behind: a recording of those last minutes is the only replay a restart lets through.
+    static let frameCounterSaveInterval: Duration = .seconds(600)
+
     init(
         endpoint: P1Endpoint, serial: SerialConfiguration?, decryptor: P1Decryptor?, dataRequest: DataRequestLine,
-        detectionWindow: Duration = .seconds(22), logger: Logger, onEvent: @escaping @Sendable (Event) -> Void
+        detectionWindow: Duration = .seconds(22), frameCounterPath: String? = nil, logger: Logger,
+        onEvent: @escaping @Sendable (Event) -> Void
     ) {
+        self.frameCounterPath = frameCounterPath
         self.detectionWindow = detectionWindow
         self.endpoint = endpoint
         self.serial = serial
@@ -118,18 +128,55 @@ final class P1ReaderThread: Sendable {
         while !isStopped && ContinuousClock.now < deadline { BlockingThread.sleep(.milliseconds(50)) }
     }
 
+    /// The frame counter saved by an earlier run, if any and readable.
+    private func loadFrameCounter() -> P1FrameCounter? {
+        guard decryptor != nil, let path = frameCounterPath, let data = FileManager.default.contents(atPath: path)
+        else { return nil }
+        guard let counter = P1FrameCounter(text: String(decoding: data, as: UTF8.self)) else {
+            logger.warning("\(path): not a saved frame counter (`<16 hex digits> <counter>`); ignoring it")
+            return nil
+        }
+        logger.info(
+            "P1 frame counter restored: frames not newer are refused as replayed",
+            metadata: ["counter": "\(counter.counter)", "file": "\(path)"])
+        return counter
+    }
+
+    private func saveFrameCounter(_ counter: P1FrameCounter) {
+        guard let path = frameCounterPath else { return }
+        do {
+            try Data(counter.text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            logger.warning("cannot save the P1 frame counter in \(path): \(error)")
+        }
+    }
+
     private func run<Port: SerialPort>(open: @escaping P1Reader<Port>.Opener) {
         var backoff = Duration.milliseconds(500)
         var configuration = serial
         var reader: P1Reader<Port>?
         let start = ContinuousClock.now
+        var saved = loadFrameCounter()
+        var savedAt = ContinuousClock.now
+        defer {
+            if let last = reader?.lastAccepted, last != saved { saveFrameCounter(last) }
+        }
         while !isStopped {
+            if let last = reader?.lastAccepted, last != saved,
+                saved == nil || savedAt.duration(to: .now) >= Self.frameCounterSaveInterval
+            {
+                saveFrameCounter(last)
+                saved = last
+                savedAt = .now
+            }
             if reader == nil {
                 if let configuration {
-                    reader = P1Reader(configuration: configuration, decryptor: decryptor, open: open)
+                    reader = P1Reader(
+                        configuration: configuration, decryptor: decryptor, lastAccepted: saved, open: open)
                 } else {
                     do {
-                        let detector = P1AutoDetector(window: detectionWindow, decryptor: decryptor)
+                        var detector = P1AutoDetector(window: detectionWindow, decryptor: decryptor)
+                        detector.lastAccepted = saved
                         let detection = try detector.detect(
                             open: open, now: { start.duration(to: ContinuousClock.now) })
                         configuration = detection.configuration
@@ -140,7 +187,7 @@ final class P1ReaderThread: Sendable {
                         onEvent(.stream(.telegram(detection.telegram), receivedAt: SystemClock.unixMilliseconds()))
                         reader = P1Reader(
                             configuration: detection.configuration, decryptor: decryptor,
-                            port: detection.port, open: open)
+                            port: detection.port, lastAccepted: detection.lastAccepted, open: open)
                     } catch {
                         onEvent(.portError("\(endpoint): \(error)"))
                         pause(backoff)

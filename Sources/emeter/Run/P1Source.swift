@@ -18,8 +18,10 @@ struct P1Source {
 
     /// Starts reading, or returns `nil` when the board has no `p1:` section.
     /// - Throws: `RunFailure` naming the board field, with the exit status for it.
+    /// - Parameter stateDirectory: Where an encrypted meter's last frame counter is kept (`p1-frame-counter`).
     static func start(
-        board: BoardFile, boardPath: String, logger: Logger, onEvent: @escaping @Sendable (P1Event) -> Void
+        board: BoardFile, boardPath: String, stateDirectory: String? = nil, logger: Logger,
+        onEvent: @escaping @Sendable (P1Event) -> Void
     ) throws -> P1Source? {
         guard let p1 = board.p1 else { return nil }
         // A DIY cable's data-request pin on a GPIO: raised for as long as we read (DSMR 5.0.2 §5.7.1).
@@ -70,7 +72,8 @@ struct P1Source {
             }
         let serial = p1.serial.flatMap { $0 == "auto" ? nil : SerialConfiguration(parsing: $0) }
         let thread = P1ReaderThread(
-            endpoint: endpoint, serial: serial, decryptor: decryptor, dataRequest: request, logger: logger
+            endpoint: endpoint, serial: serial, decryptor: decryptor, dataRequest: request,
+            frameCounterPath: stateDirectory.map { $0 + "/p1-frame-counter" }, logger: logger
         ) { event in
             switch event {
             case .stream(let event, let time): onEvent(P1Event(event, receivedAt: time))
