@@ -68,7 +68,10 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"), logging,
             ]
         ),
-        .target(name: "Simulator", dependencies: ["HAL", "ADE9000", "P1", "CivilTime"]),
+        .target(
+            name: "Simulator",
+            dependencies: ["HAL", "ADE9000", "P1", "CivilTime", .product(name: "SystemPackage", package: "swift-system")]
+        ),
         .target(name: "Firmware", dependencies: ["HAL", "CivilTime", "ADE9000", "P1", logging]),
         .target(
             name: "MQTT",

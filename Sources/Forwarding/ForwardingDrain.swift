@@ -7,6 +7,9 @@ public struct DrainStatistics: Sendable, Equatable {
     public var dropped = 0
     public var failedAttempts = 0
     public var pauses = 0
+    /// Records the backend took (or refused for good) whose acknowledgement the ring could not store (its medium
+    /// failed). Not delivered: the record stays and is sent again after a backoff, like a retry.
+    public var storageErrors = 0
 
     public init() {}
 }
@@ -20,6 +23,11 @@ public struct DrainStatistics: Sendable, Equatable {
 /// backend never receives two records that overlap. Failures follow `ForwardError.Action`: `.retry` backs off
 /// (exponential with full jitter, base 1 s, cap 60 s, at least `Retry-After`), `.pause` waits long and logs
 /// critically, `.drop` counts the record as dead-lettered and acknowledges it so the queue moves on.
+///
+/// When the ring cannot store an acknowledgement (its EEPROM or file failed), the record is *not* delivered as far
+/// as the ring knows: it is counted in ``DrainStatistics/storageErrors`` and the forwarder backs off exactly as for
+/// a `.retry` before it is sent again (at least once: the backend de-duplicates it by its `id`), instead of fetching
+/// the same record again at once in a resend storm.
 public struct ForwardingDrain<C: Clock>: Sendable where C.Duration == Duration {
     public let store: any RecordStoring
     public let consumer: ConsumerID
@@ -54,6 +62,8 @@ public struct ForwardingDrain<C: Clock>: Sendable where C.Duration == Duration {
         case delivered
         case dropped
         case failed(ForwardError)
+        /// The backend took (or refused) the record, but the ring could not store the acknowledgement.
+        case storageFailed(RingError)
     }
 
     /// Sends `record` (handed out by the ring for this consumer) and settles it in the ring: acknowledged when the
@@ -68,16 +78,26 @@ public struct ForwardingDrain<C: Clock>: Sendable where C.Duration == Duration {
             logger.error(
                 "\(forwarder.name): dropped a record the backend refuses: \(error.message)",
                 metadata: ["start": "\(record.start)", "end": "\(record.end)"])
-            try? await store.acknowledge(consumer, through: record.lastSequence)
+            if let failure = await acknowledge(record, statistics: &statistics) { return .storageFailed(failure) }
             return .dropped
         }
-        do {
-            try await store.acknowledge(consumer, through: record.lastSequence)
-        } catch {
-            logger.error("\(forwarder.name): acknowledging in the ring failed: \(error)")
-        }
+        if let failure = await acknowledge(record, statistics: &statistics) { return .storageFailed(failure) }
         statistics.delivered += 1
         return .delivered
+    }
+
+    /// Acknowledges `record` in the ring; the error when the ring could not store that (counted, logged).
+    private func acknowledge(_ record: IntervalRecord, statistics: inout DrainStatistics) async -> RingError? {
+        do {
+            try await store.acknowledge(consumer, through: record.lastSequence)
+            return nil
+        } catch {
+            statistics.storageErrors += 1
+            logger.error(
+                "\(forwarder.name): the ring could not store the acknowledgement; the record stays and is sent again: \(error)",
+                metadata: ["start": "\(record.start)", "end": "\(record.end)"])
+            return error
+        }
     }
 
     /// Runs until cancelled; returns the counters.
@@ -94,6 +114,14 @@ public struct ForwardingDrain<C: Clock>: Sendable where C.Duration == Duration {
             switch await deliver(record, statistics: &statistics) {
             case .delivered, .dropped:
                 attempt = 0
+            case .storageFailed:
+                // The record stays pinned (it reached the backend); the same backoff as a retry keeps a failing
+                // medium from turning into a resend storm.
+                let wait = Self.backoff(attempt: attempt, base: base, cap: cap, using: &random)
+                attempt += 1
+                logger.warning(
+                    "\(forwarder.name): sending the record again in \(wait)", metadata: ["attempt": "\(attempt)"])
+                do { try await clock.sleep(for: wait) } catch { break }
             case .failed(let error):
                 switch error.action {
                 case .drop:

@@ -8,7 +8,13 @@ public struct HALError: Error, Equatable, Sendable, CustomStringConvertible {
     /// What generic code may react to, whatever backend produced the error
     /// (errno mapped as linux-embedded-hal does, after the kernel's I2C fault-codes document).
     public enum Kind: Equatable, Sendable {
-        /// No acknowledge from the target; `address` is true when the address phase was not acknowledged (ENXIO).
+        /// No acknowledge from the target; `address` is true when the address phase was not acknowledged.
+        ///
+        /// Two errno values mean this: `ENXIO`, which the kernel's I2C fault-codes document prescribes for an address
+        /// NACK, and `EREMOTEIO`, the older code some adapters still return for a NACK in any phase — notably
+        /// `i2c-bcm2835` on every Raspberry Pi. `EREMOTEIO` cannot tell the address phase from a data byte, so it is
+        /// reported as an address NACK, the common case (no device, or an EEPROM busy in its write cycle); a
+        /// transaction with no data bytes (an ACK poll, ``I2CDevice/probe(address:)``) can only fail there anyway.
         case noAcknowledge(address: Bool)
         /// The device or bus is in use (EBUSY), e.g. a tty opened exclusively by another process.
         case busy
@@ -70,7 +76,7 @@ public struct HALError: Error, Equatable, Sendable, CustomStringConvertible {
     public static func kind(for errno: Errno) -> Kind {
         switch errno.rawValue {
         case 2, 19: .unavailable  // ENOENT, ENODEV
-        case 6: .noAcknowledge(address: true)  // ENXIO
+        case 6, 121: .noAcknowledge(address: true)  // ENXIO; EREMOTEIO (i2c-bcm2835 and other older adapters)
         case 16: .busy  // EBUSY
         case 11: .arbitrationLost  // EAGAIN
         case 110: .timedOut  // ETIMEDOUT

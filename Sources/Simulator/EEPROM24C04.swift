@@ -1,4 +1,5 @@
 import HAL
+import SystemPackage
 
 /// A simulated AT24C04 / 24C04 serial EEPROM (4 Kbit = 512 bytes) on an I2C bus, at the byte level.
 ///
@@ -10,7 +11,10 @@ import HAL
 /// - Random read (write word address, repeated start, read) and current-address read; a sequential read
 ///   increments the 9-bit address and rolls over from the last byte of the memory to the first.
 /// - After a page write the chip is in its internal write cycle (t_WR, 5 ms max) and does **not acknowledge
-///   its address** (`HALError` `.noAcknowledge(address: true)`), which is what ACK polling detects.
+///   its address** (`HALError` `.noAcknowledge(address: true)`), which is what ACK polling detects. A NACK is
+///   reported the way a Linux adapter reports it: as an errno (``NACKErrno``: `ENXIO` by default, `EREMOTEIO` like
+///   the Raspberry Pi's `i2c-bcm2835`) turned into a `HALError` by `HALError.kind(for:)`, the mapping the i2c-dev
+///   backend uses, so a test on the simulator exercises the same errno path as the hardware.
 ///   Virtual time: the busy period is counted in address phases (`busyAddressPhases` NACKs), no real sleep.
 /// - Power loss hook: ``cutPower(afterBytes:partial:)`` stops programming after a given number of bytes
 ///   (in the middle of a page write), optionally garbling the byte being programmed; the chip then stays
@@ -22,6 +26,22 @@ public struct EEPROM24C04: I2CDevice, Sendable {
     public static let size = 512
     public static let pageSize = 16
     public static let blockSize = 256
+
+    /// The errno an I2C adapter's Linux driver returns when the chip does not acknowledge its address.
+    public enum NACKErrno: Sendable, CaseIterable {
+        /// `ENXIO` (6): what the kernel's I2C fault-codes document prescribes; most adapters.
+        case enxio
+        /// `EREMOTEIO` (121): `i2c-bcm2835`, the adapter of every Raspberry Pi, for a NACK in any phase.
+        case eremoteio
+
+        /// The errno value.
+        public var errno: Errno {
+            switch self {
+            case .enxio: Errno(rawValue: 6)
+            case .eremoteio: Errno(rawValue: 121)
+            }
+        }
+    }
 
     /// The memory array (erased state 0xFF).
     public var memory: [UInt8]
@@ -41,6 +61,8 @@ public struct EEPROM24C04: I2CDevice, Sendable {
     public private(set) var isPowered = true
     /// 9-bit word address pointer.
     public private(set) var addressPointer = 0
+    /// How a NACK is reported (the adapter the chip is wired to).
+    public var nackErrno: NACKErrno
 
     private var cut: (afterBytes: Int, partial: UInt8?)?
 
@@ -48,9 +70,14 @@ public struct EEPROM24C04: I2CDevice, Sendable {
     ///   - baseAddress: 0x50 by default (A2 low).
     ///   - busyAddressPhases: How many address phases the chip NACKs after each write (default 3).
     ///   - contents: Initial memory, 512 bytes; erased (0xFF) by default.
-    public init(baseAddress: UInt8 = 0x50, busyAddressPhases: Int = 3, contents: [UInt8]? = nil) {
+    ///   - nackErrno: The errno a NACK is reported with: `.enxio` (default, most adapters) or `.eremoteio`
+    ///     (the Raspberry Pi's `i2c-bcm2835`).
+    public init(
+        baseAddress: UInt8 = 0x50, busyAddressPhases: Int = 3, contents: [UInt8]? = nil, nackErrno: NACKErrno = .enxio
+    ) {
         self.baseAddress = baseAddress & 0x7E
         self.busyAddressPhases = busyAddressPhases
+        self.nackErrno = nackErrno
         if let contents, contents.count == Self.size {
             memory = contents
         } else {
@@ -87,15 +114,13 @@ public struct EEPROM24C04: I2CDevice, Sendable {
             throw HALError(
                 .unavailable, subsystem: "sim:24c04", device: device, operation: "I2C_RDWR", detail: "no power")
         }
-        guard address & 0x7E == baseAddress else {
-            throw HALError(.noAcknowledge(address: true), subsystem: "sim:24c04", device: device, operation: "I2C_RDWR")
-        }
+        guard address & 0x7E == baseAddress else { throw nack(device) }
         if busyRemaining > 0 {
             busyRemaining -= 1
             busyNacks += 1
-            throw HALError(
-                .noAcknowledge(address: true), subsystem: "sim:24c04", device: device, operation: "I2C_RDWR",
-                detail: "write cycle in progress")
+            var error = nack(device)
+            error.detail = "write cycle in progress"
+            throw error
         }
         let block = Int(address & 1)
         var replies: [[UInt8]] = []
@@ -116,6 +141,11 @@ public struct EEPROM24C04: I2CDevice, Sendable {
             }
         }
         return replies
+    }
+
+    /// A NACK of the address phase as the adapter reports it: an errno, mapped like the i2c-dev backend maps it.
+    private func nack(_ device: String) -> HALError {
+        HALError(subsystem: "sim:24c04", device: device, operation: "I2C_RDWR", errno: nackErrno.errno)
     }
 
     private mutating func programPage(_ data: [UInt8], device: String) throws(HALError) {

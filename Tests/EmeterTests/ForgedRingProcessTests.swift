@@ -23,7 +23,7 @@ import Testing
         RingImage.Header(
             slot: 0, generation: 1, count: 1,
             runs: [RingImage.Run(offset: 0, length: bytes.count), RingImage.Run(offset: 0, length: 0)],
-            nominalInterval: 60, context: context, cursors: [nil, nil, nil, nil]),
+            nominalInterval: 60, context: context, positions: [nil, nil, nil, nil]),
         into: &image)
     var storage = FileRingStorage(path: path)
     try storage.store(image, changed: [0..<RingImage.size])

@@ -26,7 +26,7 @@ struct ForgedRingImageTests {
             RingImage.Header(
                 slot: slot, generation: generation, count: records.count,
                 runs: [RingImage.Run(offset: 0, length: bytes.count), RingImage.Run(offset: 0, length: 0)],
-                nominalInterval: 60, context: Self.context, cursors: [nil, nil, nil, nil]),
+                nominalInterval: 60, context: Self.context, positions: [nil, nil, nil, nil]),
             into: &image)
         return image
     }
@@ -68,7 +68,7 @@ struct ForgedRingImageTests {
             RingImage.Header(
                 slot: 0, generation: 2, count: 3,
                 runs: RingImage.readHeader(older, slot: 1)?.runs ?? [],
-                nominalInterval: 60, context: Self.context, cursors: [nil, nil, nil, nil]),
+                nominalInterval: 60, context: Self.context, positions: [nil, nil, nil, nil]),
             into: &forged)
         let ring = try ReadingRing(storage: RAMRingStorage(image: forged))
         #expect(ring.loadedExistingImage == true)

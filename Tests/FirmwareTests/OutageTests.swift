@@ -38,7 +38,7 @@ actor RingOutput: LoopOutput {
 /// exactly to the meter's register difference, and the ring never needed more than its 512 bytes.
 @Test func outagesOfOneHourAndTwoDaysLoseNoWattHour() async throws {
     let store = try RecordStore(storage: RAMRingStorage(), nominalInterval: 60, logger: Logger(label: "test"))
-    let consumer = ConsumerID(1)
+    let consumer = ConsumerID("c1")
     try await store.register(consumer)
     let output = RingOutput(store: store)
     let backend = SwitchableBackend()
@@ -76,7 +76,7 @@ actor RingOutput: LoopOutput {
         t += 10
     }
     let delivered = await backend.delivered
-    #expect(await store.statistics.backlog[1] == 0)
+    #expect(await store.statistics.backlog["c1"] == 0)
     #expect(statistics.failedAttempts > 2000)  // every minute of both outages
     #expect(delivered.contains { $0.flags.contains(.merged) }, "the 48 h outage must have merged records")
     // Delivered records tile the run: contiguous sequence ranges and times, no overlap.

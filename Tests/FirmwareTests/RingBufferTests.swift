@@ -10,8 +10,12 @@ struct RingBufferTests {
         #expect(ring.image.count == 512)
         #expect(ring.storage.image?.count == 512)
         #expect(ReadingRing<RAMRingStorage>.dataCapacity == 384)
-        // Header slot 0 got the first commit: "ER", version 1, slot 0, generation 1 little-endian, count 1.
-        #expect(Array(ring.image[0..<10]) == [0x45, 0x52, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00])
+        // Header slot 0 got the first commit: "ER", version 2, slot 0, generation 1 little-endian, count 1.
+        #expect(Array(ring.image[0..<10]) == [0x45, 0x52, 0x02, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00])
+        // No consumer: four free positions; the storage epoch at byte 56 is the ring's (random, not 0).
+        #expect(Array(ring.image[44..<48]) == [0xFF, 0xFF, 0xFF, 0xFF])
+        #expect(ring.epoch != 0)
+        #expect(ring.image[56..<60].reduce(UInt32(0)) { $0 << 8 | UInt32($1) } == ring.epoch.byteSwapped)
     }
 
     /// The requirement: at least 32 typical one-minute records fit at full resolution (measured: 35).
@@ -34,7 +38,7 @@ struct RingBufferTests {
     /// resolution.)
     @Test func twoDaysWithoutAckKeepEnergyExact() throws {
         var ring = try ReadingRing(storage: RAMRingStorage())
-        try ring.register(ConsumerID(0))
+        try ring.register(ConsumerID("c0"))
         var appended = RingTotals()
         let records = typicalRingRecords(2880)
         for (index, record) in records.enumerated() {
@@ -61,6 +65,7 @@ struct RingBufferTests {
                     var r = records[2879]
                     r.firstSequence = 2880
                     r.lastSequence = 2880
+                    r.epoch = ring.epoch
                     return r
                 }())
         #expect(ring.records[0].flags.contains(.merged))

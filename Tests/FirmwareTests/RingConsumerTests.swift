@@ -24,8 +24,8 @@ struct RingBackend {
 
 @Suite("Ring consumers: acknowledgement and merging")
 struct RingConsumerTests {
-    let a = ConsumerID(0)
-    let b = ConsumerID(1)
+    let a = ConsumerID("c0")
+    let b = ConsumerID("c1")
 
     @Test func recordIsFreedOnlyAfterEveryConsumerAcknowledged() throws {
         var ring = try ReadingRing(storage: RAMRingStorage())
@@ -185,7 +185,7 @@ struct RingConsumerTests {
     @Test(arguments: [1, 2])
     func fourRandomConsumersNeverBlockTheRing(seed: UInt64) throws {
         var ring = try ReadingRing(storage: RAMRingStorage())
-        let consumers = (0..<4).map(ConsumerID.init)
+        let consumers = (0..<4).map { ConsumerID("c\($0)") }
         for consumer in consumers { try ring.register(consumer) }
         var backends = Array(repeating: RingBackend(), count: 4)
         var delivered = Array(repeating: false, count: 4)  // the record in flight reached the backend
@@ -243,7 +243,7 @@ struct RingConsumerTests {
         var reopened = try ReadingRing(storage: RAMRingStorage(image: ring.image))
         #expect(reopened.acknowledgedSequence(for: a) == 5)
         #expect(reopened.acknowledgedSequence(for: b) == 0)
-        #expect(reopened.acknowledgedSequence(for: ConsumerID(2)) == nil)
+        #expect(reopened.acknowledgedSequence(for: ConsumerID("c2")) == nil)
         #expect(try reopened.next(for: a)?.firstSequence == 6)
         #expect(try reopened.next(for: b)?.firstSequence == 1)
         #expect(reopened.nextSequence == 9)

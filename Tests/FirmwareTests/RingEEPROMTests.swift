@@ -120,7 +120,7 @@ struct RingEEPROMStorageTests {
 
     @Test func twoDaysOnEEPROMReloadExactly() throws {
         var ring = try openEEPROMRing(EEPROM24C04())
-        try ring.register(ConsumerID(0))
+        try ring.register(ConsumerID("c0"))
         let records = typicalRingRecords(2880)
         for record in records { try ring.append(record) }
         #expect(RingTotals(ring.records) == RingTotals(records))
@@ -140,7 +140,7 @@ struct RingEEPROMStorageTests {
     }
 
     static func snapshot(_ ring: borrowing EEPROMRing) -> Snapshot {
-        Snapshot(records: ring.records, cursors: (0..<4).map { ring.acknowledgedSequence(for: ConsumerID($0)) })
+        Snapshot(records: ring.records, cursors: (0..<4).map { ring.acknowledgedSequence(for: ConsumerID("c\($0)")) })
     }
 
     static func snapshot(image: [UInt8]) throws -> Snapshot {
@@ -157,14 +157,14 @@ struct RingEEPROMStorageTests {
     /// Brings a ring on `eeprom` to the state just before `operation`.
     static func prepare(_ operation: Operation) throws -> EEPROM24C04 {
         var ring = try openEEPROMRing(EEPROM24C04())
-        try ring.register(ConsumerID(0))
+        try ring.register(ConsumerID("c0"))
         if operation == .appendWithPinnedFront {
-            try ring.register(ConsumerID(1))
-            try ring.register(ConsumerID(2))
+            try ring.register(ConsumerID("c1"))
+            try ring.register(ConsumerID("c2"))
         }
         let count = operation == .appendWithMerge || operation == .appendWithPinnedFront ? 200 : 20
         for record in typicalRingRecords(count) { try ring.append(record) }
-        if operation == .acknowledge { _ = try ring.next(for: ConsumerID(0)) }
+        if operation == .acknowledge { _ = try ring.next(for: ConsumerID("c0")) }
         return ring.storage.bus
     }
 
@@ -172,9 +172,9 @@ struct RingEEPROMStorageTests {
         switch operation {
         case .appendWithPinnedFront:
             // Three forwarders hold the three oldest records in flight: only newer pairs may merge.
-            _ = try ring.next(for: ConsumerID(0))
-            for consumer in [ConsumerID(1), ConsumerID(2)] {
-                for _ in 0..<(consumer.index) {
+            _ = try ring.next(for: ConsumerID("c0"))
+            for (acknowledged, consumer) in [(1, ConsumerID("c1")), (2, ConsumerID("c2"))] {
+                for _ in 0..<acknowledged {
                     let record = try #require(try ring.next(for: consumer))
                     try ring.acknowledge(consumer, through: record.lastSequence)
                 }
@@ -183,9 +183,9 @@ struct RingEEPROMStorageTests {
             for record in typicalRingRecords(3, start: ringNewYear2026 + 300_000) { try ring.append(record) }
         case .append, .appendWithMerge: try ring.append(typicalRingRecords(1, start: ringNewYear2026 + 300_000)[0])
         case .acknowledge:
-            _ = try ring.next(for: ConsumerID(0))
-            try ring.acknowledge(ConsumerID(0), through: 1)
-        case .register: try ring.register(ConsumerID(3))
+            _ = try ring.next(for: ConsumerID("c0"))
+            try ring.acknowledge(ConsumerID("c0"), through: 1)
+        case .register: try ring.register(ConsumerID("c3"))
         }
     }
 
@@ -256,7 +256,7 @@ struct RingEEPROMStorageTests {
     /// (Measured: 20 321 commits; data cells 941…970 writes, mean 957; hottest header cell 10 161.)
     @Test func wearIsSpreadOverTheDevice() throws {
         var ring = try openEEPROMRing(EEPROM24C04(busyAddressPhases: 0))
-        let consumer = ConsumerID(0)
+        let consumer = ConsumerID("c0")
         try ring.register(consumer)
         let records = typicalRingRecords(10_000)
         for (index, record) in records.enumerated() {
@@ -268,8 +268,8 @@ struct RingEEPROMStorageTests {
             }
         }
         let wear = ring.storage.bus.writesPerCell
-        let header = wear[0..<128]
-        let data = wear[128..<512]
+        let header = wear[0..<RingImage.dataStart]
+        let data = wear[RingImage.dataStart..<512]
         let commits = ring.commitCount
         let mean = Double(data.reduce(0, +)) / Double(data.count)
         #expect(data.min()! > 0)

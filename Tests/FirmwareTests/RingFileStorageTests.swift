@@ -15,14 +15,14 @@ struct RingFileStorageTests {
         defer { unlink(path) }
         var ring = try ReadingRing(storage: FileRingStorage(path: path))
         #expect(ring.loadedExistingImage == false)
-        try ring.register(ConsumerID(1))
+        try ring.register(ConsumerID("c1"))
         let records = typicalRingRecords(100)
         for record in records { try ring.append(record) }
         let reopened = try ReadingRing(storage: FileRingStorage(path: path))
         #expect(reopened.loadedExistingImage == true)
         #expect(reopened.records == ring.records)
         #expect(RingTotals(reopened.records) == RingTotals(records))
-        #expect(reopened.acknowledgedSequence(for: ConsumerID(1)) == 0)
+        #expect(reopened.acknowledgedSequence(for: ConsumerID("c1")) == 0)
         #expect(ringReadFile(path).count == 4096 + 528)
     }
 
@@ -88,7 +88,7 @@ struct RingFileStorageTests {
             unlink(scratch)
         }
         var ring = try ReadingRing(storage: FileRingStorage(path: path))
-        try ring.register(ConsumerID(0))  // slot A
+        try ring.register(ConsumerID("c0"))  // slot A
         let previous = ring.records
         try ring.append(typicalRingRecords(1)[0])  // slot B: the file grows to 4096 + 528
         let after = ringReadFile(path)

@@ -38,7 +38,7 @@ func record(_ minute: Int64, importWh: Int64) -> IntervalRecord {
 
 @Test func drainDeliversInOrderAndRetriesWithoutLosingOrDuplicatingEnergy() async throws {
     let store = try RecordStore(storage: RAMRingStorage(), nominalInterval: 60, logger: Logger(label: "test"))
-    let consumer = ConsumerID(1)
+    let consumer = ConsumerID("c1")
     try await store.register(consumer)
     for minute in 0..<5 { _ = try await store.append(record(Int64(minute), importWh: Int64(10 + minute))) }
     let forwarder = ScriptedForwarder([
@@ -55,7 +55,7 @@ func record(_ minute: Int64, importWh: Int64) -> IntervalRecord {
     let task = Task { await finalDrain.run(random: P1SeededRandom(seed: 3)) }
     // Advance time until every record is acknowledged (bounded).
     for _ in 0..<2000 {
-        if await store.statistics.backlog[1] == 0 { break }
+        if await store.statistics.backlog["c1"] == 0 { break }
         clock.advance(by: .milliseconds(5))
         await Task.yield()
     }
@@ -67,17 +67,17 @@ func record(_ minute: Int64, importWh: Int64) -> IntervalRecord {
     #expect(statistics.failedAttempts == 3)
     // Oldest first; the dropped one (the third record) is skipped, never re-sent.
     #expect(received.map(\.p1!.importTariff1Wh) == [10, 11, 13, 14])
-    #expect(await store.statistics.backlog[1] == 0)
+    #expect(await store.statistics.backlog["c1"] == 0)
 }
 
 @Test func pausedForwarderKeepsItsRecordsInTheRing() async throws {
     let store = try RecordStore(storage: RAMRingStorage(), nominalInterval: 60, logger: Logger(label: "test"))
-    try await store.register(ConsumerID(1))
+    try await store.register(ConsumerID("c1"))
     _ = try await store.append(record(0, importWh: 5))
     let forwarder = ScriptedForwarder([ForwardError(.pause(for: .seconds(300)), "bad credentials")])
     let clock = ManualClock()
     let drain = ForwardingDrain(
-        store: store, consumer: ConsumerID(1), forwarder: forwarder, clock: clock,
+        store: store, consumer: ConsumerID("c1"), forwarder: forwarder, clock: clock,
         logger: Logger(label: "test"))
     let task = Task { await drain.run() }
     for _ in 0..<1000 where await forwarder.attempts == 0 { await Task.yield() }
@@ -86,7 +86,7 @@ func record(_ minute: Int64, importWh: Int64) -> IntervalRecord {
     #expect(await forwarder.attempts == 1)  // no retry storm while paused
     #expect(await store.statistics.records == 1)
     clock.advance(by: .seconds(1))
-    for _ in 0..<1000 where await store.statistics.backlog[1] != 0 { await Task.yield() }
+    for _ in 0..<1000 where await store.statistics.backlog["c1"] != 0 { await Task.yield() }
     #expect(await forwarder.received.count == 1)
     task.cancel()
     _ = await task.value

@@ -41,7 +41,7 @@ struct HTTPJSONForwarderTests {
                     == httpExpectedJSON(
                         #"""
                         {"type":"interval","device":"E0025000123","start":1795283940,"end":1795284000,
-                         "start_utc":"2026-11-21T17:59:00Z","end_utc":"2026-11-21T18:00:00Z","sequence":[41,41],
+                         "start_utc":"2026-11-21T17:59:00Z","end_utc":"2026-11-21T18:00:00Z","id":"00000000-41-41","sequence":[41,41],
                          "flags":["gap"],
                          "ade9000":{"import_wh":[166,172,160],"export_wh":[0,0,5],"average_power_w":493,"max_power_w":700,
                                     "voltage_min_v":229.8,"voltage_max_v":231,"quarter_hour_demand_w":480,

@@ -16,6 +16,7 @@ import Testing
 
 @Test(arguments: [
     (Errno.noSuchAddressOrDevice, HALError.Kind.noAcknowledge(address: true)),
+    (Errno(rawValue: 121), .noAcknowledge(address: true)),  // EREMOTEIO: i2c-bcm2835's NACK (Raspberry Pi)
     (.resourceBusy, .busy),
     (.resourceTemporarilyUnavailable, .arbitrationLost),
     (.timedOut, .timedOut),
@@ -47,4 +48,13 @@ func serialConfigurationRejects(text: String) {
 @Test func serialConfigurationPrintsCompactForm() {
     #expect(SerialConfiguration.dsmr22.description == "9600-7E1")
     #expect(SerialConfiguration.dsmr5.description == "115200-8N1")
+}
+
+/// i2c-bcm2835 (every Raspberry Pi) reports a NACK as EREMOTEIO, not ENXIO: both must be "no acknowledge", or ACK
+/// polling after an EEPROM page write gives up at the first busy answer.
+@Test func remoteIOIsANoAcknowledgeLikeENXIO() {
+    let error = HALError(
+        subsystem: "i2c-dev", device: "/dev/i2c-1 @0x50", operation: "I2C_RDWR", errno: Errno(rawValue: 121))
+    #expect(error.kind == .noAcknowledge(address: true))
+    #expect(error.description == "i2c-dev /dev/i2c-1 @0x50: I2C_RDWR failed: Remote I/O error (EREMOTEIO)")
 }

@@ -71,7 +71,7 @@ enum RingFuzz {
         _ = (ring.count, ring.usedBytes, ring.recordSizes, ring.nextSequence, ring.generation)
 
         // A forwarder draining it: register, take, acknowledge.
-        let consumer = ConsumerID(0)
+        let consumer = ConsumerID("fuzz")
         do {
             try ring.register(consumer)
             if let record = try ring.next(for: consumer) {
@@ -110,25 +110,30 @@ enum RingFuzz {
     }
 }
 
-/// The ring image layout as documented in `RingImage.swift` (header slots of 64 bytes at 0 and 64, data area
-/// of 384 bytes from 128, CRC-32 at byte 60 of a slot over bytes 0..<60 and the live bytes of its two runs).
+/// The ring image layouts as documented in `RingImage.swift`. Version 2: header slots of 96 bytes at 0 and 96,
+/// data area of 320 bytes from 192, CRC-32 at byte 92 of a slot over bytes 0..<92 and the live bytes of its two
+/// runs. Version 1 (migrated when loaded): slots of 64 bytes, data area of 384 bytes from 128, CRC at byte 60.
 enum RingImageFixup {
-    static let slotSize = 64
-    static let dataStart = 128
-    static let dataSize = 384
-
-    /// Writes the CRC each slot would need to be valid (the runs it names are taken as they are).
+    /// Writes the CRC each slot would need to be valid (the runs it names are taken as they are), in the layout of
+    /// the version byte of slot 0 (version 1 when it says 1, version 2 otherwise).
     static func fixCRCs(_ image: inout [UInt8]) {
+        let version1 = image.count > 2 && image[2] == 1
+        let slotSize = version1 ? 64 : 96
+        let crcOffset = version1 ? 60 : 92
+        let dataStart = 2 * slotSize
+        let dataSize = image.count - dataStart
         for slot in 0..<2 {
             let base = slot * slotSize
             func le16(_ offset: Int) -> Int { Int(image[base + offset]) | Int(image[base + offset + 1]) << 8 }
             var crc = CRC32()
-            crc.update(image[base..<(base + 60)])
+            crc.update(image[base..<(base + crcOffset)])
             for run in [(le16(10), le16(12)), (le16(14), le16(16))] {
                 guard run.0 < dataSize, run.1 <= dataSize else { continue }
                 for index in 0..<run.1 { crc.update(CollectionOfOne(image[dataStart + (run.0 + index) % dataSize])) }
             }
-            for index in 0..<4 { image[base + 60 + index] = UInt8(truncatingIfNeeded: crc.value >> (8 * index)) }
+            for index in 0..<4 {
+                image[base + crcOffset + index] = UInt8(truncatingIfNeeded: crc.value >> (8 * index))
+            }
         }
     }
 }

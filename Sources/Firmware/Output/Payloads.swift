@@ -8,7 +8,8 @@ import CivilTime
 /// Units: energies integer Wh, powers integer W, gas and water integer litres, voltages V with one decimal,
 /// currents A with three, times Unix seconds (`time` of a live reading with milliseconds) plus ISO-8601 UTC strings
 /// (`…_utc`). A value the meter did not send is `null`; the keys of a payload type are always the same.
-/// Records carry `start`/`end` and the sequence range so a backend can de-duplicate re-sent records.
+/// Records carry `id` (``IntervalRecord/id``: storage epoch and sequence range), THE key a backend de-duplicates
+/// re-sent records by: it is the same when a record is sent again and differs across RAM-ring restarts.
 public enum Payloads {
     /// `2025-03-30T01:59:59Z`.
     public static func iso8601(_ unixSeconds: Int64) -> String {
@@ -18,7 +19,8 @@ public enum Payloads {
     // MARK: interval record
 
     /// A closed interval record: `{"type":"interval","device":…,"start":…,"end":…,"start_utc":…,"end_utc":…,
-    /// "sequence":[first,last],"flags":[…],"p1":{…},"ade9000":{…}}` (`p1`/`ade9000` only for the meters fitted).
+    /// "id":"<epoch>-<first>-<last>","sequence":[first,last],"flags":[…],"p1":{…},"ade9000":{…}}` (`p1`/`ade9000` only
+    /// for the meters fitted). `id` is the de-duplication key (``IntervalRecord/id``).
     /// Flags: `merged`, `gap` (samples missing), `source_error`, `clock_step`, `level_clamped` (an impossible
     /// voltage, power or demand was clamped; the energies are as measured).
     public static func record(_ record: IntervalRecord, device: String) -> [UInt8] {
@@ -30,6 +32,7 @@ public enum Payloads {
         json.field("end", record.end)
         json.field("start_utc", time: record.start)
         json.field("end_utc", time: record.end)
+        json.field("id", record.id)
         json.key("sequence")
         json.arrayStart()
         json.int(Int64(record.firstSequence))

@@ -10,7 +10,12 @@ import HAL
 /// first, header last), split so no write crosses a 16-byte page (the chip would wrap inside the page). Each
 /// page write is followed by ACK polling: the chip NACKs its address during the internal write cycle
 /// (t_WR ≤ 5 ms); we probe every `pollInterval` through the injected `Delay`, at most `maxPolls` times, then
-/// throw `.storage` (timed out). `store` returns only when every byte is programmed.
+/// throw `.storage` (timed out). `store` returns only when every byte is programmed. A NACK is any
+/// `.noAcknowledge` kind: adapters report it as `ENXIO` or, like the Raspberry Pi's `i2c-bcm2835`, as `EREMOTEIO`.
+///
+/// **A store that failed half-way** (an I2C error, a write cycle that never ended) leaves some of its bytes on the
+/// chip. The ring then re-reads the chip (``load()``) before its next store, so that store's diff is taken against
+/// what the chip really holds and no byte is skipped.
 ///
 /// **Power loss mid-page.** Only the bytes being programmed can be damaged. The ring writes records only into
 /// space that is free in the committed image and writes its header into the *other* slot, with a CRC-32 over
@@ -106,7 +111,8 @@ public struct AT24C04RingStorage<Bus: I2CDevice, Wait: Delay>: RingStorage {
             do {
                 try bus.probe(address: device)
                 return
-            } catch  where error.kind == .noAcknowledge(address: true) {
+            } catch  where error.isNoAcknowledge {
+                // A probe has no data byte, so any NACK is the address phase: the chip is still busy.
                 lastError = error
                 busyPolls += 1
                 if attempt + 1 < maxPolls { delay.delay(pollInterval) }
@@ -117,5 +123,12 @@ public struct AT24C04RingStorage<Bus: I2CDevice, Wait: Delay>: RingStorage {
         throw RingError(
             .storage, "\(name): write cycle not finished after \(maxPolls) polls \(pollInterval) apart",
             underlying: lastError)
+    }
+}
+
+extension HALError {
+    fileprivate var isNoAcknowledge: Bool {
+        if case .noAcknowledge = kind { return true }
+        return false
     }
 }

@@ -5,8 +5,8 @@
 /// merge by adding them (``merged(with:)``): a merge costs time resolution, never energy.
 ///
 /// The sequence range is assigned by the ring on ``ReadingRing/append(_:)``; a record made by merging carries
-/// the union `firstSequence...lastSequence` of its parts, so a backend can de-duplicate by sequence range or by
-/// interval (`start`, `end`).
+/// the union `firstSequence...lastSequence` of its parts. Sequences are unique within one storage ``epoch``;
+/// ``id`` (epoch and range) is the key a backend de-duplicates by.
 public struct IntervalRecord: Equatable, Sendable {
     /// What went wrong or was special in this interval. Stored as one byte.
     public struct Flags: OptionSet, Hashable, Sendable {
@@ -29,6 +29,9 @@ public struct IntervalRecord: Equatable, Sendable {
     public var firstSequence: UInt32
     /// Last sequence number covered; equal to `firstSequence` unless the record is merged.
     public var lastSequence: UInt32
+    /// The storage epoch of the ring that assigned the sequence numbers (``ReadingRing/epoch``; 0 before
+    /// `append`). Sequence numbers start again at 1 when a ring starts empty; the epoch tells the runs apart.
+    public var epoch: UInt32 = 0
     /// Interval start, Unix seconds. The ring stores 0...UInt32.max (until 2106).
     public var start: Int64
     /// Interval end, Unix seconds, `end >= start`.
@@ -58,6 +61,15 @@ public struct IntervalRecord: Equatable, Sendable {
     /// The sequence range this record covers.
     public var sequences: ClosedRange<UInt32> { firstSequence...max(firstSequence, lastSequence) }
 
+    /// THE de-duplication key of a record: `<epoch>-<first>-<last>`, the storage epoch as 8 hex digits and the
+    /// sequence range in decimal (`"9f3a0c21-120-125"`). A record re-sent after a failed acknowledgement or a
+    /// restart has the same id; a record of a later run of a RAM ring (whose sequences start again at 1) or of a
+    /// ring whose image was lost has another one, even with equal sequence numbers.
+    public var id: String {
+        let hex = String(epoch, radix: 16)
+        return String(repeating: "0", count: 8 - hex.count) + hex + "-\(firstSequence)-\(lastSequence)"
+    }
+
     /// Merges `self` with the next record `later` (which starts where `self` ends, or later):
     /// start = `self.start`, end = `later.end`; energies, gas and water summed; maxima max, minima min;
     /// average powers time-weighted by duration; quarter-hour demand and month peak (P1 and ADE9000) from `later`
@@ -68,6 +80,7 @@ public struct IntervalRecord: Equatable, Sendable {
         var result = IntervalRecord(
             start: start, end: later.end, flags: flags.union(later.flags).union(.merged),
             firstSequence: firstSequence, lastSequence: later.lastSequence)
+        result.epoch = epoch
         if later.start != end { result.flags.insert(.gap) }
         let weights = (max(duration, 0), max(later.duration, 0))
         result.p1 = Self.mergeOptional(p1, later.p1) { $0.merged(with: $1, weights: weights) }

@@ -1,13 +1,45 @@
-/// Identifies one forwarder (MQTT, HTTP backend …) that drains the ring; 0 ..< ``ReadingRing/maxConsumers``.
-/// Keep the same id for the same forwarder across restarts: its acknowledged position is stored in the image.
+/// Identifies one consumer of the ring (stdout, an MQTT or HTTP backend …) by a stable name: `stdout`,
+/// `mqtt:<host>/<prefix>`, `http:<host><path>` or the `name:` given in the configuration.
+///
+/// The image stores the consumer's acknowledged position together with ``nameHash``, so a consumer keeps its
+/// position across restarts whatever its place in the configuration: reordering forwarders is harmless, and a
+/// removed forwarder's position is never inherited by another one.
 public struct ConsumerID: Hashable, Sendable, CustomStringConvertible {
-    public let index: Int
-    /// - Precondition: `index` is in `0..<ReadingRing.maxConsumers` (ids come from static configuration).
-    public init(_ index: Int) {
-        precondition((0..<RingImage.maxConsumers).contains(index), "consumer index \(index) out of 0..<4")
-        self.index = index
+    /// The stable name.
+    public let name: String
+
+    public init(_ name: String) { self.name = name }
+
+    /// What the ring image stores for this consumer: FNV-1a (32-bit) of the UTF-8 name, xor-folded to 16 bits
+    /// (the folding the FNV authors recommend for short hashes). Two configured names with the same hash are
+    /// refused (``ReadingRing/setConsumers(_:)``); the only effect of a collision with a *removed* consumer
+    /// (1 in 65 536) is that a new consumer starts at the removed one's position instead of the oldest record.
+    public var nameHash: UInt16 {
+        var hash: UInt32 = 0x811C_9DC5
+        for byte in name.utf8 {
+            hash ^= UInt32(byte)
+            hash &*= 0x0100_0193
+        }
+        return UInt16(truncatingIfNeeded: (hash >> 16) ^ (hash & 0xFFFF))
     }
-    public var description: String { "consumer \(index)" }
+
+    public var description: String { "consumer `\(name)`" }
+}
+
+/// A consumer registered in the stored image that ``ReadingRing/setConsumers(_:)`` unregistered because it is no
+/// longer configured. The image keeps only a hash of its name.
+public struct RemovedConsumer: Sendable, Equatable, CustomStringConvertible {
+    /// ``ConsumerID/nameHash`` of its name.
+    public var nameHash: UInt16
+    /// The last sequence number it acknowledged.
+    public var acknowledgedSequence: UInt32
+    /// Records it had not taken yet; they stay in the ring as long as another consumer needs them.
+    public var backlog: Int
+
+    public var description: String {
+        let hex = String(nameHash, radix: 16)
+        return "consumer with name hash 0x\(String(repeating: "0", count: 4 - hex.count) + hex)"
+    }
 }
 
 /// The offline store of interval records: exactly 512 bytes including its header, so the whole image fits an
@@ -32,7 +64,22 @@ public struct ConsumerID: Hashable, Sendable, CustomStringConvertible {
 /// are acknowledged or neither is acknowledged nor in flight. So a consumer never sees a record that overlaps
 /// one it already received: summing the energy of what each consumer received counts every Wh exactly once.
 /// After a restart nothing is in flight; a record sent but not acknowledged is sent again, identical (same
-/// sequence range and interval), so a backend de-duplicates it by `firstSequence…lastSequence` or `start/end`.
+/// ``IntervalRecord/id``: epoch and sequence range), so a backend de-duplicates it by that id.
+/// Consumers are known by name (``ConsumerID``); ``setConsumers(_:)`` at start unregisters the ones no longer
+/// configured and registers new ones at the oldest record.
+///
+/// **Record ids.** Sequence numbers are unique only within one *storage epoch*: a random non-zero 32-bit value
+/// drawn when the ring starts empty (a RAM ring at every start, a file or EEPROM ring whose image is missing or
+/// damaged) and stored in the image, so a file or EEPROM ring keeps it, and its sequences, across restarts. Every
+/// record carries it (``IntervalRecord/epoch``), and epoch plus sequence range is the record's unique
+/// ``IntervalRecord/id``.
+///
+/// **Image versions.** A version-1 image (consumers known by their place in the configuration, no epoch) is
+/// migrated when loaded: records and context are kept, a new epoch is drawn, and no consumer position is kept,
+/// since version 1 did not say whose it was: every consumer starts at the oldest record, so records may be
+/// delivered once more (at least once, never lost). The layout is otherwise the same, so the next commit writes a
+/// version-2 header into the other slot like any commit, and is as crash-safe. ``migratedFromVersion1`` says it
+/// happened.
 /// ``cancelInFlight(_:)`` unpins a record whose send certainly failed; an acknowledgement for it that arrives
 /// afterwards is refused (`.invalidAcknowledgement`) and the consumer gets the (possibly merged) record again.
 /// Without any registered consumer records are kept (and merged) until one registers.
@@ -49,7 +96,9 @@ public struct ConsumerID: Hashable, Sendable, CustomStringConvertible {
 /// sequence of images.
 ///
 /// **Storage errors.** If the storage throws, the ring stays at the last committed state and rethrows; an
-/// `append` that threw did not store its record (a merge committed before it, to make room, stays).
+/// `append` that threw did not store its record (a merge committed before it, to make room, stays). The medium may
+/// hold part of the failed store, so the next commit first re-reads it (``RingStorage/load()``) and diff-writes
+/// against what it really holds.
 public struct ReadingRing<Storage: RingStorage>: ~Copyable {
     /// Size of the whole image, header included.
     public static var imageSize: Int { RingImage.size }
@@ -74,6 +123,9 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         var context: RecordCoding.Context = .init(end: 0, peakW: 0, peakTime: 0, lastSequence: 0)
         var nominalInterval: Int64
         var cursors: [UInt32?] = Array(repeating: nil, count: RingImage.maxConsumers)
+        /// ``ConsumerID/nameHash`` of the consumer in each slot (meaningful where the cursor is set).
+        var names: [UInt16] = Array(repeating: 0, count: RingImage.maxConsumers)
+        var epoch: UInt32 = 1
         var generation: UInt32 = 0
         var slot = 1  // slot of the committed header; the first commit goes to slot 0
         var emptyOffset = 0  // where records go when there are none
@@ -84,6 +136,15 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
     private var state: State
     private var committedImage: [UInt8]
     private var inFlight: [UInt32?] = Array(repeating: nil, count: RingImage.maxConsumers)
+    /// `false` after a store threw: the medium may then hold any part of that store (new record bytes in the free
+    /// data area, part of the header in the other slot), which `committedImage` does not show. The next commit
+    /// re-reads the medium first, so its diff starts from what the medium really holds.
+    private var mediumMatchesImage = true
+    /// Names of the consumers registered since this ring was opened, by ``ConsumerID/nameHash`` (the image keeps
+    /// only the hash).
+    private var knownNames: [UInt16: String] = [:]
+    /// `true` after migrating a version-1 image until the first commit has written a version-2 header.
+    private var headerIsVersion1 = false
     /// Merges done since this ring was opened.
     public private(set) var mergeCount = 0
     /// Merges done with the suffix plan (the front was pinned by consumers), for tests.
@@ -98,20 +159,33 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
     /// MAC: a damaged or forged image can pass it), each as a sentence naming the slot and the problem. Such a slot
     /// is ignored like one with a wrong checksum: the older slot, or an empty ring, is used instead.
     public let loadProblems: [String]
+    /// `true` when the loaded image was version 1 and was migrated (see "Image versions" above).
+    public let migratedFromVersion1: Bool
 
     /// Opens the ring stored in `storage`, or starts an empty one when it holds no valid image.
     /// - Parameters:
+    ///   - storage: Where the image lives.
     ///   - nominalInterval: The usual record duration in seconds (1...65535); records of exactly this length
     ///     store no duration. Ignored when an image is loaded (the stored value is used).
+    ///   - epoch: The storage epoch to use when the ring starts empty (tests); `nil` draws a random non-zero one.
+    ///     Ignored when a version-2 image is loaded (its epoch is kept).
     /// - Throws: `RingError` when the storage cannot be read.
-    public init(storage: consuming Storage, nominalInterval: Int64 = 60) throws(RingError) {
+    public init(storage: consuming Storage, nominalInterval: Int64 = 60, epoch: UInt32? = nil) throws(RingError) {
         self.storage = storage
         let image = try self.storage.load()
         let nominal = min(max(nominalInterval, 1), 65535)
+        let newEpoch = epoch ?? UInt32.random(in: 1...UInt32.max)
         var problems: [String] = []
         if let image, image.count == RingImage.size {
             committedImage = image
-            if let loaded = Self.decode(image, problems: &problems) {
+            if var loaded = Self.decode(image, problems: &problems) {
+                let version1 = loaded.epoch == 0  // only a version-1 header has no epoch
+                if version1 {
+                    loaded.epoch = newEpoch
+                    for index in loaded.entries.indices { loaded.entries[index].record.epoch = newEpoch }
+                }
+                migratedFromVersion1 = version1
+                headerIsVersion1 = version1
                 state = loaded
                 loadedExistingImage = true
                 loadProblems = problems
@@ -120,9 +194,10 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         } else {
             committedImage = Array(repeating: 0, count: RingImage.size)
         }
-        state = State(nominalInterval: nominal)
+        state = State(nominalInterval: nominal, epoch: newEpoch)
         loadedExistingImage = false
         loadProblems = problems
+        migratedFromVersion1 = false
     }
 
     // MARK: Reading
@@ -142,14 +217,38 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
     public var nextSequence: UInt32 { lastContext.lastSequence &+ 1 }
     /// The committed image as last stored.
     public var image: [UInt8] { committedImage }
+    /// The storage epoch: with a record's sequence range, its unique ``IntervalRecord/id``.
+    public var epoch: UInt32 { state.epoch }
+
+    /// The slot `consumer` holds in the image, `nil` when it is not registered.
+    private func slot(of consumer: ConsumerID) -> Int? {
+        let hash = consumer.nameHash
+        return (0..<RingImage.maxConsumers).first { state.cursors[$0] != nil && state.names[$0] == hash }
+    }
 
     /// The last sequence number `consumer` acknowledged, `nil` when it is not registered.
-    public func acknowledgedSequence(for consumer: ConsumerID) -> UInt32? { state.cursors[consumer.index] }
+    public func acknowledgedSequence(for consumer: ConsumerID) -> UInt32? {
+        slot(of: consumer).flatMap { state.cursors[$0] }
+    }
 
     /// Records `consumer` has not acknowledged yet.
     public func backlog(for consumer: ConsumerID) -> Int {
-        guard let acked = state.cursors[consumer.index] else { return 0 }
+        guard let acked = acknowledgedSequence(for: consumer) else { return 0 }
         return state.entries.count { $0.record.lastSequence > acked }
+    }
+
+    /// The registered consumers with their backlog, named when registered since this ring was opened, otherwise
+    /// `#` and the name hash in hex (a consumer only the stored image knows).
+    public var backlogByConsumer: [String: Int] {
+        var backlog: [String: Int] = [:]
+        for slot in 0..<RingImage.maxConsumers {
+            guard let acked = state.cursors[slot] else { continue }
+            let hash = state.names[slot]
+            backlog[knownNames[hash] ?? "#" + String(hash, radix: 16)] = state.entries.count {
+                $0.record.lastSequence > acked
+            }
+        }
+        return backlog
     }
 
     // MARK: Appending
@@ -185,6 +284,7 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         var stored = record
         stored.firstSequence = context.lastSequence + 1
         stored.lastSequence = stored.firstSequence
+        stored.epoch = state.epoch
         let bytes = RecordCoding.encode(stored, after: context, nominalInterval: state.nominalInterval)
         guard bytes.count <= Self.maxRecordSize else {
             throw RingError(
@@ -194,7 +294,9 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         // merged prefix (one commit); its compaction is committed together with the next step, so an append
         // that needs one merge costs two commits.
         var pending: State? = base.entries.isEmpty ? base : nil
-        while Self.freeAfterTail(pending ?? state) - bytes.count < reserve(pending ?? state, including: bytes.count) {
+        while Self.freeAfterTail(pending ?? state) - bytes.count < reserve(pending ?? state, including: bytes.count)
+            || (pending ?? state).entries.count >= RingImage.maxRecords
+        {
             if let compacted = pending {
                 try commit(compacted)
                 pending = nil
@@ -213,7 +315,7 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
             pending = nil
         }
         var next = pending ?? state
-        guard Self.freeAfterTail(next) >= bytes.count else {
+        guard Self.freeAfterTail(next) >= bytes.count, next.entries.count < RingImage.maxRecords else {
             throw RingError(
                 .full,
                 "no room for a \(bytes.count)-byte record and no pair of records may be merged "
@@ -228,30 +330,101 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
 
     /// Registers `consumer`; a new consumer starts before the oldest stored record. Registering again keeps
     /// its position.
+    /// - Throws: `.unknownConsumer` when all ``maxConsumers`` slots are taken by other consumers; `.storage`.
     public mutating func register(_ consumer: ConsumerID) throws(RingError) {
-        guard state.cursors[consumer.index] == nil else { return }
+        knownNames[consumer.nameHash] = consumer.name
+        guard slot(of: consumer) == nil else { return }
         try joinSplitLayout()
         var next = state
-        next.cursors[consumer.index] = state.context.lastSequence
+        let slot = try Self.add(consumer, to: &next)
         try commit(next)
+        inFlight[slot] = nil
     }
 
     /// Forgets `consumer`; records only it still needed are freed.
     public mutating func unregister(_ consumer: ConsumerID) throws(RingError) {
-        guard state.cursors[consumer.index] != nil else { return }
+        guard slot(of: consumer) != nil else { return }
         try joinSplitLayout()
+        guard let slot = slot(of: consumer) else { return }
         var next = state
-        next.cursors[consumer.index] = nil
+        next.cursors[slot] = nil
+        next.names[slot] = 0
         Self.freeAcknowledged(&next)
         try commit(next)
-        inFlight[consumer.index] = nil
+        inFlight[slot] = nil
+    }
+
+    /// Makes `consumers` exactly the registered ones, in one commit: a consumer the image holds that is not among
+    /// them is unregistered (records only it still needed are freed; the others keep theirs), a new one starts at
+    /// the oldest stored record, and one already registered keeps its position, whatever its place in the list.
+    /// - Returns: The consumers unregistered, for the log.
+    /// - Throws: `.unknownConsumer` when two names are the same or hash alike (rename one), or there are more than
+    ///   ``maxConsumers``; `.storage`. The ring is then unchanged.
+    @discardableResult
+    public mutating func setConsumers(_ consumers: [ConsumerID]) throws(RingError) -> [RemovedConsumer] {
+        var byHash: [UInt16: ConsumerID] = [:]
+        for consumer in consumers {
+            if let other = byHash[consumer.nameHash] {
+                throw RingError(
+                    .unknownConsumer,
+                    other.name == consumer.name
+                        ? "two consumers are named `\(consumer.name)`; give one another `name:`"
+                        : "the consumer names `\(other.name)` and `\(consumer.name)` have the same hash in the ring "
+                            + "image; give one another `name:`")
+            }
+            byHash[consumer.nameHash] = consumer
+        }
+        guard consumers.count <= RingImage.maxConsumers else {
+            throw RingError(
+                .unknownConsumer,
+                "\(consumers.count) consumers configured, the ring tracks at most \(RingImage.maxConsumers)")
+        }
+        try joinSplitLayout()
+        var next = state
+        var removed: [RemovedConsumer] = []
+        var changed: [Int] = []
+        for slot in 0..<RingImage.maxConsumers {
+            guard let acked = next.cursors[slot], byHash[next.names[slot]] == nil else { continue }
+            removed.append(
+                RemovedConsumer(
+                    nameHash: next.names[slot], acknowledgedSequence: acked,
+                    backlog: next.entries.count { $0.record.lastSequence > acked }))
+            next.cursors[slot] = nil
+            next.names[slot] = 0
+            changed.append(slot)
+        }
+        Self.freeAcknowledged(&next)
+        for consumer in consumers {
+            knownNames[consumer.nameHash] = consumer.name
+            let hash = consumer.nameHash
+            guard !(0..<RingImage.maxConsumers).contains(where: { next.cursors[$0] != nil && next.names[$0] == hash })
+            else { continue }
+            changed.append(try Self.add(consumer, to: &next))
+        }
+        if !changed.isEmpty || headerIsVersion1 { try commit(next) }
+        for slot in changed { inFlight[slot] = nil }
+        return removed
+    }
+
+    /// Puts `consumer` into a free slot of `state`, at the oldest stored record.
+    /// - Returns: The slot.
+    private static func add(_ consumer: ConsumerID, to state: inout State) throws(RingError) -> Int {
+        guard let slot = state.cursors.firstIndex(where: { $0 == nil }) else {
+            throw RingError(
+                .unknownConsumer,
+                "cannot register \(consumer): the ring tracks at most \(RingImage.maxConsumers) consumers and all "
+                    + "are taken")
+        }
+        state.cursors[slot] = state.context.lastSequence
+        state.names[slot] = consumer.nameHash
+        return slot
     }
 
     /// The oldest record `consumer` has not acknowledged, without pinning it (for status displays; a forwarder
     /// that sends the record must use ``next(for:)``).
     /// - Throws: `.unknownConsumer` when `consumer` is not registered.
     public func peek(for consumer: ConsumerID) throws(RingError) -> IntervalRecord? {
-        guard let acked = state.cursors[consumer.index] else {
+        guard let acked = acknowledgedSequence(for: consumer) else {
             throw RingError(.unknownConsumer, "\(consumer) is not registered")
         }
         return state.entries.first(where: { $0.record.lastSequence > acked })?.record
@@ -261,11 +434,11 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
     /// Returns the same record until it is acknowledged; `nil` when the consumer is up to date.
     /// - Throws: `.unknownConsumer` when `consumer` is not registered.
     public mutating func next(for consumer: ConsumerID) throws(RingError) -> IntervalRecord? {
-        guard let acked = state.cursors[consumer.index] else {
+        guard let slot = slot(of: consumer), let acked = state.cursors[slot] else {
             throw RingError(.unknownConsumer, "\(consumer) is not registered")
         }
         guard let entry = state.entries.first(where: { $0.record.lastSequence > acked }) else { return nil }
-        inFlight[consumer.index] = max(inFlight[consumer.index] ?? 0, entry.record.lastSequence)
+        inFlight[slot] = max(inFlight[slot] ?? 0, entry.record.lastSequence)
         return entry.record
     }
 
@@ -275,21 +448,21 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
     /// - Throws: `.unknownConsumer`; `.invalidAcknowledgement` when `lastSequence` was not handed out or is not
     ///   a record boundary; `.storage`.
     public mutating func acknowledge(_ consumer: ConsumerID, through lastSequence: UInt32) throws(RingError) {
-        guard let acked = state.cursors[consumer.index] else {
+        guard let slot = slot(of: consumer), let acked = state.cursors[slot] else {
             throw RingError(.unknownConsumer, "\(consumer) is not registered")
         }
         guard lastSequence > acked else { return }
-        guard let handedOut = inFlight[consumer.index], lastSequence <= handedOut,
+        guard let handedOut = inFlight[slot], lastSequence <= handedOut,
             state.entries.contains(where: { $0.record.lastSequence == lastSequence })
         else {
             throw RingError(
                 .invalidAcknowledgement,
                 "\(consumer) acknowledged sequence \(lastSequence), expected the lastSequence of a record it was "
-                    + "handed (acknowledged so far: \(acked), handed out up to: \(inFlight[consumer.index].map(String.init) ?? "none"))"
+                    + "handed (acknowledged so far: \(acked), handed out up to: \(inFlight[slot].map(String.init) ?? "none"))"
             )
         }
         var next = state
-        next.cursors[consumer.index] = lastSequence
+        next.cursors[slot] = lastSequence
         Self.freeAcknowledged(&next)
         try commit(next)
     }
@@ -300,7 +473,8 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
     /// Only call this when the records sent were certainly *not* delivered; otherwise keep them in flight so a
     /// later merge cannot make the backend count their energy twice.
     public mutating func cancelInFlight(_ consumer: ConsumerID) {
-        inFlight[consumer.index] = nil
+        guard let slot = slot(of: consumer) else { return }
+        inFlight[slot] = nil
     }
 
     // MARK: Internals: space
@@ -561,6 +735,7 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
     /// Writes `next` as a new committed image (data into free space, then the header into the other slot).
     /// On a storage error the ring stays at the last committed state.
     private mutating func commit(_ next: State) throws(RingError) {
+        if !mediumMatchesImage { try reloadMediumAfterFailedStore() }
         var next = next
         next.generation = state.generation &+ 1
         next.slot = 1 - state.slot
@@ -589,16 +764,44 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         RingImage.write(
             .init(
                 slot: next.slot, generation: next.generation, count: next.entries.count, runs: runs,
-                nominalInterval: next.nominalInterval, context: next.context, cursors: next.cursors),
+                nominalInterval: next.nominalInterval, context: next.context,
+                positions: next.cursors.map { cursor in
+                    cursor.map { acked in next.entries.count { $0.record.lastSequence <= acked } }
+                },
+                names: next.names, epoch: next.epoch),
             into: &image)
         let changed =
             Self.changedRanges(from: committedImage, to: image, within: RingImage.dataStart..<RingImage.size)
             + Self.changedRanges(from: committedImage, to: image, within: RingImage.slotRange(next.slot))
-        try storage.store(image, changed: changed)
+        do {
+            try storage.store(image, changed: changed)
+        } catch {
+            mediumMatchesImage = false
+            throw error
+        }
         committedImage = image
         state = next
+        headerIsVersion1 = false
         commitCount += 1
         bytesWritten += changed.reduce(0) { $0 + $1.count }
+    }
+
+    /// After a failed store: takes what the medium holds in the bytes that store may have written (the data bytes
+    /// free in the committed state, and the header slot the next commit goes to) into `committedImage`, so the next
+    /// diff-write programs every byte that differs on the medium. Without this a byte the failed store changed, and
+    /// the next commit wants back as it was, would be skipped, and that commit's header CRC would not match on the
+    /// medium: after a restart the ring would load an older state. A medium that holds no image yet (a file never
+    /// written) is rewritten whole by the next store anyway.
+    /// - Throws: `.storage` when the medium cannot be read; the ring then stays as it was and tries again next time.
+    private mutating func reloadMediumAfterFailedStore() throws(RingError) {
+        if let medium = try storage.load(), medium.count == RingImage.size {
+            let live = Self.liveMap(state.entries)
+            for position in 0..<RingImage.dataSize where !live[position] {
+                committedImage[RingImage.dataStart + position] = medium[RingImage.dataStart + position]
+            }
+            for index in RingImage.slotRange(1 - state.slot) { committedImage[index] = medium[index] }
+        }
+        mediumMatchesImage = true
     }
 
     static func changedRanges(from old: [UInt8], to new: [UInt8], within bounds: Range<Int>) -> [Range<Int>] {
@@ -638,19 +841,22 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         return nil
     }
 
+    /// The state `header` describes. A version-1 header gives a state with epoch 0 and no consumer (migration).
     private static func decode(_ image: [UInt8], header: RingImage.Header) throws(RingError) -> State {
         func corrupt(_ reason: String) -> RingError { RingError(.corrupt, reason) }
         var state = State(nominalInterval: header.nominalInterval)
         state.context = header.context
         state.generation = header.generation
         state.slot = header.slot
+        state.names = header.names
+        state.epoch = header.epoch
         state.emptyOffset = header.runs[0].offset
         var context = header.context
         for run in header.runs where run.length > 0 {
             var reader = RingByteReader(RingImage.dataBytes(image, run))
             while !reader.isAtEnd {
                 let start = reader.position
-                let record: IntervalRecord
+                var record: IntervalRecord
                 do throws(RecordCoding.DecodeError) {
                     record = try RecordCoding.decode(&reader, after: context, nominalInterval: header.nominalInterval)
                 } catch {
@@ -663,6 +869,7 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
                 } catch {
                     throw corrupt("record \(state.entries.count + 1) is out of range (\(error.message))")
                 }
+                record.epoch = header.epoch
                 state.entries.append(
                     Entry(
                         record: record, offset: (run.offset + start) % RingImage.dataSize,
@@ -678,8 +885,19 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         guard live.count(where: { $0 }) == header.runs[0].length + header.runs[1].length else {
             throw corrupt("records overlap")
         }
-        state.cursors = header.cursors.map { cursor in
-            cursor.map { min(max($0, header.context.lastSequence), context.lastSequence) }
+        guard header.version == RingImage.version else { return state }  // version 1: migrated, no consumers
+        if header.epoch == 0 { throw corrupt("the storage epoch is 0") }
+        if state.entries.count > RingImage.maxRecords {
+            throw corrupt("\(state.entries.count) records, at most \(RingImage.maxRecords) fit the header")
+        }
+        for (slot, position) in header.positions.enumerated() {
+            guard let position else { continue }
+            guard position <= state.entries.count else {
+                throw corrupt(
+                    "consumer slot \(slot) acknowledged \(position) records, the ring holds \(state.entries.count)")
+            }
+            state.cursors[slot] =
+                position == 0 ? header.context.lastSequence : state.entries[position - 1].record.lastSequence
         }
         return state
     }

@@ -7,6 +7,10 @@ public protocol RecordStoring: Actor {
     func append(_ record: IntervalRecord) throws(RingError) -> UInt32
     /// Registers a consumer (idempotent; a registered consumer keeps its position across restarts).
     func register(_ consumer: ConsumerID) throws(RingError)
+    /// Makes `consumers` exactly the registered ones (at start, from the configuration): a consumer in the stored
+    /// image that is not among them is unregistered and logged, a new one starts at the oldest record, the others
+    /// keep their positions whatever their order.
+    func setConsumers(_ consumers: [ConsumerID]) throws(RingError)
     /// The oldest record `consumer` has not acknowledged, waiting until one is stored; `nil` when cancelled.
     func next(for consumer: ConsumerID) async -> IntervalRecord?
     /// The oldest unacknowledged record right now, without waiting.
@@ -26,7 +30,18 @@ public struct RecordStoreStatistics: Sendable, Equatable {
     public var commits: Int
     /// Bytes written to the storage medium since start.
     public var bytesWritten: Int
-    public var backlog: [Int: Int]
+    /// Records each registered consumer has not acknowledged, by consumer name (`#` and the name hash in hex for a
+    /// consumer registered only in the stored image).
+    public var backlog: [String: Int]
+
+    public init(records: Int, usedBytes: Int, merges: Int, commits: Int, bytesWritten: Int, backlog: [String: Int]) {
+        self.records = records
+        self.usedBytes = usedBytes
+        self.merges = merges
+        self.commits = commits
+        self.bytesWritten = bytesWritten
+        self.backlog = backlog
+    }
 }
 
 /// The 512-byte ring behind an actor, so the loop appends and forwarders drain concurrently.
@@ -41,6 +56,14 @@ public actor RecordStore<Storage: RingStorage>: RecordStoring {
         let opened = try ReadingRing(storage: storage, nominalInterval: nominalInterval)
         for problem in opened.loadProblems {
             logger.error("offline ring image damaged; ignoring that copy", metadata: ["problem": "\(problem)"])
+        }
+        if opened.migratedFromVersion1 {
+            logger.notice(
+                """
+                offline ring image is version 1: migrated to version 2 at the first commit; its records are kept, \
+                but version 1 did not name its consumers, so each starts at the oldest record (some may be sent again)
+                """,
+                metadata: ["records": "\(opened.count)"])
         }
         if opened.loadedExistingImage {
             logger.info(
@@ -71,6 +94,16 @@ public actor RecordStore<Storage: RingStorage>: RecordStoring {
 
     public func register(_ consumer: ConsumerID) throws(RingError) {
         try ring.register(consumer)
+    }
+
+    public func setConsumers(_ consumers: [ConsumerID]) throws(RingError) {
+        for removed in try ring.setConsumers(consumers) {
+            logger.notice(
+                """
+                offline ring: a \(removed) is no longer configured: unregistered; the \(removed.backlog) records it \
+                had not taken stay only while another consumer needs them
+                """)
+        }
     }
 
     public func peek(for consumer: ConsumerID) -> IntervalRecord? {
@@ -107,14 +140,9 @@ public actor RecordStore<Storage: RingStorage>: RecordStoring {
     }
 
     public var statistics: RecordStoreStatistics {
-        var backlog: [Int: Int] = [:]
-        for index in 0..<ReadingRing<Storage>.maxConsumers {
-            let consumer = ConsumerID(index)
-            if ring.acknowledgedSequence(for: consumer) != nil { backlog[index] = ring.backlog(for: consumer) }
-        }
-        return RecordStoreStatistics(
+        RecordStoreStatistics(
             records: ring.count, usedBytes: ring.usedBytes, merges: ring.mergeCount,
-            commits: ring.commitCount, bytesWritten: ring.bytesWritten, backlog: backlog)
+            commits: ring.commitCount, bytesWritten: ring.bytesWritten, backlog: ring.backlogByConsumer)
     }
 }
 

@@ -18,7 +18,9 @@ public protocol RingStorage {
     ///   - image: The complete new image, ``ReadingRing/imageSize`` bytes.
     ///   - changed: The byte ranges that differ from the previous image, in the order they must reach the
     ///     medium (data first, the header slot last). A backend may write more than these, never fewer.
-    /// - Throws: `RingError` of kind `.storage`; the medium then holds the previous or the new image.
+    /// - Throws: `RingError` of kind `.storage`; the medium then holds the previous or the new image (plus, in
+    ///   space neither uses, any of the bytes written). Before its next `store` the ring calls ``load()`` to see what
+    ///   the medium holds, so `changed` is then exact again.
     mutating func store(_ image: [UInt8], changed: [Range<Int>]) throws(RingError)
 }
 

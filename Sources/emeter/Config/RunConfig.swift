@@ -48,17 +48,27 @@ struct RunConfig: ValidatedConfig, Equatable {
         var keyFile: String?
         /// MQTT keep-alive, seconds (default 30).
         var keepAlive: Int?
+        /// The forwarder's name in the offline ring, which keeps its position under this name across restarts;
+        /// default ``consumerName``'s derivation from the URL. Set it to keep a position when the URL changes, or
+        /// to tell apart two forwarders to the same place.
+        var name: String?
 
         init(url: String) { self.url = url }
 
         enum CodingKeys: String, CodingKey {
-            case url, password, discovery, http, orion, thingspeak
+            case url, password, discovery, http, orion, thingspeak, name
             case discoveryPrefix = "discovery_prefix"
             case caFile = "ca_file"
             case certFile = "cert_file"
             case keyFile = "key_file"
             case keepAlive = "keep_alive"
         }
+    }
+
+    /// The ring consumer names of the configured record consumers: `stdout` (when it prints records) and every
+    /// forwarder's ``ForwardConfig/consumerName``, in configuration order.
+    var consumerNames: [String] {
+        ((stdout?.records ?? true) ? ["stdout"] : []) + (forward ?? []).map(\.consumerName)
     }
 
     struct RingConfig: Codable, Equatable {
@@ -144,6 +154,20 @@ struct RunConfig: ValidatedConfig, Equatable {
                 problems.append(FieldError(["forward", String(index)], "`cert_file` and `key_file` go together"))
             }
         }
+        var seen: [String: Int] = [:]
+        for (index, forward) in (forward ?? []).enumerated() {
+            let name = forward.consumerName
+            if let first = seen[name] {
+                problems.append(
+                    FieldError(
+                        ["forward", String(index)],
+                        "forward[\(first)] has the same ring name `\(name)`; give one of them another `name:`"))
+            } else if name == "stdout" {
+                problems.append(
+                    FieldError(["forward", String(index), "name"], "`stdout` is the name of stdout's records"))
+            }
+            seen[name] = index
+        }
         if (forward?.count ?? 0) > 3 {
             problems.append(
                 FieldError(["forward"], "expected at most 3 forwarders (the ring tracks 4 consumers, one is stdout)"))
@@ -152,5 +176,42 @@ struct RunConfig: ValidatedConfig, Equatable {
             problems.append(FieldError(["health_interval"], "expected at least 1s, got \(health)"))
         }
         return problems
+    }
+}
+
+extension RunConfig.ForwardConfig {
+    /// The stable name under which the offline ring keeps this forwarder's position: `name:` when given,
+    /// otherwise `mqtt:<host>/<prefix>` for an MQTT URL, `http:<host><path>` for an HTTP URL or `http:` section,
+    /// `orion:<host><path>`, `thingspeak:<host><path>`. No credentials, port or query go into it, so changing a
+    /// password or port keeps the position; the order of the `forward:` list does not matter.
+    var consumerName: String {
+        if let name { return name }
+        if let http { return "http:" + Self.hostAndPath(http.url) }
+        if let orion { return "orion:" + Self.hostAndPath(orion.url) }
+        if let thingspeak { return "thingspeak:" + Self.hostAndPath(thingspeak.url) }
+        guard let url else { return "forward" }
+        if url.lowercased().hasPrefix("http") { return "http:" + Self.hostAndPath(url) }
+        if case .success(let mqtt) = MQTTForwarderConfiguration.parse(url: url, device: "emeter") {
+            return "mqtt:\(mqtt.host)/\(mqtt.prefix)"
+        }
+        return "mqtt:" + Self.hostAndPath(url)
+    }
+
+    /// `https://user:pw@Host:8443/api/readings/?x=1` → `Host/api/readings/`.
+    static func hostAndPath(_ url: String) -> String {
+        var rest = Substring(url)
+        if let colon = rest.firstIndex(of: ":"), rest[colon...].hasPrefix("://") {
+            rest = rest[rest.index(colon, offsetBy: 3)...]
+        }
+        if let end = rest.firstIndex(where: { $0 == "?" || $0 == "#" }) { rest = rest[..<end] }
+        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
+        var authority = rest[..<slash]
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
+            authority = authority[...close]
+        } else if let colon = authority.lastIndex(of: ":") {
+            authority = authority[..<colon]
+        }
+        return String(authority) + rest[slash...]
     }
 }

@@ -57,9 +57,10 @@ struct MeterService: Service {
             }, logger: logger)
         logger.info("device id", metadata: ["device": "\(device)", "from": "\(origin)"])
 
-        let forwarders = try makeForwarders(device: device, stateDirectory: stateDirectory)
+        let consumers = try makeForwarders(device: device, stateDirectory: stateDirectory)
+        let forwarders = consumers.map(\.forwarder)
         let printRecords = config.stdout?.records ?? true
-        try await register(store, stdout: printRecords, forwarders: forwarders.count)
+        try await register(store)
         let notifier = SystemdNotifier()
         let output = RunOutput(
             device: device, store: store, live: config.stdout?.live ?? true,
@@ -84,7 +85,7 @@ struct MeterService: Service {
             }
             if printRecords {
                 group.addTask {
-                    await printRecordsFromRing(store: store, consumer: Self.stdoutConsumer, output: output)
+                    await printRecordsFromRing(store: store, consumer: ConsumerID("stdout"), output: output)
                 }
             }
             if let duration {
@@ -93,10 +94,10 @@ struct MeterService: Service {
                     continuation.finish()
                 }
             }
-            for (index, forwarder) in forwarders.enumerated() {
+            for (consumer, forwarder) in consumers {
                 group.addTask { await forwarder.run() }
                 let drain = ForwardingDrain(
-                    store: store, consumer: ConsumerID(index + 1), forwarder: forwarder,
+                    store: store, consumer: consumer, forwarder: forwarder,
                     clock: ContinuousClock(), logger: logger)
                 group.addTask { await drain.run() }
             }
@@ -129,22 +130,25 @@ struct MeterService: Service {
 
     // MARK: - Pieces
 
-    /// The ring consumer of stdout; forwarder `i` of the configuration is consumer `i + 1`.
-    static let stdoutConsumer = ConsumerID(0)
-
-    private func register(_ store: any RecordStoring, stdout: Bool, forwarders: Int) async throws {
+    /// Registers the configured consumers by name (`stdout`, each forwarder's ``RunConfig/ForwardConfig/consumerName``)
+    /// and unregisters the ones the ring image holds that are no longer configured.
+    private func register(_ store: any RecordStoring) async throws {
         do {
-            if stdout { try await store.register(Self.stdoutConsumer) }
-            for index in 0..<forwarders { try await store.register(ConsumerID(index + 1)) }
+            try await store.setConsumers(config.consumerNames.map(ConsumerID.init))
         } catch {
             throw RunFailure(description: "\(error)", exitCode: ExitStatus.ioError)
         }
     }
 
-    private func makeForwarders(device: String, stateDirectory: String?) throws -> [any Forwarder] {
+    /// Every configured forwarder with the name it has in the ring.
+    private func makeForwarders(device: String, stateDirectory: String?) throws
+        -> [(consumer: ConsumerID, forwarder: any Forwarder)]
+    {
         var forwarders: [any Forwarder] = []
+        var consumers: [(consumer: ConsumerID, forwarder: any Forwarder)] = []
         for (index, entry) in (config.forward ?? []).enumerated() {
             let field = "forward[\(index)]"
+            let countBefore = forwarders.count
             do {
                 if let http = entry.http {
                     let forwarder = try HTTPJSONForwarder(configuration: http, device: device, logger: logger)
@@ -167,11 +171,14 @@ struct MeterService: Service {
             } catch let error as HTTPConfigurationError {
                 throw RunFailure(description: "\(field).\(error)", exitCode: ExitStatus.dataError)
             }
-            if let forwarder = forwarders.last {
-                logger.info("forwarding", metadata: ["to": "\(forwarder.name)", "device": "\(device)"])
+            if forwarders.count > countBefore, let forwarder = forwarders.last {
+                consumers.append((ConsumerID(entry.consumerName), forwarder))
+                logger.info(
+                    "forwarding",
+                    metadata: ["to": "\(forwarder.name)", "device": "\(device)", "ring_name": "\(entry.consumerName)"])
             }
         }
-        return forwarders
+        return consumers
     }
 
     private func makeMQTTForwarder(
