@@ -14,7 +14,13 @@ Two measurements, both with the real release binary, the real tty code and the r
    record. emeter's reconnect backoff (exponential, full jitter, cap 60 s) delays the *start* of the drain; that
    delay is reported separately. Target: a full ring drains in <= 1 s.
 
-Usage: scripts/bench-forward [--telegrams N] [--rate HZ] [--fill-max S] ...   (see --help)
+3. Freeze (--freeze S): the simulator board (ADE9000 polled at 10 Hz, P1 at 1 Hz, 1 s records) forwards to a
+   mosquitto that is then stopped with SIGSTOP for S seconds (a hung broker or a half-open link). Measured: how
+   long emeter takes to notice (its "reconnecting in" warning; target <= 1.5 x keep-alive), the timer lateness of
+   the measurement loop *while the broker is frozen* (p99 from the difference of its health histograms; target
+   <= 2 ms), and that every record is delivered after SIGCONT (the ring empties). Skipped unless asked for.
+
+Usage: scripts/bench-forward [--telegrams N] [--rate HZ] [--fill-max S] [--freeze S] ...   (see --help)
 """
 import argparse
 import json
@@ -494,6 +500,86 @@ def drain(bench: Bench):
     return result
 
 
+LATENESS_BUCKETS_US = [50, 100, 150, 200, 300, 400, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000, 20000, 50000,
+                       100000]  # Health.latenessBuckets (upper bounds, µs); one more bucket above the last
+
+
+def histogram_percentile(counts, q):
+    total = sum(counts)
+    if total == 0:
+        return None
+    seen = 0
+    for index, count in enumerate(counts):
+        seen += count
+        if seen >= q * total:
+            return LATENESS_BUCKETS_US[index] if index < len(LATENESS_BUCKETS_US) else float("inf")
+    return float("inf")
+
+
+def freeze(bench: Bench):
+    a = bench.args
+    port = free_port()
+    broker = bench.mosquitto("freeze", port)
+    board = bench.path("freeze-board.yaml")
+    with open(os.path.join(ROOT, "boards", "simulator.yaml")) as f:
+        text = f.read().replace("poll_interval: 1s", "poll_interval: 100ms").replace("fixtures/", ROOT + "/fixtures/")
+    text = text.replace("calibration_file: .emeter/calibration.yaml", f"calibration_file: {bench.path('cal.yaml')}")
+    with open(board, "w") as f:
+        f.write(text)
+    config = bench.path("freeze-config.yaml")
+    with open(config, "w") as f:
+        f.write(f"device: {DEVICE}\nhealth_interval: 1s\nring:\n  storage: ram\n"
+                "stdout:\n  live: false\n  records: false\n  health: true\n"
+                f"forward:\n  - url: mqtt://127.0.0.1:{port}/emeter\n    discovery: false\n"
+                f"    keep_alive: {a.keep_alive}\n")
+    out = open(bench.path("freeze-emeter.out"), "w")
+    err = open(bench.path("freeze-emeter.err"), "w")
+    env = dict(os.environ, STATE_DIRECTORY=bench.path("state"))
+    emeter = bench.spawn([a.binary, "run", "--board", board, "--config", config, "--interval", "1s",
+                          "--log-level", "info"], stdout=out, stderr=err, env=env)
+
+    def health():
+        return bench.health_lines("freeze")
+
+    def warnings():
+        return bench.tail("freeze", n=100000).count("reconnecting in")
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (len(health()) >= 10 and health()[-1].get("ring_records", 99) <= 2):
+        if emeter.poll() is not None:
+            raise SystemExit("freeze: emeter exited:\n" + bench.tail("freeze"))
+        time.sleep(0.5)
+    before = health()[-1] if health() else {}
+    warned = warnings()
+    broker.send_signal(signal.SIGSTOP)
+    frozen = time.monotonic()
+    noticed = None
+    while time.monotonic() - frozen < a.freeze:
+        if noticed is None and warnings() > warned:
+            noticed = time.monotonic() - frozen
+        time.sleep(0.05)
+    during = health()[-1] if health() else {}
+    broker.send_signal(signal.SIGCONT)
+    thawed = time.monotonic()
+    drained = None
+    while time.monotonic() - thawed < 90:
+        h = health()
+        if h and h[-1] is not during and h[-1].get("ring_records", 99) <= 2:
+            drained = time.monotonic() - thawed
+            break
+        time.sleep(0.2)
+    ring_peak = max((h.get("ring_records", 0) for h in health()), default=0)
+    bench.stop(emeter)
+    diff = [x - y for x, y in zip(during.get("lateness_histogram", []), before.get("lateness_histogram", []))]
+    return {
+        "noticed_s": noticed, "ticks": during.get("ticks", 0) - before.get("ticks", 0),
+        "missed": during.get("deadlines_missed", 0) - before.get("deadlines_missed", 0),
+        "p50_us": histogram_percentile(diff, 0.5), "p99_us": histogram_percentile(diff, 0.99),
+        "max_us": during.get("max_lateness_us"), "drained_s": drained, "ring_peak": ring_peak,
+        "merged": during.get("records_merged", 0),
+    }
+
+
 # ---------------------------------------------------------------------------------------------------------------
 
 
@@ -517,6 +603,9 @@ def main():
     p.add_argument("--close-margin", type=float, default=1.0,
                    help="drain: backlog = records that ended this long before the reconnect, s (default 1)")
     p.add_argument("--drain-max", type=float, default=15, help="drain: wait for the backlog after reconnect, s (default 15)")
+    p.add_argument("--freeze", type=float, default=0,
+                   help="freeze: SIGSTOP the broker this long, s, and measure (default 0: skipped; try 20)")
+    p.add_argument("--keep-alive", type=int, default=5, help="freeze: the forwarder's keep_alive, s (default 5)")
     p.add_argument("--skip-latency", action="store_true")
     p.add_argument("--skip-drain", action="store_true")
     p.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
@@ -538,7 +627,7 @@ def main():
 
     bench = Bench(a)
     bench.factory = TelegramFactory(a.template)
-    lat = dr = None
+    lat = dr = fr = None
     try:
         if not a.skip_latency:
             print(f"latency: {a.warmup}+{a.telegrams} telegrams at {a.rate:g} Hz …", file=sys.stderr, flush=True)
@@ -547,6 +636,9 @@ def main():
             print(f"drain: filling the ring ({a.interval} records, broker down, ≤ {a.fill_max:g} s), then up to "
                   f"{a.reconnect_max:g} s for emeter's reconnect backoff …", file=sys.stderr, flush=True)
             dr = drain(bench)
+        if a.freeze > 0:
+            print(f"freeze: simulator board at 10 Hz, broker frozen for {a.freeze:g} s …", file=sys.stderr, flush=True)
+            fr = freeze(bench)
     finally:
         bench.cleanup()
 
@@ -600,6 +692,20 @@ def main():
             else:
                 ok = False
                 row("drain", "too few records", "need ≥ 2 backlog records to time")
+    if fr:
+        notice_ok = fr["noticed_s"] is not None and fr["noticed_s"] <= 1.5 * a.keep_alive
+        p99_ok = fr["p99_us"] is not None and fr["p99_us"] <= 2000
+        drain_ok = fr["drained_s"] is not None
+        ok &= notice_ok and p99_ok and drain_ok and fr["missed"] == 0
+        row("freeze: broker frozen → emeter notices",
+            f"{fr['noticed_s']:.2f} s" if fr["noticed_s"] is not None else "never",
+            f"target ≤ 1.5 × keep-alive = {1.5 * a.keep_alive:g} s: {'PASS' if notice_ok else 'FAIL'}")
+        row("freeze: loop ticks / deadlines missed", f"{fr['ticks']} / {fr['missed']}", "while frozen (10 Hz)")
+        row("freeze: timer lateness p50 / p99", f"{fr['p50_us']} / {fr['p99_us']} µs",
+            f"while frozen (bucket bounds); target p99 ≤ 2 ms: {'PASS' if p99_ok else 'FAIL'}; max since start "
+            f"{fr['max_us']} µs")
+        row("freeze: thaw → ring drained", f"{fr['drained_s']:.2f} s" if drain_ok else "not drained",
+            f"peak {fr['ring_peak']} records in the ring, {fr['merged']} merges")
     print("-" * 100)
     if a.check and not ok:
         sys.exit(1)

@@ -126,3 +126,96 @@ func waitUntil(_ timeout: Duration, _ condition: () -> Bool) async -> Bool {
     }
     return condition()
 }
+
+/// Issue "Hostile input", must show: a broker frozen with `kill -STOP` while `emeter run` forwards. The forwarder
+/// notices within 1.5 × keep-alive (judged on inbound traffic, so the 1 Hz records it keeps sending do not hide the
+/// dead link), the measurement loop keeps its timer while the broker is frozen (no tick missed: it never awaits the
+/// network), and every record arrives after `kill -CONT`. The lateness target itself (p99 ≤ 2 ms on a release
+/// build) is a benchmark, `scripts/bench-forward --freeze`, not a timed unit test.
+@Test(.enabled(if: MosquittoBroker.isAvailable), .timeLimit(.minutes(3)))
+func aFrozenBrokerIsNoticedAndLosesNoRecord() async throws {
+    try await MosquittoBroker.with(persistence: true) { broker in
+        let directory = try temporaryDirectory("frozen")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let board = directory.appendingPathComponent("board.yaml")
+        try "name: frozen\np1:\n  simulate:\n    profile: belgian-3phase\n    start: 2025-01-06T19:00:00Z\n".write(
+            to: board, atomically: true, encoding: .utf8)
+        let config = directory.appendingPathComponent("config.yaml")
+        let keepAlive = 5
+        try """
+        device: frozen
+        health_interval: 1s
+        ring:
+          storage: ram
+        stdout:
+          live: false
+          records: true
+          health: true
+        forward:
+          - url: mqtt://127.0.0.1:\(broker.port)/emeter
+            discovery: false
+            keep_alive: \(keepAlive)
+        """.write(to: config, atomically: true, encoding: .utf8)
+
+        let received = Received()
+        let subscriber = MQTTClient(
+            configuration: MQTTConfiguration(
+                host: "127.0.0.1", port: broker.port, clientID: "frozen-subscriber", cleanSession: false,
+                keepAlive: 30),
+            policy: MQTTReconnectPolicy(base: .milliseconds(200), cap: .seconds(1)), logger: Logger(label: "sub"))
+        let subscriberTask = Task { await subscriber.run() }
+        try await subscriber.subscribe([MQTTSubscription("emeter/frozen/interval", qos: .atLeastOnce)])
+        let readerTask = Task {
+            for await message in subscriber.messages {
+                received.payloads.withLock { $0.append(String(decoding: message.payload, as: UTF8.self)) }
+            }
+        }
+        defer {
+            readerTask.cancel()
+            subscriberTask.cancel()
+        }
+        let emeter = try EmeterProcess([
+            "run", "--board", board.path, "--config", config.path, "--interval", "1s",
+        ])
+        #expect(await waitUntil(.seconds(30)) { received.count >= 3 }, "\(emeter.standardError.suffix(3000))")
+
+        func health() -> [[String: Any]] {
+            emeter.outputLines.compactMap(jsonObject).filter { $0["type"] as? String == "health" }
+        }
+        let before = try #require(health().last)
+        // Whatever notices first (no PINGRESP, or no PUBACK for a record), the client logs "reconnecting in".
+        let warningsBefore = emeter.standardError.components(separatedBy: "reconnecting in").count
+        await broker.freeze()
+        let frozenAt = ContinuousClock.now
+        let noticed = await waitUntil(.seconds(20)) {
+            emeter.standardError.components(separatedBy: "reconnecting in").count > warningsBefore
+        }
+        let noticeTime = frozenAt.duration(to: .now)
+        #expect(noticed, "\(emeter.standardError.suffix(3000))")
+        // 1.5 × keep-alive after the last inbound packet (at or before the freeze), plus 1 s for the log line to
+        // reach the pipe and this poll to see it on a loaded machine.
+        #expect(noticeTime <= .milliseconds(keepAlive * 1500 + 1000), "noticed after \(noticeTime)")
+        try await Task.sleep(for: .seconds(10) - noticeTime)
+        let during = try #require(health().last)
+        await broker.thaw()
+
+        // The loop kept ticking at 1 Hz while the broker was frozen, and missed no deadline.
+        let ticks = (during["ticks"] as? Int ?? 0) - (before["ticks"] as? Int ?? 0)
+        #expect(ticks >= 8, "ticks while frozen: \(ticks)")
+        #expect(during["deadlines_missed"] as? Int == before["deadlines_missed"] as? Int)
+
+        // Every record closed so far reaches the subscriber once the broker runs again.
+        let closed = emeter.outputLines.compactMap(jsonObject).filter { $0["type"] as? String == "interval" }
+        let lastSequences: [Int] = closed.compactMap { record in (record["sequence"] as? [Int])?.last }
+        let lastClosed = try #require(lastSequences.max())
+        let covered = await waitUntil(.seconds(60)) {
+            let ranges = received.records.compactMap { $0["sequence"] as? [Int] }
+            let sequences = Set(ranges.flatMap { $0[0]...$0[1] })
+            return (1...lastClosed).allSatisfy(sequences.contains)
+        }
+        #expect(covered, "records missing after the thaw: \(emeter.standardError.suffix(3000))")
+        emeter.signal(SIGTERM)
+        #expect(await emeter.wait(timeout: .seconds(15)) == 0)
+        await subscriber.shutdown()
+    }
+}
