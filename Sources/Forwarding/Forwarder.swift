@@ -44,4 +44,10 @@ public protocol Forwarder: Sendable {
     func publish(_ health: Health) async
     /// Closes connections gracefully (MQTT: availability `offline`, DISCONNECT).
     func shutdown() async
+    /// Publishes an output's switch (or a refused one), best effort. Default: nothing.
+    func publish(_ event: ControlEvent) async
+}
+
+extension Forwarder {
+    public func publish(_ event: ControlEvent) async {}
 }

@@ -174,7 +174,7 @@ let brokenBoards: [BrokenBoard] = [
     BrokenBoard(
         name: "unknown top-level section", yaml: validP1 + "\nade900:\n  spi: {}\n",
         expected:
-            "bad.yaml:5:1: ade900: unknown key; did you mean `ade9000`? (known here: ade9000, description, eeprom, name, p1)"
+            "bad.yaml:5:1: ade900: unknown key; did you mean `ade9000`? (known here: ade9000, description, eeprom, name, outputs, p1)"
     ),
 ]
 

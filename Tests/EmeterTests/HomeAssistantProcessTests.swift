@@ -183,3 +183,72 @@ func theSmartyFrameCounterSurvivesARestart() async throws {
         lines.compactMap { ($0["rejection_reasons"] as? [String: Any])?["replayed_frame"] as? Int }.max() ?? 0
     #expect(replayed >= 1, "health: \(lines.filter { $0["type"] as? String == "health" }.last ?? [:])")
 }
+
+/// Issue "Act on the readings", must show: `emeter run` on a simulated PV day (1000× speed) with a surplus rule:
+/// the simulated relay switches on during the PV hump and off after it, visible in the JSON Lines; a clean stop
+/// applies the fail-safe state; the state file keeps the switch times.
+@Test(.timeLimit(.minutes(2)))
+func aSurplusRuleSwitchesTheSimulatedRelayThroughAPVDay() async throws {
+    let state = try temporaryDirectory("surplus-state")
+    defer { try? FileManager.default.removeItem(at: state) }
+    let emeter = try EmeterProcess(
+        [
+            "run", "--board", "boards/simulator-pv-day.yaml", "--config", "config/surplus-demo.yaml", "--duration",
+            "60s",
+        ], environment: ["STATE_DIRECTORY": state.path])
+    let switchedTwice = await waitUntil(.seconds(80)) {
+        emeter.outputLines.compactMap(jsonObject).filter { $0["type"] as? String == "switch" }.count >= 2
+    }
+    #expect(switchedTwice, "\(emeter.standardError.suffix(3000))")
+    emeter.signal(SIGTERM)
+    #expect(await emeter.wait(timeout: .seconds(15)) == 0)
+    let switches = emeter.outputLines.compactMap(jsonObject).filter { $0["type"] as? String == "switch" }
+    #expect(switches.map { $0["on"] as? Bool } == [true, false])
+    #expect((switches.first?["reason"] as? String)?.hasPrefix("surplus: export") == true)
+    #expect((switches.last?["reason"] as? String)?.hasPrefix("surplus: import") == true)
+    #expect(switches.allSatisfy { $0["output"] as? String == "ev_charger" })
+    #expect(emeter.standardError.contains("output set to its fail-safe state"))
+    let saved = try String(contentsOf: state.appendingPathComponent("output-ev_charger"), encoding: .utf8)
+    #expect(saved.hasPrefix("off "))
+}
+
+@Test(arguments: [
+    (
+        "controllers:\n  - output: ev\n    rule: surplus\n    on_export_w: 1400\n",
+        "bad.yaml:2:5: controllers.0.off_import_w: `rule: surplus` needs `off_import_w:` (W)"
+    ),
+    (
+        "controllers:\n  - output: ev\n    rule: solar\n",
+        "bad.yaml:3:11: controllers.0.rule: expected `surplus`, `peak_guard`, `schedule` or `manual`, got `solar`"
+    ),
+    (
+        "controllers:\n  - output: ev\n    rule: schedule\n    windows:\n      - from: \"25:00\"\n        to: \"06:00\"\n",
+        "bad.yaml:5:15: controllers.0.windows.0.from: expected HH:MM, got `25:00`"
+    ),
+    (
+        "controllers:\n  - output: ev\n    rule: manual\n  - output: ev\n    rule: manual\n",
+        "bad.yaml:4:13: controllers.1.output: `ev` already has a controller"
+    ),
+])
+func brokenControllersGiveAPreciseError(yaml: String, expected: String) {
+    do {
+        _ = try YAMLFile.decode(RunConfig.self, yaml: yaml, file: "bad.yaml")
+        Issue.record("accepted: \(yaml)")
+    } catch {
+        #expect(error.errors.first?.description == expected)
+    }
+}
+
+@Test func aControllerForAnOutputTheBoardLacksIsRefusedAtStart() async throws {
+    let directory = try temporaryDirectory("no-output")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let config = directory.appendingPathComponent("config.yaml")
+    try "controllers:\n  - output: heat_pump\n    rule: manual\n".write(to: config, atomically: true, encoding: .utf8)
+    let result = try await runEmeter(
+        ["run", "--board", "boards/simulator-pv-day.yaml", "--config", config.path, "--duration", "5s"])
+    #expect(result.status == 65)
+    #expect(
+        result.err.contains(
+            "controllers[0].output: boards/simulator-pv-day.yaml has no output `heat_pump` (it has: ev_charger)"),
+        "\(result.err)")
+}

@@ -1,3 +1,5 @@
+import CivilTime
+
 /// What the control rules look at, once per live reading. Pure values: the caller fills it from a P1 or ADE9000
 /// reading and the civil time of the board.
 public struct ControlInput: Sendable, Equatable {
@@ -256,5 +258,32 @@ public struct OutputController: Sendable, Equatable {
         let h = minute / 60
         let m = minute % 60
         return (h < 10 ? "0" : "") + "\(h):" + (m < 10 ? "0" : "") + "\(m)"
+    }
+}
+
+extension ControlInput {
+    /// The rules' view of a live reading: net power, the capacity-tariff figures, the tariff, local civil time.
+    public init(_ reading: LiveReading, localTime: LocalTime) {
+        let time: Int64
+        let net: Int64
+        let demand: DemandView
+        var tariff: Int?
+        switch reading {
+        case .p1(let sample, let view):
+            time = CivilTime.floorDiv(sample.time, 1000)
+            net = sample.powerImportW - sample.powerExportW
+            demand = view
+            tariff = sample.details.tariff
+        case .ade9000(let sample, let view):
+            time = CivilTime.floorDiv(sample.time, 1000)
+            let total = sample.totalPowerW
+            net = total.isFinite && abs(total) < 1e12 ? Int64(total.rounded()) : 0
+            demand = view
+        }
+        let fields = localTime.fields(at: time)
+        self.init(
+            time: time, netPowerW: net, quarterHourDemandW: demand.quarterHourDemandW,
+            monthPeakDemandW: demand.monthPeakDemandW, tariff: tariff, minuteOfDay: fields.hour * 60 + fields.minute,
+            weekday: fields.weekday == 0 ? 7 : fields.weekday)
     }
 }

@@ -221,6 +221,36 @@ public enum Payloads {
         json.arrayEnd()
     }
 
+    // MARK: control
+
+    /// An output switched (`"type":"switch"`) or a wanted switch refused by the switch budget
+    /// (`"type":"switch_refused"`): `{"type":…,"device":…,"output":…,"on":…,"time":<Unix s>,"time_utc":…,"reason":…}`.
+    public static func control(_ event: ControlEvent, device: String) -> [UInt8] {
+        var json = JSONWriter(capacity: 256)
+        json.objectStart()
+        let output: String
+        let on: Bool
+        let time: Int64
+        let reason: String
+        switch event {
+        case .switched(let name, let state, let at, let why):
+            json.field("type", "switch")
+            (output, on, time, reason) = (name, state, at, why)
+        case .suppressed(let name, let wanted, let at, let why):
+            json.field("type", "switch_refused")
+            (output, on, time, reason) = (name, wanted, at, why)
+        }
+        json.field("device", device)
+        json.field("output", output)
+        json.key("on")
+        json.bool(on)
+        json.field("time", time)
+        json.field("time_utc", time: time)
+        json.field("reason", reason)
+        json.objectEnd()
+        return json.bytes
+    }
+
     // MARK: health
 
     /// `{"type":"health","device":…, <every counter>}`; rejection reasons by their closed-set names.

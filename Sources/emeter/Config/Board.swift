@@ -159,6 +159,32 @@ struct BoardFile: ValidatedConfig, Equatable {
     var ade9000: ADE9000Board?
     var p1: P1Board?
     var eeprom: EEPROMBoard?
+    /// Relay outputs on GPIO lines, switched by the configuration's `controllers:`.
+    var outputs: [OutputBoard]?
+
+    /// One relay (or contactor, or an SSR) on a GPIO output line.
+    struct OutputBoard: Codable, Equatable {
+        /// The name controllers, logs, JSON Lines and MQTT use (`ev_charger`).
+        var name: String
+        /// `/dev/gpiochip0` or `gpiochip0`; absent when `simulate: true`.
+        var chip: String?
+        /// Line offset (17) or line name (`GPIO17`).
+        var line: GPIOLineRef?
+        /// The relay closes when the line is low.
+        var activeLow: Bool?
+        /// State at start when nothing was saved: `off` (default) or `on`.
+        var initial: String?
+        /// State applied when emeter stops (`off` by default); see the README for what happens on a crash.
+        var failSafe: String?
+        /// A simulated line: its state appears only in emeter's output.
+        var simulate: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case name, chip, line, initial, simulate
+            case activeLow = "active_low"
+            case failSafe = "fail_safe"
+        }
+    }
 
     struct ADE9000Board: Codable, Equatable {
         /// spidev wiring; absent when `simulate` is given.
@@ -274,9 +300,12 @@ struct BoardFile: ValidatedConfig, Equatable {
         /// Peak PV export of the simulated house at 13:00 local, W (default 3200). `0`: a house without PV, whose
         /// export registers read 0.
         var solarPeakW: Int?
+        /// The simulated meter's clock runs this many times faster than real time (default 1; up to 1000): a day of
+        /// PV in minutes, for demonstrations.
+        var speedup: Double?
 
         enum CodingKeys: String, CodingKey {
-            case profile, faults, start
+            case profile, faults, start, speedup
             case solarPeakW = "solar_peak_w"
         }
     }
@@ -303,6 +332,29 @@ extension BoardFile {
         }
         if let ade = ade9000 { problems += ade.problems(path: ["ade9000"]) }
         if let p1 { problems += p1.problems(path: ["p1"]) }
+        var outputNames: Set<String> = []
+        for (index, output) in (outputs ?? []).enumerated() {
+            let path = ["outputs", String(index)]
+            if output.name.isEmpty || !output.name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" })
+            {
+                problems.append(
+                    FieldError(path + ["name"], "expected a name of letters, digits, `_` or `-`, got `\(output.name)`"))
+            } else if !outputNames.insert(output.name).inserted {
+                problems.append(FieldError(path + ["name"], "`\(output.name)` is used by another output"))
+            }
+            if output.simulate == true {
+                if output.chip != nil || output.line != nil {
+                    problems.append(FieldError(path, "`simulate: true` excludes `chip:` and `line:`"))
+                }
+            } else if output.chip == nil || output.line == nil {
+                problems.append(FieldError(path, "expected `chip:` and `line:` (or `simulate: true`)"))
+            }
+            for (key, value) in [("initial", output.initial), ("fail_safe", output.failSafe)] {
+                if let value, value != "on" && value != "off" {
+                    problems.append(FieldError(path + [key], "expected `on` or `off`, got `\(value)`"))
+                }
+            }
+        }
         if let eeprom {
             if eeprom.bus != "simulate" && !eeprom.bus.hasPrefix("/dev/") {
                 problems.append(
@@ -429,6 +481,9 @@ extension BoardFile.P1Board {
                 problems.append(
                     FieldError(path + ["port"], "expected tcp://host:port with a port from 1 to 65535, got `\(port)`"))
             }
+        }
+        if let speedup = simulate?.speedup, !(speedup > 0 && speedup <= 1000) {
+            problems.append(FieldError(path + ["simulate", "speedup"], "expected more than 0 and at most 1000"))
         }
         if let solar = simulate?.solarPeakW, !(0...100_000).contains(solar) {
             problems.append(

@@ -24,6 +24,53 @@ struct RunConfig: ValidatedConfig, Equatable {
     var stdout: StdoutConfig?
     /// Backends to forward to (at most 3; each keeps its own position in the ring).
     var forward: [ForwardConfig]?
+    /// Rules that switch the board's `outputs:` (relays): surplus, peak_guard, schedule, manual.
+    var controllers: [ControllerConfig]?
+
+    /// One output's rule. Durations like `5m`; powers in W.
+    struct ControllerConfig: Codable, Equatable {
+        /// The board output it switches (`outputs[].name`).
+        var output: String
+        /// `surplus`, `peak_guard`, `schedule` or `manual`.
+        var rule: String
+        /// surplus: on when export ≥ `on_export_w` for `on_after`; off when import ≥ `off_import_w` for `off_after`.
+        var onExportW: Int?
+        var onAfter: ConfigDuration?
+        var offImportW: Int?
+        var offAfter: ConfigDuration?
+        /// peak_guard: shed above `limit_w` (default: the month peak so far, at least 2500 W) less `margin_w`;
+        /// restore after the quarter-hour, `hysteresis_w` below that.
+        var limitW: Int?
+        var marginW: Int?
+        var hysteresisW: Int?
+        /// schedule: windows (`{days: [mon, tue], from: "22:00", to: "06:00"}`) and tariffs (`[2]`).
+        var windows: [WindowConfig]?
+        var tariffs: [Int]?
+        /// Every rule: minimum on and off times, switches per hour (default 6).
+        var minimumOn: ConfigDuration?
+        var minimumOff: ConfigDuration?
+        var maxSwitchesPerHour: Int?
+
+        struct WindowConfig: Codable, Equatable {
+            var days: [String]?
+            var from: String
+            var to: String
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case output, rule, windows, tariffs
+            case onExportW = "on_export_w"
+            case onAfter = "on_after"
+            case offImportW = "off_import_w"
+            case offAfter = "off_after"
+            case limitW = "limit_w"
+            case marginW = "margin_w"
+            case hysteresisW = "hysteresis_w"
+            case minimumOn = "minimum_on"
+            case minimumOff = "minimum_off"
+            case maxSwitchesPerHour = "max_switches_per_hour"
+        }
+    }
 
     /// One backend: `url:` (MQTT, or a plain HTTP JSON endpoint), or one of the sections `http:`, `orion:`,
     /// `thingspeak:` for the HTTP backends with their own settings.
@@ -85,7 +132,7 @@ struct RunConfig: ValidatedConfig, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case device, interval, ring, stdout, forward
+        case device, interval, ring, stdout, forward, controllers
         case localTime = "local_time"
         case healthInterval = "health_interval"
         case stateDir = "state_dir"
@@ -175,7 +222,98 @@ struct RunConfig: ValidatedConfig, Equatable {
         if let health = healthInterval, health.duration < .seconds(1) {
             problems.append(FieldError(["health_interval"], "expected at least 1s, got \(health)"))
         }
+        var controlled: Set<String> = []
+        for (index, controller) in (controllers ?? []).enumerated() {
+            let path = ["controllers", String(index)]
+            if !controlled.insert(controller.output).inserted {
+                problems.append(FieldError(path + ["output"], "`\(controller.output)` already has a controller"))
+            }
+            switch controller.makeRule() {
+            case .success: break
+            case .failure(let problem): problems.append(FieldError(path + problem.path, problem.message))
+            }
+            if let budget = controller.maxSwitchesPerHour, !(1...60).contains(budget) {
+                problems.append(
+                    FieldError(path + ["max_switches_per_hour"], "expected 1 to 60 switches per hour, got \(budget)"))
+            }
+        }
         return problems
+    }
+}
+
+extension RunConfig.ControllerConfig {
+    private static let weekdays = ["mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7]
+
+    /// `HH:MM` as minutes since midnight (24:00 allowed as the end of the day).
+    static func minute(_ text: String) -> Int? {
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, parts[1].count == 2, let hour = Int(parts[0]), let minute = Int(parts[1]),
+            (0...24).contains(hour), (0...59).contains(minute), hour * 60 + minute <= 1440
+        else { return nil }
+        return hour * 60 + minute
+    }
+
+    /// The rule this entry describes, or the first field that is missing or wrong.
+    func makeRule() -> Result<ControlRule, FieldError> {
+        func seconds(_ value: ConfigDuration?) -> Int64 { value?.duration.components.seconds ?? 0 }
+        func power(_ value: Int?, _ key: String) -> Result<Int64, FieldError> {
+            guard let value else { return .failure(FieldError([key], "`rule: \(rule)` needs `\(key):` (W)")) }
+            guard (0...1_000_000).contains(value) else {
+                return .failure(FieldError([key], "expected 0 to 1000000 W, got \(value)"))
+            }
+            return .success(Int64(value))
+        }
+        switch rule {
+        case "surplus":
+            let on = power(onExportW, "on_export_w")
+            let off = power(offImportW, "off_import_w")
+            switch (on, off) {
+            case (.failure(let error), _), (_, .failure(let error)): return .failure(error)
+            case (.success(let on), .success(let off)):
+                return .success(
+                    .surplus(onExportW: on, onAfter: seconds(onAfter), offImportW: off, offAfter: seconds(offAfter)))
+            }
+        case "peak_guard":
+            if let limitW, !(ControlRule.minimumBilledPeakW...1_000_000).contains(Int64(limitW)) {
+                return .failure(FieldError(["limit_w"], "expected 2500 to 1000000 W, got \(limitW)"))
+            }
+            return .success(
+                .peakGuard(
+                    limitW: limitW.map(Int64.init), marginW: Int64(marginW ?? 0), hysteresisW: Int64(hysteresisW ?? 200)
+                ))
+        case "schedule":
+            var result: [ScheduleWindow] = []
+            for (index, window) in (windows ?? []).enumerated() {
+                guard let from = Self.minute(window.from) else {
+                    return .failure(
+                        FieldError(["windows", String(index), "from"], "expected HH:MM, got `\(window.from)`"))
+                }
+                guard let to = Self.minute(window.to) else {
+                    return .failure(FieldError(["windows", String(index), "to"], "expected HH:MM, got `\(window.to)`"))
+                }
+                var days: Set<Int> = []
+                for day in window.days ?? ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] {
+                    guard let number = Self.weekdays[day.lowercased()] else {
+                        return .failure(
+                            FieldError(["windows", String(index), "days"], "expected mon, tue, … sun, got `\(day)`"))
+                    }
+                    days.insert(number)
+                }
+                result.append(ScheduleWindow(weekdays: days, fromMinute: from, toMinute: to))
+            }
+            if let bad = (tariffs ?? []).first(where: { !(1...4).contains($0) }) {
+                return .failure(FieldError(["tariffs"], "expected tariffs 1 to 4, got \(bad)"))
+            }
+            if result.isEmpty && (tariffs ?? []).isEmpty {
+                return .failure(FieldError(["windows"], "`rule: schedule` needs `windows:` or `tariffs:`"))
+            }
+            return .success(.schedule(windows: result, tariffs: tariffs ?? []))
+        case "manual":
+            return .success(.manual)
+        default:
+            return .failure(
+                FieldError(["rule"], "expected `surplus`, `peak_guard`, `schedule` or `manual`, got `\(rule)`"))
+        }
     }
 }
 

@@ -62,13 +62,20 @@ struct MeterService: Service {
         let printRecords = config.stdout?.records ?? true
         try await register(store)
         let notifier = SystemdNotifier()
+        let localTime: LocalTime = config.localTime == "utc" ? .utc : .centralEurope
+        let control =
+            try (config.controllers ?? []).isEmpty
+            ? nil
+            : ControlService(
+                board: board, boardPath: boardPath, controllers: config.controllers ?? [],
+                stateDirectory: stateDirectory, localTime: localTime, logger: logger)
         let output = RunOutput(
             device: device, store: store, live: config.stdout?.live ?? true,
-            health: config.stdout?.health ?? false, forwarders: forwarders, notifier: notifier, logger: logger)
+            health: config.stdout?.health ?? false, forwarders: forwarders, notifier: notifier, control: control,
+            logger: logger)
 
         let pollInterval = board.ade9000?.pollInterval?.duration ?? .seconds(1)
         let healthEvery = max(1, Int((config.healthInterval?.duration ?? .seconds(60)) / pollInterval))
-        let localTime: LocalTime = config.localTime == "utc" ? .utc : .centralEurope
         let sampler = try makeADESampler()
 
         var loop = MeasurementLoop(
@@ -116,6 +123,7 @@ struct MeterService: Service {
                 continuation.finish()
             }
             notifier?.stopping()
+            await control?.applyFailSafe()
             for forwarder in forwarders { await forwarder.shutdown() }
             group.cancelAll()
         }

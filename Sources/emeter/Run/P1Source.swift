@@ -116,7 +116,7 @@ struct P1Source {
         let path = temporaryDirectory() + "/emeter-p1-\(getpid())"
         let meter = P1PseudoTerminalMeter(simulator: simulator, path: path, faults: faults)
         do {
-            try meter.start()
+            try meter.start(speedup: simulation.speedup ?? 1)
         } catch {
             throw RunFailure(description: "P1 simulator: \(error)", exitCode: ExitStatus.unavailable)
         }

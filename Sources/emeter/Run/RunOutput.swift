@@ -28,12 +28,15 @@ actor RunOutput: LoopOutput {
     let logger: Logger
     /// systemd's watchdog, pinged from the loop's ticks (`nil` outside systemd).
     let notifier: SystemdNotifier?
+    /// The relay outputs and their rules (`nil` without `controllers:`).
+    let control: ControlService?
 
     init(
         device: String, store: any RecordStoring, live: Bool, health: Bool, forwarders: [any Forwarder] = [],
-        notifier: SystemdNotifier? = nil, logger: Logger
+        notifier: SystemdNotifier? = nil, control: ControlService? = nil, logger: Logger
     ) {
         self.notifier = notifier
+        self.control = control
         self.device = device
         self.store = store
         self.live = live
@@ -48,8 +51,17 @@ actor RunOutput: LoopOutput {
 
     func live(_ reading: LiveReading) async {
         for forwarder in forwarders { await forwarder.publish(reading) }
-        guard live else { return }
-        emit(Payloads.live(reading, device: device))
+        if live { emit(Payloads.live(reading, device: device)) }
+        if let control {
+            for event in await control.handle(reading) { await report(event) }
+        }
+    }
+
+    /// A switch of a relay output: a JSON Lines event (always printed: it is rare and it acts on the house) and
+    /// published by the forwarders.
+    func report(_ event: ControlEvent) async {
+        emit(Payloads.control(event, device: device))
+        for forwarder in forwarders { await forwarder.publish(event) }
     }
 
     func closed(_ record: IntervalRecord) async {
