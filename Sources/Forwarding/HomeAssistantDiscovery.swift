@@ -279,6 +279,47 @@ public enum HomeAssistantDiscovery {
         return json.bytes
     }
 
+    /// The relay outputs: a `switch` for a commandable (manual) output, a `binary_sensor` (device class `power`)
+    /// for one switched by a rule. State payloads `ON`/`OFF` on `<prefix>/<device>/output/<name>`.
+    public static func outputMessages(for configuration: MQTTForwarderConfiguration) -> [(
+        topic: String, payload: [UInt8]
+    )] {
+        configuration.outputs.map { output in
+            let component = output.commandable ? "switch" : "binary_sensor"
+            let id = String(
+                "emeter_\(configuration.device)_output_\(output.name)".map {
+                    $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" ? $0 : "_"
+                })
+            var json = JSONWriter()
+            json.objectStart()
+            json.field("availability_topic", configuration.statusTopic)
+            if output.commandable { json.field("command_topic", configuration.outputTopic(output.name) + "/set") }
+            json.key("device")
+            json.objectStart()
+            json.key("identifiers")
+            json.arrayStart()
+            json.string("emeter_\(configuration.device)")
+            json.arrayEnd()
+            json.field("manufacturer", "emeter")
+            json.field("model", "P1 port reader")
+            json.field("name", "emeter \(configuration.device)")
+            json.objectEnd()
+            json.field("default_entity_id", "\(component).\(id)")
+            if !output.commandable { json.field("device_class", "power") }
+            json.field("name", "Output \(output.name)")
+            json.key("origin")
+            json.objectStart()
+            json.field("name", "emeter")
+            json.objectEnd()
+            json.field("payload_off", "OFF")
+            json.field("payload_on", "ON")
+            json.field("state_topic", configuration.outputTopic(output.name))
+            json.field("unique_id", id)
+            json.objectEnd()
+            return ("\(configuration.discoveryPrefix)/\(component)/\(id)/config", json.bytes)
+        }
+    }
+
     /// Every retained message that makes Home Assistant's view match `entities`: a config for each announced
     /// entity, an empty payload (removal) for each catalogue entity of a decided source that is not announced.
     /// Sources not decided yet (no reading since the first start) get nothing.

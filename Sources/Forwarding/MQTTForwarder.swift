@@ -29,6 +29,10 @@ public struct MQTTForwarderConfiguration: Sendable, Equatable {
     public var discoveryPrefix: String
     /// Announce sensors for Home Assistant (retained configs under `discoveryPrefix`).
     public var discovery: Bool
+    /// The board's relay outputs (`controllers:`): their state is published retained on `<prefix>/<device>/output/<name>`
+    /// (`ON`/`OFF`), each switch on `<prefix>/<device>/switch`; a `commandable` (manual) output takes `ON`/`OFF` on
+    /// `…/output/<name>/set` and is a Home Assistant `switch`, the others are `binary_sensor`s.
+    public var outputs: [MQTTOutput] = []
     /// Where the set of announced entities is kept across restarts (``HomeAssistantEntities/text``); `nil` keeps
     /// it in memory only (every start then decides again from the first readings).
     public var entitiesPath: String?
@@ -90,12 +94,32 @@ public struct MQTTForwarderConfiguration: Sendable, Equatable {
     }
 
     var base: String { "\(prefix)/\(device)" }
+    func outputTopic(_ name: String) -> String { "\(base)/output/\(name)" }
+    var switchTopic: String { "\(base)/switch" }
     var statusTopic: String { "\(base)/status" }
     var intervalTopic: String { "\(base)/interval" }
     var p1Topic: String { "\(base)/p1" }
     var adeTopic: String { "\(base)/ade9000" }
     var healthTopic: String { "\(base)/health" }
     public var name: String { "mqtt\(tls == nil ? "" : "s")://\(host):\(port)/\(prefix)" }
+}
+
+/// A relay output as the MQTT forwarder announces it.
+public struct MQTTOutput: Sendable, Equatable {
+    public var name: String
+    /// Takes `ON`/`OFF` commands on `<prefix>/<device>/output/<name>/set` (a `manual` controller).
+    public var commandable: Bool
+
+    public init(name: String, commandable: Bool) {
+        self.name = name
+        self.commandable = commandable
+    }
+}
+
+/// A command received for a relay output.
+public struct OutputCommand: Sendable, Equatable {
+    public var output: String
+    public var on: Bool
 }
 
 /// Forwards to an MQTT 3.1.1 broker: interval records with QoS 1 (acknowledged by PUBACK), live state with
@@ -117,6 +141,11 @@ public actor MQTTForwarder: Forwarder {
     private nonisolated let discoveryQueue: AsyncStream<(topic: String, payload: [UInt8])>.Continuation
     private nonisolated let discoveryMessages: AsyncStream<(topic: String, payload: [UInt8])>
     private nonisolated let entities: EntityState
+    /// The relay outputs' states, published retained at every connect.
+    private nonisolated let outputStates: OutputStates
+    /// Commands for commandable outputs (`…/output/<name>/set`, not retained), in arrival order.
+    public nonisolated let commands: AsyncStream<OutputCommand>
+    private nonisolated let commandQueue: AsyncStream<OutputCommand>.Continuation
 
     public init(
         configuration: MQTTForwarderConfiguration, logger: Logger,
@@ -131,6 +160,9 @@ public actor MQTTForwarder: Forwarder {
             topic: configuration.statusTopic, payload: Array("offline".utf8), qos: .atLeastOnce, retain: true)
         let entities = EntityState(loading: configuration.entitiesPath, logger: logger)
         self.entities = entities
+        let outputStates = OutputStates()
+        self.outputStates = outputStates
+        (commands, commandQueue) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(16))
         let statusTopic = configuration.statusTopic
         client = MQTTClient(
             configuration: MQTTConfiguration(
@@ -147,6 +179,14 @@ public actor MQTTForwarder: Forwarder {
                     for (topic, payload) in discovery {
                         try await connection.publish(topic: topic, payload: payload, qos: .atLeastOnce, retain: true)
                     }
+                    for (topic, payload) in HomeAssistantDiscovery.outputMessages(for: configuration) {
+                        try await connection.publish(topic: topic, payload: payload, qos: .atLeastOnce, retain: true)
+                    }
+                }
+                for (name, on) in outputStates.states.withLock({ $0 }) {
+                    try await connection.publish(
+                        topic: configuration.outputTopic(name), payload: Array((on ? "ON" : "OFF").utf8),
+                        qos: .atLeastOnce, retain: true)
                 }
                 try await connection.publish(
                     topic: statusTopic, payload: Array("online".utf8), qos: .atLeastOnce, retain: true)
@@ -163,6 +203,36 @@ public actor MQTTForwarder: Forwarder {
                     try? await client.publish(topic: message.topic, payload: message.payload, qos: .atMostOnce)
                 }
             }
+            let commandable = Set(configuration.outputs.filter(\.commandable).map(\.name))
+            if !commandable.isEmpty {
+                let configuration = self.configuration
+                let queue = commandQueue
+                let logger = self.logger
+                try? await client.subscribe(
+                    commandable.sorted().map {
+                        MQTTSubscription(configuration.outputTopic($0) + "/set", qos: .atLeastOnce)
+                    })
+                group.addTask {
+                    for await message in client.messages {
+                        // A retained command is an old one replayed by the broker: never act on it.
+                        guard !message.retain else { continue }
+                        let prefix = configuration.outputTopic("")
+                        guard message.topic.hasPrefix(prefix), message.topic.hasSuffix("/set") else { continue }
+                        let name = String(message.topic.dropFirst(prefix.count).dropLast("/set".count))
+                        guard commandable.contains(name) else { continue }
+                        switch String(decoding: message.payload, as: UTF8.self).trimming({ $0 == " " || $0 == "\n" })
+                            .uppercased()
+                        {
+                        case "ON", "1", "TRUE": queue.yield(OutputCommand(output: name, on: true))
+                        case "OFF", "0", "FALSE": queue.yield(OutputCommand(output: name, on: false))
+                        default:
+                            logger.warning(
+                                "MQTT: command for output \(name) ignored: expected ON or OFF",
+                                metadata: ["payload": "\(message.payload.prefix(32))"])
+                        }
+                    }
+                }
+            }
             group.addTask {
                 for await message in discovery {
                     try? await client.publish(
@@ -172,6 +242,7 @@ public actor MQTTForwarder: Forwarder {
             await client.run()
             liveQueue.finish()
             discoveryQueue.finish()
+            commandQueue.finish()
         }
     }
 
@@ -216,6 +287,22 @@ public actor MQTTForwarder: Forwarder {
             }
         }
         enqueue(topic: topic, payload: Payloads.live(reading, device: configuration.device))
+    }
+
+    /// Sets the outputs' states published at the next connect (before any switch).
+    public nonisolated func setOutputStates(_ states: [(name: String, on: Bool)]) {
+        outputStates.states.withLock { map in
+            for (name, on) in states { map[name] = on }
+        }
+    }
+
+    /// A switch: the output's retained state (QoS 1) and the event itself on `…/switch` (QoS 0).
+    public nonisolated func publish(_ event: ControlEvent) async {
+        if case .switched(let name, let on, _, _) = event {
+            outputStates.states.withLock { $0[name] = on }
+            discoveryQueue.yield((configuration.outputTopic(name), Array((on ? "ON" : "OFF").utf8)))
+        }
+        enqueue(topic: configuration.switchTopic, payload: Payloads.control(event, device: configuration.device))
     }
 
     public nonisolated func publish(_ health: Health) async {
@@ -312,4 +399,9 @@ final class EntityState: Sendable {
             metadata: ["added": "\(added.joined(separator: ","))", "removed": "\(removed.joined(separator: ","))"])
         return messages
     }
+}
+
+/// The relay outputs' last states, for the retained publish at every connect.
+final class OutputStates: Sendable {
+    let states = Mutex<[String: Bool]>([:])
 }

@@ -252,3 +252,82 @@ func brokenControllersGiveAPreciseError(yaml: String, expected: String) {
             "controllers[0].output: boards/simulator-pv-day.yaml has no output `heat_pump` (it has: ev_charger)"),
         "\(result.err)")
 }
+
+/// A manual output is a Home Assistant `switch`: its state is retained on `…/output/<name>`, a command on
+/// `…/output/<name>/set` switches it (a JSON Lines event with the reason), and a retained command left on the broker
+/// is never acted on.
+@Test(.enabled(if: MosquittoBroker.isAvailable), .timeLimit(.minutes(2)))
+func aManualOutputIsAHomeAssistantSwitchCommandedOverMQTT() async throws {
+    try await MosquittoBroker.with { broker in
+        let directory = try temporaryDirectory("manual")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let board = directory.appendingPathComponent("board.yaml")
+        try """
+        name: manual relay
+        p1:
+          simulate:
+            profile: belgian-3phase
+            start: 2025-01-06T19:00:00Z
+        outputs:
+          - name: pump
+            simulate: true
+        """.write(to: board, atomically: true, encoding: .utf8)
+        let config = directory.appendingPathComponent("config.yaml")
+        try """
+        device: relay
+        stdout:
+          live: false
+          records: false
+        controllers:
+          - output: pump
+            rule: manual
+        forward:
+          - url: mqtt://127.0.0.1:\(broker.port)/emeter
+        """.write(to: config, atomically: true, encoding: .utf8)
+
+        let client = MQTTClient(
+            configuration: MQTTConfiguration(host: "127.0.0.1", port: broker.port, clientID: "ha", keepAlive: 5),
+            logger: Logger(label: "ha"))
+        let clientTask = Task { await client.run() }
+        defer { clientTask.cancel() }
+        // A stale retained command: must not switch the pump when emeter subscribes.
+        _ = try await client.waitForConnection()
+        try await client.publish(
+            topic: "emeter/relay/output/pump/set", payload: Array("ON".utf8), qos: .atLeastOnce, retain: true)
+        try await client.subscribe([
+            MQTTSubscription("homeassistant/switch/#", qos: .atLeastOnce),
+            MQTTSubscription("emeter/relay/output/pump", qos: .atLeastOnce),
+        ])
+        let received = Messages()
+        let readerTask = Task {
+            for await message in client.messages {
+                received.list.withLock { $0.append((message.topic, message.payload)) }
+            }
+        }
+        defer { readerTask.cancel() }
+        func latest(_ topic: String) -> String? {
+            received.list.withLock { $0.last { $0.topic == topic } }.map { String(decoding: $0.payload, as: UTF8.self) }
+        }
+
+        let emeter = try EmeterProcess(["run", "--board", board.path, "--config", config.path, "--duration", "60s"])
+        let configTopic = "homeassistant/switch/emeter_relay_output_pump/config"
+        #expect(
+            await waitUntil(.seconds(30)) { latest(configTopic) != nil && latest("emeter/relay/output/pump") == "OFF" },
+            "\(emeter.standardError.suffix(3000))")
+        let discovery = try #require(latest(configTopic).flatMap(jsonObject))
+        #expect(discovery["command_topic"] as? String == "emeter/relay/output/pump/set")
+        #expect(discovery["state_topic"] as? String == "emeter/relay/output/pump")
+        #expect(discovery["default_entity_id"] as? String == "switch.emeter_relay_output_pump")
+        try await Task.sleep(for: .seconds(1))
+        #expect(!emeter.outputLines.contains { $0.contains(#""type":"switch""#) }, "a retained command was acted on")
+
+        try await client.publish(topic: "emeter/relay/output/pump/set", payload: [], qos: .atLeastOnce, retain: true)
+        try await client.publish(topic: "emeter/relay/output/pump/set", payload: Array("ON".utf8), qos: .atLeastOnce)
+        #expect(await waitUntil(.seconds(15)) { latest("emeter/relay/output/pump") == "ON" })
+        let event = try #require(emeter.outputLines.compactMap(jsonObject).first { $0["type"] as? String == "switch" })
+        #expect(event["output"] as? String == "pump" && event["on"] as? Bool == true)
+        #expect(event["reason"] as? String == "command from MQTT")
+        emeter.signal(SIGTERM)
+        #expect(await emeter.wait(timeout: .seconds(15)) == 0)
+    }
+}

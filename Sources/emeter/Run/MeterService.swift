@@ -101,6 +101,19 @@ struct MeterService: Service {
                     continuation.finish()
                 }
             }
+            if let control {
+                let states = await control.states
+                for case let mqtt as MQTTForwarder in forwarders {
+                    mqtt.setOutputStates(states)
+                    group.addTask {
+                        for await command in mqtt.commands {
+                            let event = await control.command(
+                                command.output, on: command.on, at: SystemClock.unixSeconds(), from: "MQTT")
+                            if let event { await output.report(event) }
+                        }
+                    }
+                }
+            }
             for (consumer, forwarder) in consumers {
                 group.addTask { await forwarder.run() }
                 let drain = ForwardingDrain(
@@ -206,6 +219,9 @@ struct MeterService: Service {
             configuration.discovery = entry.discovery ?? true
             configuration.discoveryPrefix = entry.discoveryPrefix ?? "homeassistant"
             configuration.keepAlive = UInt16(entry.keepAlive ?? 30)
+            configuration.outputs = (config.controllers ?? []).map {
+                MQTTOutput(name: $0.output, commandable: $0.rule == "manual")
+            }
             if let stateDirectory {
                 // One file per broker, prefix and device: what this broker's Home Assistant was told.
                 let key = "\(configuration.name) \(configuration.discoveryPrefix) \(device)"
