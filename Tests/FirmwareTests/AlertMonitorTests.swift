@@ -1,0 +1,125 @@
+import CivilTime
+import Testing
+
+@testable import Firmware
+
+// Issue "Act on the readings": data-quality alerts as scenario tests in virtual time.
+
+private let t0: Int64 = 1_750_000_000 - 1_750_000_000 % 3600  // an hour boundary (UTC)
+
+private func p1(
+    _ time: Int64, importWh: Int64 = 1_000_000, exportWh: Int64 = 0, id: String = "METER1", meterTime: Int64? = nil
+)
+    -> LiveReading
+{
+    var details = P1Sample.Details()
+    details.equipmentID = id
+    details.meterTime = meterTime ?? time
+    return .p1(
+        P1Sample(
+            time: time * 1000, importWh: (importWh, 0), exportWh: (exportWh, 0), powerImportW: 500, powerExportW: 0,
+            details: details),
+        demand: DemandView(quarterHourDemandW: 0, monthPeakDemandW: 0, monthPeakTime: 0))
+}
+
+private func ade(_ time: Int64, power: [Double], importMilliwattHours: Int64 = 0) -> LiveReading {
+    .ade9000(
+        ADESample(
+            time: time * 1000, importMilliwattHours: [importMilliwattHours, 0, 0], exportMilliwattHours: [0, 0, 0],
+            powerW: power, voltageV: [230, 230, 230]),
+        demand: DemandView(quarterHourDemandW: 0, monthPeakDemandW: 0, monthPeakTime: 0))
+}
+
+@Test func aSilentP1MeterRaisesOnceAndClearsOnce() {
+    var settings = AlertMonitor.Settings()
+    settings.p1MissingAfter = 60
+    var monitor = AlertMonitor(settings: settings)
+    var events: [AlertMonitor.Event] = []
+    for second in 0..<900 as Range<Int64> {
+        let now = t0 + second
+        // Telegrams for 100 s, silence for 200 s, telegrams again.
+        if second < 100 || second >= 300 { events += monitor.observe(p1(now)) }
+        events += monitor.tick(now: now)
+    }
+    #expect(events.map(\.active) == [true, false])
+    #expect(events.first?.kind == .p1Missing && events.first?.time == t0 + 159)  // last telegram at 99, 60 s later
+    #expect(events.last?.time == t0 + 600)  // telegrams from 300, clear after 300 s
+    #expect(monitor.raisedCount[.p1Missing] == 1)
+}
+
+@Test func aConditionShorterThanTheRaiseDelayNeverAlerts() {
+    var settings = AlertMonitor.Settings()
+    settings.importOnlyPhases = [1]
+    var monitor = AlertMonitor(settings: settings)
+    var events: [AlertMonitor.Event] = []
+    for second in 0..<3600 as Range<Int64> {
+        // Reversed for 30 s, normal for 30 s: a noisy reading, never 60 s in a row.
+        let reversed = (second / 30) % 2 == 0
+        events += monitor.observe(ade(t0 + second, power: [reversed ? -300 : 300, 0, 0]))
+    }
+    #expect(events.isEmpty)
+}
+
+@Test func aReversedCTAndNightProductionAreRaisedWithTheirPhases() {
+    var settings = AlertMonitor.Settings()
+    settings.importOnlyPhases = [2]
+    settings.pvPhases = [1]
+    var monitor = AlertMonitor(settings: settings, localTime: .utc)
+    let night = CivilTime.seconds(year: 2025, month: 6, day: 16, hour: 2, minute: 0, second: 0)
+    var events: [AlertMonitor.Event] = []
+    for second in 0..<120 as Range<Int64> {
+        events += monitor.observe(ade(night + second, power: [-800, -400, 100]))
+    }
+    #expect(Set(events.map(\.kind)) == [.reversedCT, .nightProduction])
+    #expect(events.first { $0.kind == .reversedCT }?.detail == "negative power on import-only phase(s) 2")
+    // Production at noon on the PV phase is what PV does.
+    var day = AlertMonitor(settings: settings, localTime: .utc)
+    var dayEvents: [AlertMonitor.Event] = []
+    for second in 0..<120 as Range<Int64> {
+        dayEvents += day.observe(ade(night + 10 * 3600 + second, power: [-800, 5, 0]))
+    }
+    #expect(dayEvents.isEmpty)
+}
+
+@Test func aMeterSwapIsRaisedAtOnceAndAClockSkewAfterItHeld() {
+    var settings = AlertMonitor.Settings()
+    settings.clockSkewLimit = 30
+    var monitor = AlertMonitor(settings: settings)
+    var events: [AlertMonitor.Event] = []
+    events += monitor.observe(p1(t0, id: "METER1"))
+    events += monitor.observe(p1(t0 + 1, id: "METER2"))
+    #expect(events.map(\.kind) == [.meterSwapped] && events.first?.detail == "equipment id METER1 → METER2")
+    events = []
+    for second in 2..<400 as Range<Int64> {
+        events += monitor.observe(p1(t0 + second, id: "METER2", meterTime: t0 + second + 45))
+    }
+    #expect(events.filter { $0.active }.map(\.kind) == [.clockSkew])
+    #expect(events.first { $0.kind == .clockSkew }?.detail == "meter clock +45 s from the board's")
+    #expect(events.contains { $0.kind == .meterSwapped && !$0.active })  // cleared after 300 s
+}
+
+@Test func aForwarderWithRecordsWaitingThatDeliversNothingIsStalled() {
+    var monitor = AlertMonitor(settings: AlertMonitor.Settings())
+    #expect(monitor.tick(now: t0, forwarders: [("mqtt", 5, t0)]).isEmpty)
+    #expect(monitor.tick(now: t0 + 899, forwarders: [("mqtt", 5, t0)]).isEmpty)
+    let raised = monitor.tick(now: t0 + 900, forwarders: [("mqtt", 5, t0)])
+    #expect(raised.map(\.detail) == ["mqtt: 5 records waiting"])
+    // Nothing waiting is not a stall, however long ago the last delivery was.
+    var idle = AlertMonitor(settings: AlertMonitor.Settings())
+    #expect(idle.tick(now: t0 + 5000, forwarders: [("mqtt", 0, t0)]).isEmpty)
+}
+
+@Test func p1AndADE9000DisagreeingOverAnHourIsRaisedAtTheHour() {
+    var settings = AlertMonitor.Settings()
+    settings.disagreementPercent = 5
+    var monitor = AlertMonitor(settings: settings)
+    var events: [AlertMonitor.Event] = []
+    // Over the hour the P1 meter counts 1000 Wh and the CTs 1200 Wh (20 %).
+    for minute in 0...60 as ClosedRange<Int64> {
+        let now = t0 + minute * 60
+        events += monitor.observe(p1(now, importWh: 1_000_000 + minute * 1000 / 60))
+        events += monitor.observe(ade(now, power: [1200, 0, 0], importMilliwattHours: minute * 1_200_000 / 60))
+    }
+    #expect(events.map(\.kind) == [.meterDisagreement])
+    #expect(events.first?.detail == "P1 1000 Wh, ADE9000 1200 Wh over the last hour")
+}
