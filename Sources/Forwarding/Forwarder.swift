@@ -46,8 +46,11 @@ public protocol Forwarder: Sendable {
     func shutdown() async
     /// Publishes an output's switch (or a refused one), best effort. Default: nothing.
     func publish(_ event: ControlEvent) async
+    /// Publishes an alert raised or cleared. Default: nothing.
+    func publish(_ alert: AlertMonitor.Event) async
 }
 
 extension Forwarder {
     public func publish(_ event: ControlEvent) async {}
+    public func publish(_ alert: AlertMonitor.Event) async {}
 }

@@ -320,6 +320,45 @@ public enum HomeAssistantDiscovery {
         }
     }
 
+    /// One `binary_sensor` (device class `problem`) per alert checked.
+    public static func alertMessages(for configuration: MQTTForwarderConfiguration) -> [(
+        topic: String, payload: [UInt8]
+    )] {
+        configuration.alerts.map { name in
+            let id = String(
+                "emeter_\(configuration.device)_alert_\(name)".map {
+                    $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" ? $0 : "_"
+                })
+            var json = JSONWriter()
+            json.objectStart()
+            json.field("availability_topic", configuration.statusTopic)
+            json.key("device")
+            json.objectStart()
+            json.key("identifiers")
+            json.arrayStart()
+            json.string("emeter_\(configuration.device)")
+            json.arrayEnd()
+            json.field("manufacturer", "emeter")
+            json.field("model", "P1 port reader")
+            json.field("name", "emeter \(configuration.device)")
+            json.objectEnd()
+            json.field("default_entity_id", "binary_sensor.\(id)")
+            json.field("device_class", "problem")
+            json.field("entity_category", "diagnostic")
+            json.field("name", "Alert " + String(name.map { $0 == "_" ? " " : $0 }))
+            json.key("origin")
+            json.objectStart()
+            json.field("name", "emeter")
+            json.objectEnd()
+            json.field("payload_off", "OFF")
+            json.field("payload_on", "ON")
+            json.field("state_topic", "\(configuration.alertTopic)/\(name)")
+            json.field("unique_id", id)
+            json.objectEnd()
+            return ("\(configuration.discoveryPrefix)/binary_sensor/\(id)/config", json.bytes)
+        }
+    }
+
     /// Every retained message that makes Home Assistant's view match `entities`: a config for each announced
     /// entity, an empty payload (removal) for each catalogue entity of a decided source that is not announced.
     /// Sources not decided yet (no reading since the first start) get nothing.

@@ -33,6 +33,10 @@ public struct MQTTForwarderConfiguration: Sendable, Equatable {
     /// (`ON`/`OFF`), each switch on `<prefix>/<device>/switch`; a `commandable` (manual) output takes `ON`/`OFF` on
     /// `…/output/<name>/set` and is a Home Assistant `switch`, the others are `binary_sensor`s.
     public var outputs: [MQTTOutput] = []
+    /// The data-quality alerts checked (their names): each is a Home Assistant `binary_sensor` (`problem`) on the
+    /// retained `<prefix>/<device>/alert/<name>` (`ON`/`OFF`); every raise and clear is also sent (retained, QoS 1) on
+    /// `<prefix>/<device>/alert` as JSON.
+    public var alerts: [String] = []
     /// Where the set of announced entities is kept across restarts (``HomeAssistantEntities/text``); `nil` keeps
     /// it in memory only (every start then decides again from the first readings).
     public var entitiesPath: String?
@@ -96,6 +100,7 @@ public struct MQTTForwarderConfiguration: Sendable, Equatable {
     var base: String { "\(prefix)/\(device)" }
     func outputTopic(_ name: String) -> String { "\(base)/output/\(name)" }
     var switchTopic: String { "\(base)/switch" }
+    var alertTopic: String { "\(base)/alert" }
     var statusTopic: String { "\(base)/status" }
     var intervalTopic: String { "\(base)/interval" }
     var p1Topic: String { "\(base)/p1" }
@@ -143,6 +148,8 @@ public actor MQTTForwarder: Forwarder {
     private nonisolated let entities: EntityState
     /// The relay outputs' states, published retained at every connect.
     private nonisolated let outputStates: OutputStates
+    /// Which alerts are raised, published retained at every connect.
+    private nonisolated let alertStates: OutputStates
     /// Commands for commandable outputs (`…/output/<name>/set`, not retained), in arrival order.
     public nonisolated let commands: AsyncStream<OutputCommand>
     private nonisolated let commandQueue: AsyncStream<OutputCommand>.Continuation
@@ -162,6 +169,8 @@ public actor MQTTForwarder: Forwarder {
         self.entities = entities
         let outputStates = OutputStates()
         self.outputStates = outputStates
+        let alertStates = OutputStates()
+        self.alertStates = alertStates
         (commands, commandQueue) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(16))
         let statusTopic = configuration.statusTopic
         client = MQTTClient(
@@ -182,6 +191,17 @@ public actor MQTTForwarder: Forwarder {
                     for (topic, payload) in HomeAssistantDiscovery.outputMessages(for: configuration) {
                         try await connection.publish(topic: topic, payload: payload, qos: .atLeastOnce, retain: true)
                     }
+                }
+                if configuration.discovery {
+                    for (topic, payload) in HomeAssistantDiscovery.alertMessages(for: configuration) {
+                        try await connection.publish(topic: topic, payload: payload, qos: .atLeastOnce, retain: true)
+                    }
+                }
+                let active = alertStates.states.withLock { $0 }
+                for name in configuration.alerts {
+                    try await connection.publish(
+                        topic: "\(configuration.alertTopic)/\(name)",
+                        payload: Array((active[name] == true ? "ON" : "OFF").utf8), qos: .atLeastOnce, retain: true)
                 }
                 for (name, on) in outputStates.states.withLock({ $0 }) {
                     try await connection.publish(
@@ -303,6 +323,14 @@ public actor MQTTForwarder: Forwarder {
             discoveryQueue.yield((configuration.outputTopic(name), Array((on ? "ON" : "OFF").utf8)))
         }
         enqueue(topic: configuration.switchTopic, payload: Payloads.control(event, device: configuration.device))
+    }
+
+    /// An alert raised or cleared: its retained state for Home Assistant and the event as JSON, both QoS 1.
+    public nonisolated func publish(_ alert: AlertMonitor.Event) async {
+        let name = alert.kind.rawValue
+        alertStates.states.withLock { $0[name] = alert.active }
+        discoveryQueue.yield(("\(configuration.alertTopic)/\(name)", Array((alert.active ? "ON" : "OFF").utf8)))
+        discoveryQueue.yield((configuration.alertTopic, Payloads.alert(alert, device: configuration.device)))
     }
 
     public nonisolated func publish(_ health: Health) async {

@@ -331,3 +331,86 @@ func aManualOutputIsAHomeAssistantSwitchCommandedOverMQTT() async throws {
         #expect(await emeter.wait(timeout: .seconds(15)) == 0)
     }
 }
+
+/// Issue "Act on the readings", alerts: a P1 meter that sends nothing (a dongle that accepts and stays silent)
+/// raises `p1_missing` once: a JSON Lines event, the retained `…/alert/p1_missing` = ON, a Home Assistant
+/// `binary_sensor` of class `problem`, and the event on `…/alert`.
+@Test(.enabled(if: MosquittoBroker.isAvailable), .timeLimit(.minutes(2)))
+func aSilentMeterRaisesOneAlertEverywhere() async throws {
+    try await MosquittoBroker.with { broker in
+        let directory = try temporaryDirectory("alert")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // A TCP "dongle" that accepts connections and never sends a byte.
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        listen(listener, 4)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
+        }
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let board = directory.appendingPathComponent("board.yaml")
+        try "name: silent dongle\np1:\n  port: tcp://127.0.0.1:\(port)\n  serial: 115200-8N1\n".write(
+            to: board, atomically: true, encoding: .utf8)
+        let config = directory.appendingPathComponent("config.yaml")
+        try """
+        device: quiet
+        stdout:
+          live: false
+          records: false
+        alerts:
+          p1_missing_after: 2s
+        forward:
+          - url: mqtt://127.0.0.1:\(broker.port)/emeter
+        """.write(to: config, atomically: true, encoding: .utf8)
+
+        let client = MQTTClient(
+            configuration: MQTTConfiguration(host: "127.0.0.1", port: broker.port, clientID: "ha", keepAlive: 5),
+            logger: Logger(label: "ha"))
+        let clientTask = Task { await client.run() }
+        defer { clientTask.cancel() }
+        try await client.subscribe([
+            MQTTSubscription("homeassistant/binary_sensor/#", qos: .atLeastOnce),
+            MQTTSubscription("emeter/quiet/alert/#", qos: .atLeastOnce),
+            MQTTSubscription("emeter/quiet/alert", qos: .atLeastOnce),
+        ])
+        let received = Messages()
+        let readerTask = Task {
+            for await message in client.messages {
+                received.list.withLock { $0.append((message.topic, message.payload)) }
+            }
+        }
+        defer { readerTask.cancel() }
+        func latest(_ topic: String) -> String? {
+            received.list.withLock { $0.last { $0.topic == topic } }.map { String(decoding: $0.payload, as: UTF8.self) }
+        }
+
+        let emeter = try EmeterProcess(["run", "--board", board.path, "--config", config.path, "--duration", "60s"])
+        let raised = await waitUntil(.seconds(30)) {
+            latest("emeter/quiet/alert/p1_missing") == "ON"
+                && emeter.outputLines.contains { $0.contains(#""alert":"p1_missing""#) }
+        }
+        #expect(raised, "\(emeter.standardError.suffix(3000))")
+        try await Task.sleep(for: .seconds(2))
+        let events = emeter.outputLines.compactMap(jsonObject).filter { $0["type"] as? String == "alert" }
+        #expect(events.count == 1, "raised once, not per tick: \(events)")
+        #expect(events.first?["active"] as? Bool == true)
+        let discovery = try #require(
+            latest("homeassistant/binary_sensor/emeter_quiet_alert_p1_missing/config").flatMap(jsonObject))
+        #expect(discovery["device_class"] as? String == "problem")
+        #expect(discovery["state_topic"] as? String == "emeter/quiet/alert/p1_missing")
+        #expect(latest("emeter/quiet/alert/forwarder_stalled") == "OFF")
+        #expect(latest("emeter/quiet/alert").flatMap(jsonObject)?["alert"] as? String == "p1_missing")
+        emeter.signal(SIGTERM)
+        #expect(await emeter.wait(timeout: .seconds(15)) == 0)
+    }
+}

@@ -31,6 +31,18 @@ public struct AlertMonitor: Sendable {
         public var clearAfter: Int64 = 300
 
         public init() {}
+
+        /// Whether these settings check `kind` at all (the others are never raised).
+        public func checks(_ kind: Kind) -> Bool {
+            switch kind {
+            case .p1Missing, .meterSwapped, .clockSkew: p1MissingAfter != nil
+            case .adeMissing: adeMissingAfter != nil
+            case .forwarderStalled: true
+            case .reversedCT: !importOnlyPhases.isEmpty
+            case .nightProduction: !pvPhases.isEmpty
+            case .meterDisagreement: disagreementPercent != nil
+            }
+        }
     }
 
     /// Every alert, by its stable name (JSON Lines, MQTT topic, Home Assistant entity).

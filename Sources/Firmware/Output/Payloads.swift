@@ -251,6 +251,23 @@ public enum Payloads {
         return json.bytes
     }
 
+    /// An alert raised or cleared:
+    /// `{"type":"alert","device":…,"alert":"p1_missing","active":true,"time":<Unix s>,"time_utc":…,"detail":…}`.
+    public static func alert(_ event: AlertMonitor.Event, device: String) -> [UInt8] {
+        var json = JSONWriter(capacity: 256)
+        json.objectStart()
+        json.field("type", "alert")
+        json.field("device", device)
+        json.field("alert", event.kind.rawValue)
+        json.key("active")
+        json.bool(event.active)
+        json.field("time", event.time)
+        json.field("time_utc", time: event.time)
+        json.field("detail", event.detail)
+        json.objectEnd()
+        return json.bytes
+    }
+
     // MARK: health
 
     /// `{"type":"health","device":…, <every counter>}`; rejection reasons by their closed-set names.

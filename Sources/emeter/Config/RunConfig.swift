@@ -26,6 +26,46 @@ struct RunConfig: ValidatedConfig, Equatable {
     var forward: [ForwardConfig]?
     /// Rules that switch the board's `outputs:` (relays): surplus, peak_guard, schedule, manual.
     var controllers: [ControllerConfig]?
+    /// Data-quality alerts (missing data, reversed CT, night production, meters disagreeing, meter swap, clock
+    /// skew). Missing data, swap and skew are checked by default; the others need the phases named here.
+    var alerts: AlertsConfig?
+
+    struct AlertsConfig: Codable, Equatable {
+        /// No P1 telegram for this long (default 60s), no ADE9000 sample (default 30s).
+        var p1MissingAfter: ConfigDuration?
+        var ade9000MissingAfter: ConfigDuration?
+        /// A forwarder with records waiting and no delivery for this long (default 15m).
+        var forwarderStalledAfter: ConfigDuration?
+        /// Meter clock against the board's (default 30s).
+        var clockSkewLimit: ConfigDuration?
+        /// ADE9000 phases (1–3) with import-only CTs (negative power there: reversed CT).
+        var importOnlyPhases: [Int]?
+        /// ADE9000 phases (1–3) that carry PV (production at night: wiring or sign error); night is `night_from`
+        /// to `night_to`, local time (default 23:00–04:00).
+        var pvPhases: [Int]?
+        var nightFrom: String?
+        var nightTo: String?
+        /// Compare P1 and ADE9000 net energy every hour when both measure the same supply; allowed difference, %.
+        var disagreementPercent: Double?
+        /// A condition must hold this long to raise an alert (default 60s) and be gone this long to clear it
+        /// (default 5m).
+        var raiseAfter: ConfigDuration?
+        var clearAfter: ConfigDuration?
+
+        enum CodingKeys: String, CodingKey {
+            case p1MissingAfter = "p1_missing_after"
+            case ade9000MissingAfter = "ade9000_missing_after"
+            case forwarderStalledAfter = "forwarder_stalled_after"
+            case clockSkewLimit = "clock_skew_limit"
+            case importOnlyPhases = "import_only_phases"
+            case pvPhases = "pv_phases"
+            case nightFrom = "night_from"
+            case nightTo = "night_to"
+            case disagreementPercent = "disagreement_percent"
+            case raiseAfter = "raise_after"
+            case clearAfter = "clear_after"
+        }
+    }
 
     /// One output's rule. Durations like `5m`; powers in W.
     struct ControllerConfig: Codable, Equatable {
@@ -132,7 +172,7 @@ struct RunConfig: ValidatedConfig, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case device, interval, ring, stdout, forward, controllers
+        case device, interval, ring, stdout, forward, controllers, alerts
         case localTime = "local_time"
         case healthInterval = "health_interval"
         case stateDir = "state_dir"
@@ -221,6 +261,23 @@ struct RunConfig: ValidatedConfig, Equatable {
         }
         if let health = healthInterval, health.duration < .seconds(1) {
             problems.append(FieldError(["health_interval"], "expected at least 1s, got \(health)"))
+        }
+        if let alerts {
+            for (key, phases) in [("import_only_phases", alerts.importOnlyPhases), ("pv_phases", alerts.pvPhases)] {
+                if let bad = (phases ?? []).first(where: { !(1...3).contains($0) }) {
+                    problems.append(FieldError(["alerts", key], "expected phases 1, 2 or 3, got \(bad)"))
+                }
+            }
+            for (key, text) in [("night_from", alerts.nightFrom), ("night_to", alerts.nightTo)] {
+                if let text, ControllerConfig.minute(text) == nil {
+                    problems.append(FieldError(["alerts", key], "expected HH:MM, got `\(text)`"))
+                }
+            }
+            if let percent = alerts.disagreementPercent, !(percent > 0 && percent <= 100) {
+                problems.append(
+                    FieldError(
+                        ["alerts", "disagreement_percent"], "expected more than 0 and at most 100, got \(percent)"))
+            }
         }
         var controlled: Set<String> = []
         for (index, controller) in (controllers ?? []).enumerated() {
@@ -351,5 +408,27 @@ extension RunConfig.ForwardConfig {
             authority = authority[..<colon]
         }
         return String(authority) + rest[slash...]
+    }
+}
+
+extension RunConfig {
+    /// The alert settings for a board: missing-data checks for the meters it has, the rest as configured.
+    func alertSettings(hasP1: Bool, hasADE9000: Bool) -> AlertMonitor.Settings {
+        var settings = AlertMonitor.Settings()
+        func seconds(_ value: ConfigDuration?, _ fallback: Int64) -> Int64 {
+            value.map { max(1, $0.duration.components.seconds) } ?? fallback
+        }
+        settings.p1MissingAfter = hasP1 ? seconds(alerts?.p1MissingAfter, 60) : nil
+        settings.adeMissingAfter = hasADE9000 ? seconds(alerts?.ade9000MissingAfter, 30) : nil
+        settings.forwarderStalledAfter = seconds(alerts?.forwarderStalledAfter, 900)
+        settings.clockSkewLimit = seconds(alerts?.clockSkewLimit, 30)
+        settings.importOnlyPhases = Set(alerts?.importOnlyPhases ?? [])
+        settings.pvPhases = Set(alerts?.pvPhases ?? [])
+        if let from = alerts?.nightFrom.flatMap(ControllerConfig.minute) { settings.nightFromMinute = from }
+        if let to = alerts?.nightTo.flatMap(ControllerConfig.minute) { settings.nightToMinute = to }
+        settings.disagreementPercent = hasP1 && hasADE9000 ? alerts?.disagreementPercent : nil
+        settings.raiseAfter = seconds(alerts?.raiseAfter, 60)
+        settings.clearAfter = seconds(alerts?.clearAfter, 300)
+        return settings
     }
 }

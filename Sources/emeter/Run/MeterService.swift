@@ -69,10 +69,14 @@ struct MeterService: Service {
             : ControlService(
                 board: board, boardPath: boardPath, controllers: config.controllers ?? [],
                 stateDirectory: stateDirectory, localTime: localTime, logger: logger)
+        let deliveries = DeliveryLog()
         let output = RunOutput(
             device: device, store: store, live: config.stdout?.live ?? true,
             health: config.stdout?.health ?? false, forwarders: forwarders, notifier: notifier, control: control,
-            logger: logger)
+            alerts: AlertMonitor(
+                settings: config.alertSettings(hasP1: board.p1 != nil, hasADE9000: board.ade9000 != nil),
+                localTime: localTime),
+            deliveries: deliveries, logger: logger)
 
         let pollInterval = board.ade9000?.pollInterval?.duration ?? .seconds(1)
         let healthEvery = max(1, Int((config.healthInterval?.duration ?? .seconds(60)) / pollInterval))
@@ -119,7 +123,10 @@ struct MeterService: Service {
                 let drain = ForwardingDrain(
                     store: store, consumer: consumer, forwarder: forwarder,
                     clock: ContinuousClock(), logger: logger)
-                group.addTask { await drain.run() }
+                let name = consumer.name
+                group.addTask {
+                    await drain.run { statistics in deliveries.update(name, delivered: statistics.delivered) }
+                }
             }
             notifier?.ready()
             if let interval = notifier?.pingInterval {
@@ -219,6 +226,8 @@ struct MeterService: Service {
             configuration.discovery = entry.discovery ?? true
             configuration.discoveryPrefix = entry.discoveryPrefix ?? "homeassistant"
             configuration.keepAlive = UInt16(entry.keepAlive ?? 30)
+            let alerts = config.alertSettings(hasP1: board.p1 != nil, hasADE9000: board.ade9000 != nil)
+            configuration.alerts = AlertMonitor.Kind.allCases.filter { alerts.checks($0) }.map(\.rawValue)
             configuration.outputs = (config.controllers ?? []).map {
                 MQTTOutput(name: $0.output, commandable: $0.rule == "manual")
             }

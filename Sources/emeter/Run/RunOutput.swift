@@ -1,6 +1,8 @@
 import Firmware
 import Forwarding
+import HAL
 import Logging
+import Synchronization
 
 /// Prints records from the ring on stdout and acknowledges them: stdout is the default consumer of the ring.
 func printRecordsFromRing(store: any RecordStoring, consumer: ConsumerID, output: RunOutput) async {
@@ -30,13 +32,21 @@ actor RunOutput: LoopOutput {
     let notifier: SystemdNotifier?
     /// The relay outputs and their rules (`nil` without `controllers:`).
     let control: ControlService?
+    /// Data-quality alerts (`nil`: off).
+    private var alerts: AlertMonitor?
+    /// When each forwarder last delivered a record (ring consumer name → Unix s), from the drains.
+    let deliveries: DeliveryLog
+    private var lastAlertTick: Int64 = 0
 
     init(
         device: String, store: any RecordStoring, live: Bool, health: Bool, forwarders: [any Forwarder] = [],
-        notifier: SystemdNotifier? = nil, control: ControlService? = nil, logger: Logger
+        notifier: SystemdNotifier? = nil, control: ControlService? = nil, alerts: AlertMonitor? = nil,
+        deliveries: DeliveryLog = DeliveryLog(), logger: Logger
     ) {
         self.notifier = notifier
         self.control = control
+        self.alerts = alerts
+        self.deliveries = deliveries
         self.device = device
         self.store = store
         self.live = live
@@ -45,8 +55,30 @@ actor RunOutput: LoopOutput {
         self.logger = logger
     }
 
-    func ticked() {
+    func ticked() async {
         notifier?.loopAlive()
+        guard alerts != nil else { return }
+        let now = SystemClock.unixSeconds()
+        guard now != lastAlertTick else { return }  // once a second, whatever the poll rate
+        lastAlertTick = now
+        let statistics = await store.statistics
+        let delivered = deliveries.times.withLock { $0 }
+        let forwarders = statistics.backlog.filter { $0.key != "stdout" }.sorted { $0.key < $1.key }.map {
+            (name: $0.key, backlog: $0.value, lastDelivery: delivered[$0.key])
+        }
+        guard let events = alerts?.tick(now: now, forwarders: forwarders) else { return }
+        for event in events { await report(event) }
+    }
+
+    /// An alert raised or cleared: a JSON Lines event (always printed), logged, and published by the forwarders.
+    func report(_ event: AlertMonitor.Event) async {
+        if event.active {
+            logger.warning("alert raised", metadata: ["alert": "\(event.kind.rawValue)", "detail": "\(event.detail)"])
+        } else {
+            logger.notice("alert cleared", metadata: ["alert": "\(event.kind.rawValue)", "detail": "\(event.detail)"])
+        }
+        emit(Payloads.alert(event, device: device))
+        for forwarder in forwarders { await forwarder.publish(event) }
     }
 
     func live(_ reading: LiveReading) async {
@@ -54,6 +86,9 @@ actor RunOutput: LoopOutput {
         if live { emit(Payloads.live(reading, device: device)) }
         if let control {
             for event in await control.handle(reading) { await report(event) }
+        }
+        if let events = alerts?.observe(reading) {
+            for event in events { await report(event) }
         }
     }
 
@@ -104,5 +139,22 @@ actor RunOutput: LoopOutput {
 
     private func emit(_ line: [UInt8]) {
         standardOutput(line)
+    }
+}
+
+/// When each forwarder last delivered a record (ring consumer name → Unix s), written by the drains.
+final class DeliveryLog: Sendable {
+    let times = Mutex<[String: Int64]>([:])
+    private let counts = Mutex<[String: Int]>([:])
+
+    /// A drain's counters changed: when its delivered count grew, it delivered now.
+    func update(_ consumer: String, delivered: Int) {
+        let grew = counts.withLock { counts in
+            defer { counts[consumer] = delivered }
+            return delivered > counts[consumer, default: 0]
+        }
+        guard grew else { return }
+        let now = SystemClock.unixSeconds()
+        times.withLock { $0[consumer] = now }
     }
 }
