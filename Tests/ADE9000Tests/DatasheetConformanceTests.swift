@@ -30,7 +30,7 @@ private func row(_ name: String, _ address: UInt16, _ bits: Int, _ access: Sheet
     DatasheetRow(name: name, address: address, bits: bits, access: access, reset: reset)
 }
 
-/// 96 registers. Reset values: spec §12.1 (ADE9078 data-sheet table where the ADE9000 value is not separately
+/// 114 registers. Reset values: spec §12.1 (ADE9078 data-sheet table where the ADE9000 value is not separately
 /// known, as the spec says).
 let datasheetTable: [DatasheetRow] = [
     // §2.1 calibration, phase A and the B/C copies (+0x20, +0x40)
