@@ -218,3 +218,25 @@ private func quietLogger() -> Logger {
     #expect(abs(r[.b].powerFactor - 0.8660254) < 1e-6)
     #expect(abs(r[.c].frequency - 50) < 1e-4)
 }
+
+// MARK: - SPI cost per snapshot (the numbers in the issue-12 note; scripts/bench-ade9000 measures CPU time)
+
+@Test func spiCostPerSnapshot() throws {
+    func cost(_ configuration: ADE9000Configuration, _ scope: SnapshotScope) throws -> (Int, Int) {
+        var rig = Rig(house, configuration: configuration)
+        try rig.meter.start()
+        rig.meter.delay.delay(.seconds(2))
+        _ = try rig.meter.readSnapshot(scope)
+        rig.meter.delay.delay(.seconds(1))
+        let (t0, b0) = (rig.sim.transactionCount, rig.sim.bytesTransferred)
+        _ = try rig.meter.readSnapshot(scope)
+        return (rig.sim.transactionCount - t0, rig.sim.bytesTransferred - b0)
+    }
+    let loop = try cost(ADE9000Configuration(), .loop)
+    let full = try cost(ADE9000Configuration(), .full)
+    let burst = try cost(ADE9000Configuration(burstReads: true), .full)
+    print(
+        "spi-cost loop: \(loop.0) transactions \(loop.1) bytes; full: \(full.0) / \(full.1); burst: \(burst.0) / \(burst.1)"
+    )
+    #expect(loop == (20, 160))
+}
