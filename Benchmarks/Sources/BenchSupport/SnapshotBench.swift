@@ -118,7 +118,8 @@ public struct SnapshotRig {
         let board = scenario.frontEnd
         configuration.frontEnd = FrontEnd(
             voltageDividerRatio: board.voltageDividerRatio, ctRatio: board.ctRatio, burdenOhms: board.burdenOhms,
-            voltagePGA: PGAGain(rawValue: board.voltagePGA) ?? .x1, currentPGA: PGAGain(rawValue: board.currentPGA) ?? .x1)
+            voltagePGA: PGAGain(rawValue: board.voltagePGA) ?? .x1,
+            currentPGA: PGAGain(rawValue: board.currentPGA) ?? .x1)
         var logger = Logger(label: "bench.ade9000")
         logger.logLevel = .critical
         driver = ADE9000(
