@@ -71,4 +71,35 @@ extension ADE9000 {
         }
         throw .interruptLineStuck(line: "IRQ0", status: try io.read(Status0.register))
     }
+
+    /// IRQ0-paced sampling for the measurement loop: waits for EGYRDY on IRQ0 (at most `timeout`), then reads a
+    /// `.loop` snapshot, so every reading follows a completed energy interval.
+    ///
+    /// Polling fallback: when IRQ0 is not wired, or after `interruptFailuresBeforePolling` waits in a row ended
+    /// without an edge (line stuck high, IRQ0 not connected, MASK0 lost), the driver stops waiting and reads at
+    /// once, logging the switch; EGYRDY found by polling is counted in `statistics.missedInterrupts`. An edge
+    /// that comes again does not switch back (restart the process after fixing the wiring).
+    public mutating func readWhenEnergyReady(timeout: Duration) throws(ADE9000Error) -> Readings {
+        if irq0 != nil, !pollingFallback {
+            let missedBefore = events.missedInterrupts
+            var failed = false
+            do {
+                _ = try waitForInterrupt0(.energyReady, timeout: timeout)
+                failed = events.missedInterrupts != missedBefore
+            } catch .interruptTimedOut, .interruptLineStuck {
+                failed = true
+            }
+            consecutiveInterruptFailures = failed ? consecutiveInterruptFailures + 1 : 0
+            if consecutiveInterruptFailures >= Self.interruptFailuresBeforePolling {
+                pollingFallback = true
+                logger.error(
+                    "IRQ0 stopped signalling EGYRDY; sampling by polling from now on",
+                    metadata: ["failedWaits": "\(consecutiveInterruptFailures)"])
+            }
+        }
+        return try readSnapshot(.loop)
+    }
+
+    /// Waits without an IRQ0 edge in a row before `readWhenEnergyReady` falls back to polling.
+    public static var interruptFailuresBeforePolling: Int { 3 }
 }

@@ -28,6 +28,15 @@ public struct ADE9000<Bus: SPIDevice> {
     public var irq0: (any GPIOInput)?
     /// IRQ1 (active low): RSTDONE after reset.
     public var irq1: (any GPIOInput)?
+    /// PM0 and PM1: driven low (PSM0, normal mode) by `start()` and held by the driver for its whole lifetime.
+    /// A released line may float back to its pull-up, and PM1 = PM0 = 1 is PSM3, where SPI is dead (spec §12.5).
+    public private(set) var powerModeLines: (pm0: any GPIOOutput, pm1: any GPIOOutput)?
+    /// Whether WR_LOCK is engaged (the driver engages it after configuration and calibration).
+    public private(set) var isWriteLocked = false
+    /// `readWhenEnergyReady` gave up on IRQ0 and polls.
+    public internal(set) var pollingFallback = false
+    /// IRQ0 waits in a row that ended without an edge.
+    var consecutiveInterruptFailures = 0
     public private(set) var configuration: ADE9000Configuration
     /// The calibration written at start-up and after every detected reset.
     public private(set) var calibration: Calibration
@@ -44,8 +53,10 @@ public struct ADE9000<Bus: SPIDevice> {
     public init(
         bus: Bus, delay: any Delay, configuration: ADE9000Configuration = .init(),
         calibration: Calibration = .identity, resetLine: (any GPIOOutput)? = nil, irq0: (any GPIOInput)? = nil,
-        irq1: (any GPIOInput)? = nil, logger: Logger = Logger(label: "emeter.ade9000")
+        irq1: (any GPIOInput)? = nil, powerModeLines: (pm0: any GPIOOutput, pm1: any GPIOOutput)? = nil,
+        logger: Logger = Logger(label: "emeter.ade9000")
     ) {
+        self.powerModeLines = powerModeLines
         self.io = RegisterIO(bus: bus, crcRetries: configuration.crcRetries, logger: logger)
         self.delay = delay
         self.configuration = configuration
@@ -72,6 +83,7 @@ public struct ADE9000<Bus: SPIDevice> {
         result.crcMismatches = io.crcMismatches
         result.crcRecoveries = io.crcRecoveries
         result.crcFailures = io.crcFailures
+        result.lastDataRecoveries = io.lastDataRecoveries
         return result
     }
 
@@ -88,11 +100,15 @@ public struct ADE9000<Bus: SPIDevice> {
     }
 
     /// Writes `register`: header then 2 or 4 big-endian data bytes (no CRC on writes). Only read-write and
-    /// write-1-to-clear registers are accepted: `write(.irms(.a), 1)` does not compile.
+    /// write-1-to-clear registers are accepted: `write(.irms(.a), 1)` does not compile. WR_LOCK is released
+    /// for the write and engaged again after it when it was engaged.
     public mutating func write<Value, Access: WritableAccess>(_ register: TypedRegister<Value, Access>, _ value: Value)
         throws(ADE9000Error)
     {
+        let relock = isWriteLocked && register.address != Register<UInt16>.writeLock.address
+        if relock { try releaseWriteLock() }
         try io.write(register, value)
+        if relock { try engageWriteLock() }
     }
 
     /// Performs one table entry.
@@ -100,11 +116,10 @@ public struct ADE9000<Bus: SPIDevice> {
         try io.write(entry)
     }
 
-    /// Reads `count` consecutive 32-bit registers from a burst region in one transaction (no CRC in a burst).
-    ///
-    /// Needs CONFIG1.BURST_EN = 1 (set by the init sequence when `configuration.burstReads`).
+    /// Reads `count` consecutive 32-bit registers from a burst region in one transaction (no CRC in a burst),
+    /// with CONFIG1.BURST_EN set for just this transaction.
     public mutating func readBurst(from start: RegisterAddress, count: Int) throws(ADE9000Error) -> [UInt32] {
-        try io.readBurst(from: start, count: count)
+        try io.readBurstWindow(from: start, count: count, locked: isWriteLocked)
     }
 
     /// Reads any register of the table by its row (for `emeter ade9000 regs`): width from the table, CRC-checked;
@@ -116,7 +131,31 @@ public struct ADE9000<Bus: SPIDevice> {
     /// Writes any register of the table by its row, with the table's width.
     /// - Throws: `.invalidConfiguration` for a read-only register or a value wider than the register.
     public mutating func write(_ info: RegisterInfo, _ value: UInt32) throws(ADE9000Error) {
+        let relock = isWriteLocked && info.address != Register<UInt16>.writeLock.address
+        if relock { try releaseWriteLock() }
         try io.write(info, value)
+        if relock { try engageWriteLock() }
+    }
+
+    // MARK: - Write lock
+
+    /// WR_LOCK ← 0x3C64 (spec §12.2): the chip ignores configuration writes until unlocked. Checked by reading
+    /// WR_LOCK back (1 = locked) when `configuration.verifyWrites`.
+    public mutating func engageWriteLock() throws(ADE9000Error) {
+        try io.write(Register<UInt16>.writeLock, WriteLockKey.lock)
+        if configuration.verifyWrites {
+            let state = try io.read(Register<UInt16>.writeLock)
+            guard state == 1 else {
+                throw .writeVerifyFailed(register: "WR_LOCK", wrote: UInt32(WriteLockKey.lock), readBack: UInt32(state))
+            }
+        }
+        isWriteLocked = true
+    }
+
+    /// WR_LOCK ← 0x4AD1: configuration writes are accepted again.
+    public mutating func releaseWriteLock() throws(ADE9000Error) {
+        try io.write(Register<UInt16>.writeLock, WriteLockKey.unlock)
+        isWriteLocked = false
     }
 
     /// Reads every register in `rows` (default: the whole table, burst aliases included) in address order.
@@ -130,9 +169,18 @@ public struct ADE9000<Bus: SPIDevice> {
 
     // MARK: - Start-up
 
-    /// Resets the chip, waits for RSTDONE, identifies it, writes configuration and calibration, sets RUN = 1.
+    /// Drives PM1 = PM0 = 0 (PSM0) when the lines are given, resets the chip, waits for RSTDONE, identifies it,
+    /// writes configuration and calibration, sets RUN = 1 and engages WR_LOCK.
     public mutating func start() throws(ADE9000Error) {
         if let message = configuration.validationError() { throw .invalidConfiguration(message) }
+        if powerModeLines != nil {
+            do {
+                try powerModeLines?.pm1.set(false)
+                try powerModeLines?.pm0.set(false)
+            } catch {
+                throw .gpio(error)
+            }
+        }
         try reset()
         try waitForResetDone()
         try initialise()
@@ -156,6 +204,7 @@ public struct ADE9000<Bus: SPIDevice> {
             logger.info("ADE9000 software reset (CONFIG1.SWRST)")
         }
         io.chipWasReset()
+        isWriteLocked = false
     }
 
     /// Waits for STATUS1.RSTDONE: on IRQ1 when wired, else by polling every 10 ms, up to
@@ -189,9 +238,10 @@ public struct ADE9000<Bus: SPIDevice> {
         }
     }
 
-    /// Identifies the chip (CONFIG5 = 0x0063 and PART_ID bit 20, spec §12.1), writes the configuration and the
-    /// calibration, verifies them, clears STATUS0/1 and sets RUN = 1. Energy baselines restart at the chip's
-    /// (reset) registers.
+    /// Identifies the chip (CONFIG5 = 0x0063 and PART_ID bit 20, spec §12.1), releases WR_LOCK and stops the DSP
+    /// (RUN = 0: ACCMODE.SELFREQ must not change while it runs), writes the configuration and the calibration,
+    /// verifies them, clears STATUS0/1, sets RUN = 1, empties the read-with-reset energy registers (what they
+    /// held belongs to no interval the driver counts), captures the configuration CRC and engages WR_LOCK.
     public mutating func initialise() throws(ADE9000Error) {
         let config5 = try io.read(Register<UInt16>.config5)
         let partID = try io.read(Register<UInt32>.partID)
@@ -202,6 +252,8 @@ public struct ADE9000<Bus: SPIDevice> {
             "ADE9000 identified",
             metadata: ["PART_ID": "0x\(hex(partID, digits: 8))", "VERSION": "0x\(hex(UInt32(version), digits: 4))"])
 
+        for entry in ADE9000Configuration.stopWrites { try io.write(entry) }
+        isWriteLocked = false
         let writes = configuration.configurationWrites + calibration.writes
         for entry in writes { try io.write(entry) }
         if configuration.verifyWrites {
@@ -209,8 +261,9 @@ public struct ADE9000<Bus: SPIDevice> {
         }
         for entry in ADE9000Configuration.startWrites { try io.write(entry) }
         if configuration.verifyWrites, let run = ADE9000Configuration.startWrites.last { try verify(run) }
-        energyAccumulator.rebaseline(try io.readEnergyRegisters())
+        _ = try io.readEnergyIncrements()
         try captureConfigurationCRC()
+        try engageWriteLock()
     }
 
     /// Reads back a written entry and compares (VLEVEL: bits 23:0 only; write-1-to-clear registers are skipped).
@@ -227,7 +280,19 @@ public struct ADE9000<Bus: SPIDevice> {
     /// the driver did not make: clears CRC_DONE, forces a CRC pass (CRC_FORCE.FORCE_CRC_UPDATE), waits for
     /// CRC_DONE (a pass takes 10.8 ms; up to 100 ms), reads CRC_RSLT and clears CRC_CHG/CRC_DONE.
     /// Called after initialisation and `applyCalibration`; call it after deliberate raw register writes too.
+    /// WR_LOCK is released for the CRC_FORCE write and engaged again after it when it was engaged.
     public mutating func captureConfigurationCRC() throws(ADE9000Error) {
+        configurationCRC = try currentConfigurationCRC()
+        if configurationCRC != nil {
+            try io.write(Status1.register, Status1([.configurationCRCDone, .configurationCRCChanged]).rawValue)
+        }
+    }
+
+    /// Forces a configuration-CRC pass and returns CRC_RSLT, or `nil` when CRC_DONE did not come.
+    private mutating func currentConfigurationCRC() throws(ADE9000Error) -> UInt16? {
+        let relock = isWriteLocked
+        if relock { try releaseWriteLock() }
+        defer { if relock { try? engageWriteLock() } }
         let flags = Status1([.configurationCRCDone, .configurationCRCChanged])
         try io.write(Status1.register, flags.rawValue)
         try io.write(Register<UInt16>.crcForce, 0x0001)
@@ -241,21 +306,22 @@ public struct ADE9000<Bus: SPIDevice> {
         }
         guard done else {
             logger.warning("CRC_DONE not seen after CRC_FORCE; configuration-change detection disabled")
-            configurationCRC = nil
-            return
+            return nil
         }
-        configurationCRC = try io.read(Register<UInt16>.crcResult)
-        try io.write(Status1.register, flags.rawValue)
+        return try io.read(Register<UInt16>.crcResult)
     }
 
-    /// Writes `calibration` (all phases), verifies it and keeps it for re-initialisation after a chip reset.
+    /// Writes `calibration` (all phases) with WR_LOCK released, verifies it, keeps it for re-initialisation after
+    /// a chip reset and engages WR_LOCK again.
     public mutating func applyCalibration(_ newCalibration: Calibration) throws(ADE9000Error) {
+        try releaseWriteLock()
         for entry in newCalibration.writes { try io.write(entry) }
         if configuration.verifyWrites {
             for entry in newCalibration.writes { try verify(entry) }
         }
         calibration = newCalibration
         try captureConfigurationCRC()
+        try engageWriteLock()
         logger.info("calibration applied")
     }
 
@@ -290,7 +356,12 @@ public struct ADE9000<Bus: SPIDevice> {
     public mutating func checkForChipReset() throws(ADE9000Error) {
         let status = Status1(rawValue: try io.read(Status1.register))
         if !status.contains(.resetDone), status.contains(.configurationCRCChanged) {
-            let crc = try io.read(Register<UInt16>.crcResult)
+            var crc = try io.read(Register<UInt16>.crcResult)
+            if let expected = configurationCRC, crc != expected, configuration.burstReads {
+                // A burst toggles CONFIG1.BURST_EN; a background CRC pass may have seen it set. Ask for a fresh
+                // pass over the restored configuration before calling it a change.
+                crc = try currentConfigurationCRC() ?? crc
+            }
             if let expected = configurationCRC, crc != expected {
                 events.configurationChanges += 1
                 logger.error(
@@ -316,18 +387,31 @@ public struct ADE9000<Bus: SPIDevice> {
 
     // MARK: - Measurements
 
-    /// Reads one snapshot: per-phase RMS, powers, power factor, frequency and angles, neutral current, and the
-    /// energy registers (accumulated into `energyCounts`). Checks for a chip reset (and a configuration change)
-    /// first and again at the end, so a reset during the snapshot never yields a reading.
+    /// Reads one snapshot and accumulates the energy read (`energyCounts`). Checks for a chip reset (and a
+    /// configuration change) first and again at the end, so a reset during the snapshot never yields a reading.
     ///
-    /// With `configuration.burstReads` the 61 words 0x680–0x6BC come in one transaction; otherwise each
-    /// register is read with CRC. Periods, angles and energy registers are outside the burst regions and are
-    /// always read with CRC.
-    public mutating func readSnapshot() throws(ADE9000Error) -> Readings {
+    /// - `.full`: per-phase RMS, active/reactive/apparent power, power factor, frequency and angles, neutral
+    ///   current, and active/reactive/apparent energy. With `configuration.burstReads` the 61 words 0x680–0x6BC
+    ///   come in one burst (BURST_EN set around it); otherwise every register is read with CRC.
+    /// - `.loop`: only what the measurement loop publishes — xIRMS, xVRMS, xWATT, xPF, xPERIOD and xWATTHR_HI per
+    ///   phase (18 CRC-checked reads plus the two STATUS1 checks). Reactive and apparent power, angles and the
+    ///   neutral current read as 0; reactive and apparent energy are not read (their registers keep counting
+    ///   and are emptied by the next `.full` snapshot or `updateEnergy()`).
+    public mutating func readSnapshot(_ scope: SnapshotScope = .full) throws(ADE9000Error) -> Readings {
         try checkForChipReset()
-        var (raw, neutral) = try readMeasurementCodes()
-        try io.readTiming(into: &raw)
-        let energy = try io.readEnergyRegisters()
+        var raw: [RawPhaseCodes]
+        var neutral: Int32 = 0
+        let energy: EnergyRegisterValues
+        switch scope {
+        case .full:
+            (raw, neutral) = try readMeasurementCodes()
+            try io.readTiming(into: &raw)
+            energy = try io.readEnergyIncrements()
+        case .loop:
+            raw = try io.readLoopCodes()
+            try Plausibility.checkLoop(raw)
+            energy = try io.readEnergyIncrements([.active])
+        }
         // A reset that completed during this snapshot would have zeroed what we read: check again, then commit.
         try checkForChipReset()
         energyAccumulator.add(energy)
@@ -335,11 +419,11 @@ public struct ADE9000<Bus: SPIDevice> {
             raw: raw, neutral: neutral, energy: energyAccumulator.counts, configuration.frontEnd)
     }
 
-    /// The measurement codes, plausibility-checked: a burst (no CRC) when configured and enabled in the chip,
-    /// else single CRC-checked reads. A rejected burst is counted in `statistics.implausibleBursts`.
+    /// The measurement codes, plausibility-checked: a burst (no CRC) when configured, else single CRC-checked
+    /// reads. A rejected burst is counted in `statistics.implausibleBursts`.
     private mutating func readMeasurementCodes() throws(ADE9000Error) -> (phases: [RawPhaseCodes], neutral: Int32) {
-        let burst = configuration.burstReads && io.config1.burstEnabled
-        let codes = try io.readMeasurementCodes(burst: burst)
+        let burst = configuration.burstReads
+        let codes = try io.readMeasurementCodes(burst: burst, locked: isWriteLocked)
         do {
             try Plausibility.check(codes.phases, neutral: codes.neutral)
         } catch {
@@ -352,14 +436,15 @@ public struct ADE9000<Bus: SPIDevice> {
         return codes
     }
 
-    /// Reads the active, reactive and apparent energy registers of all phases and adds their increments since
-    /// the previous read to `energyCounts`. Active and reactive increments are split by sign (import/export).
+    /// Reads the active, reactive and apparent energy registers of all phases (read-with-reset: the energy since
+    /// their previous read) and adds them to `energyCounts`. Active and reactive increments are split by sign
+    /// (import/export).
     ///
     /// STATUS1 is checked before and after the reads (`checkForChipReset()`): a reset that happened in between
-    /// voids the cycle (its registers would read as zero), so nothing is committed and the error is thrown.
+    /// voids the cycle, so nothing is committed and the error is thrown.
     public mutating func updateEnergy() throws(ADE9000Error) {
         try checkForChipReset()
-        let energy = try io.readEnergyRegisters()
+        let energy = try io.readEnergyIncrements()
         try checkForChipReset()
         energyAccumulator.add(energy)
     }

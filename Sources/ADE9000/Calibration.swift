@@ -112,6 +112,9 @@ public enum CalibrationError: Error, Equatable, Sendable, CustomStringConvertibl
     case invalidMeasurement(quantity: String, value: Double)
     /// The result does not fit the register (e.g. a gain ratio far from 1 means wrong wiring or front end).
     case outOfRange(register: String, value: Double)
+    /// A result outside what the chip or a sane board allows (a gain beyond ±50 %, a phase correction outside
+    /// −15° … +2.25° at 50 Hz): refused, nothing written. `likelyCause` names what to check.
+    case implausible(register: String, value: String, allowed: String, likelyCause: String)
 
     public var description: String {
         switch self {
@@ -119,6 +122,8 @@ public enum CalibrationError: Error, Equatable, Sendable, CustomStringConvertibl
             "calibration: measured \(quantity) = \(value) is not usable (expected a positive, finite value)"
         case .outOfRange(let register, let value):
             "calibration: \(register) = \(value) does not fit the register; check wiring, CT and divider ratios"
+        case .implausible(let register, let value, let allowed, let likelyCause):
+            "calibration refused: \(register) would be \(value), outside \(allowed); likely cause: \(likelyCause)"
         }
     }
 }

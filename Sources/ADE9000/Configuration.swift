@@ -2,7 +2,7 @@
 ///
 /// Codable; every key is optional in YAML/JSON and defaults as documented:
 /// `{ wiring: 3P4W, lineFrequency: 50, nominalVoltage: 230, frontEnd: {…}, energyAccumulationSamples: 8000,
-///    burstReads: true, crcRetries: 2, resetTimeoutSeconds: 1.0, verifyWrites: true }`.
+///    burstReads: false, crcRetries: 2, resetTimeoutSeconds: 1.0, verifyWrites: true }`.
 public struct ADE9000Configuration: Codable, Sendable, Equatable {
     /// 3P4W (wye) or 3P3W (delta, phase B reference). ACCMODE.VCONSEL/ICONSEL.
     public var wiring: Wiring
@@ -14,9 +14,10 @@ public struct ADE9000Configuration: Codable, Sendable, Equatable {
     public var frontEnd: FrontEnd
     /// Samples per EGYRDY (EGY_TIME + 1), 1…8192. Default 8000 (1 s).
     public var energyAccumulationSamples: Int
-    /// Read the per-phase snapshot with one burst of 0x680–0x6BC (CONFIG1.BURST_EN = 1). Default `true`.
-    /// Burst data carries no CRC; the driver checks it for plausibility instead. With `false` every register
-    /// is read singly with CRC_SPI.
+    /// Read the per-phase snapshot with one burst of 0x680–0x6BC. Default `false`: every register is read singly
+    /// with CRC_SPI. With `true` (a board's `burst: true`) the driver sets CONFIG1.BURST_EN just for the burst and
+    /// clears it right after, because while BURST_EN = 1 the chip appends no CRC_SPI to *any* read (datasheet,
+    /// CONFIG1). Burst data is checked for plausibility instead.
     public var burstReads: Bool
     /// Retries after a CRC_SPI mismatch before a read fails. Default 2.
     public var crcRetries: Int
@@ -27,7 +28,7 @@ public struct ADE9000Configuration: Codable, Sendable, Equatable {
 
     public init(
         wiring: Wiring = .threePhaseFourWire, lineFrequency: LineFrequency = .hz50, nominalVoltage: Double = 230,
-        frontEnd: FrontEnd = .specExample, energyAccumulationSamples: Int = 8000, burstReads: Bool = true,
+        frontEnd: FrontEnd = .specExample, energyAccumulationSamples: Int = 8000, burstReads: Bool = false,
         crcRetries: Int = 2, resetTimeoutSeconds: Double = 1, verifyWrites: Bool = true
     ) {
         self.wiring = wiring
@@ -79,20 +80,27 @@ public struct ADE9000Configuration: Codable, Sendable, Equatable {
         return nil
     }
 
-    /// CONFIG1: CF3/ZX pin = zero crossing (vendor value) and BURST_EN when `burstReads`.
+    /// CONFIG1: CF3/ZX pin = zero crossing (vendor value). BURST_EN stays 0, so every read carries CRC_SPI; a
+    /// burst sets it only for its own duration (`burstReads`).
     public var config1: Config1 {
         var value = Config1()
         value.cf3IsZeroCrossing = true
-        value.burstEnabled = burstReads
         return value
     }
 
-    /// EP_CFG: accumulation on, sample-count mode, add to the user registers (no latch), no reset on read,
-    /// no-load detection off (NOLOAD_TMR = 7) → 0xE001. The 45-bit registers then run freely and wrap; the
-    /// driver accumulates their differences (read at least every ~100 s at full-scale power, spec §5.5).
+    /// EP_CFG: the read-with-reset energy model (spec §5.5 model (a)): accumulation on, sample-count mode, the
+    /// internal accumulator *added* to the user registers at each EGYRDY, RD_RST_EN = 1 (reading xHR_HI clears
+    /// it; xHR_LO keeps the remainder below one HI LSB, so nothing is lost), no-load detection off
+    /// (NOLOAD_TMR = 7) → 0xE021.
+    ///
+    /// Every read of xWATTHR_HI therefore returns the energy since the previous read, which the driver adds to
+    /// 64-bit counters (`EnergyAccumulator`). The 45-bit user registers never get near their limit (a read at
+    /// least every ~100 s at full-scale power, spec §5.5) — whether the chip would wrap or saturate there is
+    /// undocumented, and this model never asks. A reading lost to a CRC error is recovered from LAST_DATA_32.
     public var energyPowerConfig: EnergyPowerConfig {
         var value = EnergyPowerConfig()
         value.enabled = true
+        value.resetOnRead = true
         value.noLoadTimer = 7
         return value
     }
@@ -119,11 +127,15 @@ public struct ADE9000Configuration: Codable, Sendable, Equatable {
         ]
     }
 
+    /// Written first: WR_LOCK released (0x4AD1) and RUN = 0, so the configuration (ACCMODE.SELFREQ in
+    /// particular, TRM p.16) is written with the DSP stopped, also when re-initialising a running chip.
+    public static let stopWrites: [RegisterWrite] = [.u16(.writeLock, WriteLockKey.unlock), .u16(.run, 0)]
+
     /// Writes that start the DSP: clear STATUS0/STATUS1 (write 1s) and RUN = 1 (16-bit).
     public static let startWrites: [RegisterWrite] = [
         .u32(.status0, 0xFFFF_FFFF), .u32(.status1, 0xFFFF_FFFF), .u16(.run, 0x0001),
     ]
 
     /// The whole initialisation table, calibration excluded (the kernel's `reg_sequence`).
-    public var initSequence: [RegisterWrite] { configurationWrites + Self.startWrites }
+    public var initSequence: [RegisterWrite] { Self.stopWrites + configurationWrites + Self.startWrites }
 }

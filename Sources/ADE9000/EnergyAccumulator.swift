@@ -21,8 +21,9 @@ public enum EnergyQuantity: Int, CaseIterable, Sendable {
     }
 }
 
-/// One reading of the energy registers the driver tracks, for all phases: xWATTHR, xVARHR and xVAHR as 45-bit
-/// two's-complement accumulator values (HI · 2¹³ + LO, spec §12.3).
+/// One reading of the energy registers the driver tracks, for all phases: xWATTHR, xVARHR and xVAHR in
+/// accumulator counts (one count = one xWATT code for one 8 kSPS sample; an xHR_HI LSB is 2¹³ counts, §12.3).
+/// With the read-with-reset model each value is the increment since the previous read.
 public struct EnergyRegisterValues: Sendable, Equatable {
     /// Phase-major: A active, A reactive, A apparent, B active, …
     private var values = [Int64](repeating: 0, count: 9)
@@ -40,40 +41,35 @@ public struct EnergyRegisterValues: Sendable, Equatable {
     public mutating func set(_ phase: Phase, _ quantity: EnergyQuantity, high: UInt32, low: UInt32) {
         self[phase, quantity] = Framing.energyAccumulator(high: high, low: low)
     }
+
+    /// Stores a read-with-reset xHR_HI word of `quantity` on `phase`: HI (signed) · 2¹³ counts.
+    public mutating func set(_ phase: Phase, _ quantity: EnergyQuantity, high: UInt32) {
+        self[phase, quantity] = Int64(Int32(bitPattern: high)) * 8192
+    }
 }
 
-/// Energy since the driver started, accumulated from successive readings of the chip's free-running 45-bit
-/// energy registers. A pure value: the driver reads the registers and feeds each complete reading to `add(_:)`.
+/// Energy since the driver started, in 64-bit counters, fed with the increments the chip hands over.
 ///
-/// The registers run freely and wrap (EP_CFG: no reset on read, no latch); only the differences between
-/// readings count. Active and reactive increments are split by sign (import/export, positive/negative);
-/// apparent increments count by magnitude.
+/// The energy model is read-with-reset (EP_CFG.RD_RST_EN = 1, spec §5.5 model (a); see
+/// `ADE9000Configuration.energyPowerConfig`): each read of xWATTHR_HI / xVARHR_HI / xVAHR_HI returns the energy
+/// since the previous read and clears the register, so every reading *is* an increment and the 45-bit registers
+/// never approach their undocumented overflow. A pure value: the driver reads the registers and feeds each
+/// complete set of increments to `add(_:)`; active and reactive increments are split by sign (import/export,
+/// positive/negative), apparent increments count by magnitude.
 public struct EnergyAccumulator: Sendable, Equatable {
     /// Energy per phase (A, B, C) in accumulator counts.
     public private(set) var counts = [EnergyCounts](repeating: EnergyCounts(), count: Phase.allCases.count)
-    /// The reading the next increments are taken from.
-    public private(set) var baseline: EnergyRegisterValues
 
-    /// No energy yet; increments are taken from `baseline` (default: the registers after a chip reset).
-    public init(baseline: EnergyRegisterValues = EnergyRegisterValues()) {
-        self.baseline = baseline
-    }
+    /// No energy yet.
+    public init() {}
 
-    /// Takes `reading` as the new baseline without counting anything: after the chip was (re-)initialised, its
-    /// registers restarted and the difference to the old baseline is meaningless.
-    public mutating func rebaseline(_ reading: EnergyRegisterValues) {
-        baseline = reading
-    }
-
-    /// Adds the increments from `baseline` to `reading` and makes `reading` the baseline. Feed only readings
-    /// that are complete and free of a chip reset: a dropped reading loses nothing, the next one carries the
-    /// whole increment.
-    public mutating func add(_ reading: EnergyRegisterValues) {
+    /// Adds one set of increments (each the energy since the previous read of that register).
+    public mutating func add(_ increments: EnergyRegisterValues) {
         for phase in Phase.allCases {
             let p = phase.rawValue
-            let active = Self.delta(from: baseline[phase, .active], to: reading[phase, .active])
-            let reactive = Self.delta(from: baseline[phase, .reactive], to: reading[phase, .reactive])
-            let apparent = Self.delta(from: baseline[phase, .apparent], to: reading[phase, .apparent])
+            let active = increments[phase, .active]
+            let reactive = increments[phase, .reactive]
+            let apparent = increments[phase, .apparent]
             if active >= 0 { counts[p].activeImport += active } else { counts[p].activeExport -= active }
             if reactive >= 0 {
                 counts[p].reactivePositive += reactive
@@ -82,12 +78,10 @@ public struct EnergyAccumulator: Sendable, Equatable {
             }
             counts[p].apparent += abs(apparent)
         }
-        baseline = reading
     }
 
     /// Difference of two 45-bit two's-complement accumulator values across a wrap: (new − old) mod 2⁴⁵ in
-    /// [−2⁴⁴, 2⁴⁴). Correct as long as the register moved by less than 2⁴⁴ counts between reads (~106 s at
-    /// full-scale power, spec §5.5).
+    /// [−2⁴⁴, 2⁴⁴). For tools that compare raw register values; the driver itself only reads increments.
     public static func delta(from old: Int64, to new: Int64) -> Int64 {
         let modulus: Int64 = 1 << 45
         // Wrapping subtraction: 2⁴⁵ divides 2⁶⁴, so the residue is the same and no input can trap.

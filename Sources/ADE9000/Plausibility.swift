@@ -45,4 +45,15 @@ public enum Plausibility {
             throw .implausibleReading(register: "NIRMS", value: Int64(neutral), reason: "RMS cannot be negative")
         }
     }
+
+    /// The checks that apply to a `.loop` snapshot (no VA or VAR read): RMS not negative, |PF| ≤ 1.
+    /// - Throws: `.implausibleReading` naming the first register that fails.
+    public static func checkLoop(_ raw: [RawPhaseCodes]) throws(ADE9000Error) {
+        var bounded = raw
+        for index in bounded.indices {
+            bounded[index].apparent = .max
+            bounded[index].reactive = 0
+        }
+        try check(bounded, neutral: 0)
+    }
 }

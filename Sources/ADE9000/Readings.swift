@@ -129,5 +129,15 @@ public struct ADE9000Statistics: Sendable, Equatable {
     public var missedInterrupts = 0
     /// Burst snapshots rejected by the plausibility check.
     public var implausibleBursts = 0
+    /// Reset-on-read energy registers whose CRC failed and whose value came from LAST_DATA_32 instead.
+    public var lastDataRecoveries = 0
     public init() {}
+}
+
+/// What `ADE9000.readSnapshot(_:)` reads.
+public enum SnapshotScope: Sendable, Equatable {
+    /// Everything the driver converts: powers, angles, neutral current, all three energies.
+    case full
+    /// What the measurement loop publishes: RMS, active power, power factor, frequency, active energy.
+    case loop
 }

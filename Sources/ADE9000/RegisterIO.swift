@@ -5,8 +5,9 @@ import Logging
 /// the consistent reads of multi-register values. It moves register values and knows nothing about what they
 /// mean; `ADE9000` orchestrates it, `Conversions` and `EnergyAccumulator` interpret what it fetched.
 ///
-/// Reads are CRC-checked (CRC_SPI appended to every non-burst read, spec §1.5–§1.6); a mismatch is retried
-/// `crcRetries` times, counted, then thrown.
+/// Reads are CRC-checked (CRC_SPI appended to every read while CONFIG1.BURST_EN = 0, spec §1.5–§1.6); a mismatch
+/// is retried `crcRetries` times, counted, then thrown. BURST_EN is 0 except for the duration of a burst
+/// (`readBurstWindow`), because while it is 1 the chip appends no CRC to any read (datasheet, CONFIG1).
 struct RegisterIO<Bus: SPIDevice> {
     var bus: Bus
     /// Retries after a CRC_SPI mismatch before a read fails.
@@ -20,6 +21,8 @@ struct RegisterIO<Bus: SPIDevice> {
     private(set) var crcFailures = 0
     /// CONFIG1 as last written (shadow; BURST_EN decides how `read(_ info:)` reads a register in a burst region).
     private(set) var config1 = Config1()
+    /// Reset-on-read registers whose value was recovered from LAST_DATA_32 after a CRC mismatch.
+    private(set) var lastDataRecoveries = 0
 
     init(bus: Bus, crcRetries: Int, logger: Logger) {
         self.bus = bus
@@ -151,10 +154,14 @@ struct RegisterIO<Bus: SPIDevice> {
     // MARK: - Snapshot groups
 
     /// The per-phase RMS, power and power-factor codes and NIRMS: with `burst`, the 61 words 0x680–0x6BC in one
-    /// transaction (no CRC: check them with `Plausibility`); otherwise one CRC-checked read per register.
-    mutating func readMeasurementCodes(burst: Bool) throws(ADE9000Error) -> (phases: [RawPhaseCodes], neutral: Int32) {
+    /// transaction with BURST_EN set around it (no CRC: check them with `Plausibility`); otherwise one
+    /// CRC-checked read per register. `locked`: WR_LOCK is engaged and must be released for the CONFIG1 writes.
+    mutating func readMeasurementCodes(burst: Bool, locked: Bool) throws(ADE9000Error)
+        -> (phases: [RawPhaseCodes], neutral: Int32)
+    {
         if burst {
-            let words = try readBurst(from: RegisterAddress(rawValue: BurstByPhase.base), count: BurstByPhase.wordCount)
+            let words = try readBurstWindow(
+                from: RegisterAddress(rawValue: BurstByPhase.base), count: BurstByPhase.wordCount, locked: locked)
             return try BurstByPhase.measurementCodes(words)
         }
         var codes = [RawPhaseCodes](repeating: RawPhaseCodes(), count: Phase.allCases.count)
@@ -180,32 +187,73 @@ struct RegisterIO<Bus: SPIDevice> {
         codes[Phase.c.rawValue].voltageAngle = try read(Register<UInt16>.angleVAtoVC)
     }
 
-    // MARK: - Energy registers
+    // MARK: - Bursts with BURST_EN set only around them
 
-    /// Reads one 45-bit accumulator consistently: HI, LO, HI again; if HI moved (an EGYRDY update in between),
-    /// LO is read again.
-    /// - Returns: The HI and LO words of one consistent pair.
-    mutating func readEnergy(_ quantity: EnergyQuantity, _ phase: Phase) throws(ADE9000Error)
-        -> (high: UInt32, low: UInt32)
+    /// One burst of `count` words from `start` with CONFIG1.BURST_EN set for just this transaction: WR_LOCK
+    /// released, CONFIG1 ← BURST_EN, the burst, CONFIG1 ← the configured value, WR_LOCK engaged again when it
+    /// was engaged (`locked`). The CONFIG1 writes are not read back (a read-back while BURST_EN = 1 carries no CRC).
+    mutating func readBurstWindow(from start: RegisterAddress, count: Int, locked: Bool) throws(ADE9000Error)
+        -> [UInt32]
     {
-        let high = quantity.high(phase)
-        var first = try read(high)
-        for _ in 0..<3 {
-            let low = try read(quantity.low(phase))
-            let second = try read(high)
-            if second == first { return (first, low) }
-            first = second
+        let restore = config1
+        var burst = restore
+        burst.burstEnabled = true
+        if locked { try write(Register<UInt16>.writeLock, WriteLockKey.unlock) }
+        try write(Config1.register, burst.rawValue)
+        let words: [UInt32]
+        do {
+            words = try readBurst(from: start, count: count)
+        } catch {
+            try? write(Config1.register, restore.rawValue)
+            if locked { try? write(Register<UInt16>.writeLock, WriteLockKey.lock) }
+            throw error
         }
-        throw .implausibleReading(register: high.description, value: Int64(first), reason: "kept changing while read")
+        try write(Config1.register, restore.rawValue)
+        if locked { try write(Register<UInt16>.writeLock, WriteLockKey.lock) }
+        return words
     }
 
-    /// Reads the active, reactive and apparent energy registers of all phases.
-    mutating func readEnergyRegisters() throws(ADE9000Error) -> EnergyRegisterValues {
+    /// What the measurement loop uses, per phase: xIRMS, xVRMS, xWATT, xPF and xPERIOD, each CRC-checked (15
+    /// reads); no reactive or apparent power, angles or neutral current.
+    mutating func readLoopCodes() throws(ADE9000Error) -> [RawPhaseCodes] {
+        var codes = [RawPhaseCodes](repeating: RawPhaseCodes(), count: Phase.allCases.count)
+        for phase in Phase.allCases {
+            codes[phase.rawValue].irms = Int32(bitPattern: try read(.irms(phase)))
+            codes[phase.rawValue].vrms = Int32(bitPattern: try read(.vrms(phase)))
+            codes[phase.rawValue].active = Int32(bitPattern: try read(.activePower(phase)))
+            codes[phase.rawValue].powerFactor = Int32(bitPattern: try read(.powerFactor(phase)))
+            codes[phase.rawValue].period = try read(.period(phase))
+        }
+        return codes
+    }
+
+    // MARK: - Energy registers (read-with-reset)
+
+    /// Reads a register that clears when read (xHR_HI with RD_RST_EN = 1). A retry after a CRC mismatch would
+    /// return the already-cleared register, so the value is recovered instead from LAST_DATA_32 (0x423), which
+    /// holds the data of the last 32-bit transaction and is not changed by reading it (spec §1.5).
+    mutating func readClearing(_ register: ReadOnlyRegister<UInt32>) throws(ADE9000Error) -> UInt32 {
+        do {
+            return try read(register, retries: 0)
+        } catch .crcMismatch {
+            let value = try read(ReadOnlyRegister<UInt32>.lastData32)
+            lastDataRecoveries += 1
+            crcRecoveries += 1
+            logger.notice(
+                "CRC_SPI mismatch on a reset-on-read register; value recovered from LAST_DATA_32",
+                metadata: ["register": "\(register)"])
+            return value
+        }
+    }
+
+    /// Reads xHR_HI of `quantities` on all phases: with RD_RST_EN each is the energy since its previous read.
+    mutating func readEnergyIncrements(_ quantities: [EnergyQuantity] = EnergyQuantity.allCases) throws(ADE9000Error)
+        -> EnergyRegisterValues
+    {
         var values = EnergyRegisterValues()
         for phase in Phase.allCases {
-            for quantity in EnergyQuantity.allCases {
-                let pair = try readEnergy(quantity, phase)
-                values.set(phase, quantity, high: pair.high, low: pair.low)
+            for quantity in quantities {
+                values.set(phase, quantity, high: try readClearing(quantity.high(phase)))
             }
         }
         return values

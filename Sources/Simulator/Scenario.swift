@@ -1,5 +1,3 @@
-import ADE9000
-
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -15,7 +13,7 @@ import ADE9000
 /// ```yaml
 /// name: house-3p
 /// frequency: 50                 # line frequency, Hz (default 50)
-/// frontEnd:                     # the board (see FrontEnd); PGA gains 1, 2 or 4
+/// frontEnd:                     # the board (see Scenario.FrontEnd); PGA gains 1, 2 or 4
 ///   { voltageDividerRatio: 801, ctRatio: 2500, burdenOhms: 10.2, voltagePGA: 1, currentPGA: 1 }
 /// voltageAngles: [0, -120, 120] # optional: phasor angle of VA, VB, VC in degrees (default ABC sequence)
 /// phases:                       # exactly 3 entries, A, B, C: the load when there are no segments
@@ -49,6 +47,69 @@ public struct Scenario: Codable, Sendable, Equatable {
     public var harmonics: [Harmonic]?
     public var errors: [FrontEndError]?
     public var resetDelay: Double?
+
+    /// The analog front end of the simulated board: voltage divider, CT with burden, and the PGA gains the board
+    /// file asks for. The chip model's own type (it imports nothing from the driver); the YAML keys are those of
+    /// the driver's `FrontEnd`, so one file describes both.
+    public struct FrontEnd: Codable, Sendable, Equatable {
+        /// Line volts per volt at the ADC pins (800 kΩ + 1 kΩ → 801).
+        public var voltageDividerRatio: Double
+        /// CT turns ratio (2500 for 2500:1).
+        public var ctRatio: Double
+        /// Burden resistor across the CT secondary, Ω.
+        public var burdenOhms: Double
+        /// PGA gain of the voltage channels the board uses: 1, 2 or 4.
+        public var voltagePGA: Int
+        /// PGA gain of the current channels: 1, 2 or 4.
+        public var currentPGA: Int
+
+        public init(
+            voltageDividerRatio: Double, ctRatio: Double, burdenOhms: Double, voltagePGA: Int = 1, currentPGA: Int = 1
+        ) {
+            self.voltageDividerRatio = voltageDividerRatio
+            self.ctRatio = ctRatio
+            self.burdenOhms = burdenOhms
+            self.voltagePGA = voltagePGA
+            self.currentPGA = currentPGA
+        }
+
+        private enum CodingKeys: String, CodingKey {
+            case voltageDividerRatio, ctRatio, burdenOhms, voltagePGA, currentPGA
+        }
+
+        /// Decodes a board; `voltagePGA` and `currentPGA` are optional (default ×1).
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(
+                voltageDividerRatio: try c.decode(Double.self, forKey: .voltageDividerRatio),
+                ctRatio: try c.decode(Double.self, forKey: .ctRatio),
+                burdenOhms: try c.decode(Double.self, forKey: .burdenOhms),
+                voltagePGA: try c.decodeIfPresent(Int.self, forKey: .voltagePGA) ?? 1,
+                currentPGA: try c.decodeIfPresent(Int.self, forKey: .currentPGA) ?? 1)
+        }
+
+        /// The board of spec §5.8: 800 kΩ + 1 kΩ divider, CT 2500:1 with 10.2 Ω, PGA ×1.
+        public static let specExample = FrontEnd(voltageDividerRatio: 801, ctRatio: 2500, burdenOhms: 10.2)
+
+        /// Volts at the ADC pins per line volt.
+        public var voltageTransfer: Double { 1 / voltageDividerRatio }
+        /// Volts at the ADC pins per ampere.
+        public var currentTransfer: Double { burdenOhms / ctRatio }
+
+        /// A message naming the first invalid field, or `nil`.
+        public func validationError() -> String? {
+            if !(voltageDividerRatio.isFinite && voltageDividerRatio >= 1) {
+                return "frontEnd.voltageDividerRatio must be ≥ 1 (line volts per pin volt), got \(voltageDividerRatio)"
+            }
+            if !(ctRatio.isFinite && ctRatio > 0) { return "frontEnd.ctRatio must be > 0, got \(ctRatio)" }
+            if !(burdenOhms.isFinite && burdenOhms > 0) { return "frontEnd.burdenOhms must be > 0, got \(burdenOhms)" }
+            for (key, gain) in [("voltagePGA", voltagePGA), ("currentPGA", currentPGA)] where ![1, 2, 4].contains(gain)
+            {
+                return "frontEnd.\(key) must be 1, 2 or 4, got \(gain)"
+            }
+            return nil
+        }
+    }
 
     /// The true load of one phase.
     public struct PhaseLoad: Codable, Sendable, Equatable {
@@ -245,13 +306,14 @@ public struct Scenario: Codable, Sendable, Equatable {
     }
 
     /// Phasor angle of the phase voltages, degrees.
-    func voltageAngle(_ phase: Phase) -> Double { voltageAngles?[phase.rawValue] ?? [0, -120, 120][phase.rawValue] }
+    func voltageAngle(_ phase: Int) -> Double { voltageAngles?[phase] ?? [0, -120, 120][phase] }
 
-    func error(_ phase: Phase) -> FrontEndError { errors?[phase.rawValue] ?? .none }
+    func error(_ phase: Int) -> FrontEndError { errors?[phase] ?? .none }
 
-    /// True active energy of `phase` (Wh) over `[start, end)` seconds of scenario time: the integral of
-    /// V·I·cos φ plus harmonic products over the profile, exact for piecewise-constant segments.
-    public func trueActiveEnergyWh(_ phase: Phase, from start: Double = 0, to end: Double) -> Double {
+    /// True active energy of phase `phase` (0 = A, 1 = B, 2 = C) in Wh over `[start, end)` seconds of scenario
+    /// time: the integral of V·I·cos φ plus harmonic products over the profile, exact for piecewise-constant
+    /// segments.
+    public func trueActiveEnergyWh(phase: Int, from start: Double = 0, to end: Double) -> Double {
         var joules = 0.0
         var t = start
         while t < end {
@@ -259,7 +321,7 @@ public struct Scenario: Codable, Sendable, Equatable {
             let current = load(atSample: sample)
             let segmentEnd = current.end == .max ? end : min(end, Double(current.end) / 8000)
             let stop = max(segmentEnd, t + 1.0 / 8000)
-            joules += trueActivePower(current.phases[phase.rawValue]) * (min(stop, end) - t)
+            joules += trueActivePower(current.phases[phase]) * (min(stop, end) - t)
             t = min(stop, end)
         }
         return joules / 3600

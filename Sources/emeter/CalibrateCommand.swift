@@ -26,8 +26,12 @@ struct CalibrateCommand: AsyncParsableCommand {
 
             The new gains are written to the chip, printed as a before/after table of errors, and saved (--save) to
             FILE (`--save board`: the board's calibration_file, which `emeter run` restores at every start).
-            --power-factor 1 calibrates gains only and keeps the current phase calibration (no PF 0.5 source needed:
-            the step is then measured, but its result is discarded). --phase limits which phases get new values.
+            --power-factor 1 calibrates gains only: no PF 0.5 step, the phase registers are never touched.
+            --phase a calibrates only phase A; the other phases are not measured and may be dead.
+            --offset adds an RMS offset step (xIRMSOS, xVRMSOS) at a low current (--offset-current, default 1 %).
+            Results outside what the chip or a sane board allows (a gain beyond ±50 %, a phase correction outside
+            −15° … +2.25° at 50 Hz, negative power at PF 1) are refused with the likely cause and nothing is kept.
+            The saved file records the board and the chip (PART_ID, VERSION); `emeter run` refuses it on another.
             --dry-run measures and prints, then restores the previous calibration in the chip and saves nothing.
             """
     )
@@ -50,6 +54,10 @@ struct CalibrateCommand: AsyncParsableCommand {
     @Option(help: "Simulator boards: the scenario to calibrate against (e.g. with front-end errors).") var scenario:
         String?
     @Option(help: "Readings averaged per step.") var samples: Int = 8
+    @Flag(
+        help: "After the gains, set the RMS offsets (xIRMSOS, xVRMSOS) at a low current (--offset-current).")
+    var offset = false
+    @Option(help: "Current of the offset step, A rms (default 1 % of --current).") var offsetCurrent: Double?
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
@@ -57,6 +65,9 @@ struct CalibrateCommand: AsyncParsableCommand {
         guard current > 0 && current <= 200 else { throw ValidationError("--current: expected 0 < A ≤ 200") }
         guard powerFactor == 1 || powerFactor == 0.5 else { throw ValidationError("--power-factor: expected 1 or 0.5") }
         guard (1...1000).contains(samples) else { throw ValidationError("--samples: expected 1…1000") }
+        if let offsetCurrent, !(offsetCurrent > 0 && offsetCurrent < current) {
+            throw ValidationError("--offset-current: expected 0 < A < --current")
+        }
     }
 
     func run() async throws {
@@ -72,6 +83,8 @@ struct CalibrateCommand: AsyncParsableCommand {
                     "apply \(format(load.voltage, 1)) V and \(format(load.current, 3)) A at power factor 1 to all phases"
                 case .laggingPowerFactor(let load, let lag):
                     "apply \(format(load.voltage, 1)) V and \(format(load.current, 3)) A with the current lagging \(format(lag, 0))° (PF \(format(cos(lag * .pi / 180), 2))) to all phases"
+                case .lowCurrent(let load):
+                    "apply \(format(load.voltage, 1)) V and a low current of \(format(load.current, 3)) A at power factor 1"
                 }
             if simulated {
                 standardError("simulator: \(text)")
@@ -82,23 +95,30 @@ struct CalibrateCommand: AsyncParsableCommand {
             return answer.lowercased() != "q"
         }
         var report: CalibrationReport
+        // PF 1 mode never runs the phase step (the phase registers are not touched); --phase limits what is
+        // measured and written, so the other phases may be dead.
+        let options = CalibrationOptions(
+            samples: samples, interval: .milliseconds(250), settle: .seconds(1),
+            phases: phase == .all ? Phase.allCases : Phase.allCases.filter { "\($0)".lowercased() == phase.rawValue },
+            calibratePhase: powerFactor != 1)
         do {
-            report = try device.calibrate(
-                reference: reference,
-                options: CalibrationOptions(samples: samples, interval: .milliseconds(250), settle: .seconds(1)),
-                operatorPrompt: prompt)
+            report = try device.calibrate(reference: reference, options: options, operatorPrompt: prompt)
+            if offset {
+                let low = ReferenceLoad(voltage: voltage, current: offsetCurrent ?? current / 100)
+                let errors = try device.calibrateOffsets(reference: low, options: options, operatorPrompt: prompt)
+                report.calibration = device.calibration
+                for p in options.phases {
+                    standardError(
+                        "offset step: phase \(p) current error at \(format(low.current, 3)) A: "
+                            + "\(format(errors[p.rawValue].currentPercent, 3))%")
+                }
+            }
         } catch {
             standardError("calibration failed: \(error)")
             try? device.applyCalibration(previous)
             throw ExitStatus.failure
         }
-        var result = report.calibration
-        if powerFactor == 1 {
-            for p in Phase.allCases { result[p].phaseCalibration = previous[p].phaseCalibration }
-        }
-        if phase != .all {
-            for p in Phase.allCases where "\(p)" != phase.rawValue { result[p] = previous[p] }
-        }
+        let result = report.calibration
         do {
             try device.applyCalibration(dryRun ? previous : result)
         } catch {
@@ -112,9 +132,10 @@ struct CalibrateCommand: AsyncParsableCommand {
             standardOutput(Self.table(report, dryRun: dryRun))
         }
         if let target = try saveTarget(), !dryRun {
+            let boardName = (try? YAMLFile.load(BoardFile.self, path: board))?.name
             let file = CalibrationFile(
                 calibration: result, created: Payloads.iso8601(SystemClock.unixMilliseconds() / 1000),
-                reference: reference)
+                reference: reference, board: boardName, chip: device.chipIdentity)
             do {
                 let directory = URL(fileURLWithPath: target).deletingLastPathComponent()
                 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -241,7 +241,7 @@ extension SimulateCommand {
                 guard index % printSteps == 0 || index == steps else { continue }
                 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
                 let measured = Phase.allCases.map { readings.energy[$0.rawValue].activeNetWh }
-                let expected = Phase.allCases.map { truth.trueActiveEnergyWh($0, to: seconds) }
+                let expected = Phase.allCases.map { truth.trueActiveEnergyWh(phase: $0.rawValue, to: seconds) }
                 if json {
                     struct Line: Encodable {
                         var t_s: Double

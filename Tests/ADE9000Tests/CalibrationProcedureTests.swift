@@ -33,6 +33,8 @@ private func averagePower(_ rig: inout Rig, samples: Int = 5) throws -> [Double]
             sim.scenario = .balanced(voltage: load.voltage, current: load.current, angle: 0, errors: errors)
         case .laggingPowerFactor(let load, let lag):
             sim.scenario = .balanced(voltage: load.voltage, current: load.current, angle: lag, errors: errors)
+        case .lowCurrent(let load):
+            sim.scenario = .balanced(voltage: load.voltage, current: load.current, angle: 0, errors: errors)
         }
         return true
     }

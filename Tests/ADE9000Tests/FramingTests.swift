@@ -85,7 +85,12 @@ private func meter(_ steps: [ScriptedSPIDevice.Step], retries: Int = 2) -> ADE90
 @Test func burstReadsTheByPhaseBlockInOneTransaction() throws {
     var words: [UInt8] = []
     for index in 0..<61 { words += [0x00, 0x00, 0x01, UInt8(index)] }
-    var m = meter([.expect([.write([0x68, 0x08]), .read(count: 244)], reply: [words])])
+    // CONFIG1 ← BURST_EN just for the burst, then back (while BURST_EN = 1 no read carries a CRC).
+    var m = meter([
+        .expect([.write([0x48, 0x10, 0x08, 0x00])]),
+        .expect([.write([0x68, 0x08]), .read(count: 244)], reply: [words]),
+        .expect([.write([0x48, 0x10, 0x00, 0x00])]),
+    ])
     let result = try m.readBurst(from: RegisterAddress(rawValue: 0x680), count: 61)
     #expect(result.count == 61)
     #expect(result[0] == 0x0000_0100)
@@ -164,5 +169,8 @@ func perPhaseRegistersUseA0x20Stride(phase: Phase) {
     config1.burstEnabled = true
     config1.cf3IsZeroCrossing = true
     #expect(config1.rawValue == 0x0802)
-    #expect(ADE9000Configuration().energyPowerConfig.rawValue == 0xE001)
+    // The configuration never sets BURST_EN (CRC on every read); read-with-reset energy (RD_RST_EN, spec §5.5).
+    #expect(ADE9000Configuration().config1.rawValue == 0x0002)
+    #expect(ADE9000Configuration(burstReads: true).config1.rawValue == 0x0002)
+    #expect(ADE9000Configuration().energyPowerConfig.rawValue == 0xE021)
 }

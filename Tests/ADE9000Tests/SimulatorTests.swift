@@ -46,11 +46,12 @@ private let house = Scenario(
     #expect(rig.sim.peek(0x4AF) == 0x0C00)  // CONFIG2
     #expect(rig.sim.peek(0x4B2) == 7999)  // EGY_TIME
     #expect(rig.sim.peek(0x40F) == 2_817_394)  // VLEVEL for 230 V on this board
-    #expect(rig.sim.peek(0x481) == 0x0802)  // CONFIG1: CF3 = ZX, BURST_EN
+    #expect(rig.sim.peek(0x481) == 0x0002)  // CONFIG1: CF3 = ZX; BURST_EN off (CRC on every read)
+    #expect(rig.sim.peek(0x4BF) == 1)  // WR_LOCK engaged
 }
 
 @Test func softwareResetWithoutLinesAndIndividualReadsGiveTheSameSnapshot() throws {
-    var burst = Rig(house)
+    var burst = Rig(house, configuration: ADE9000Configuration(burstReads: true))
     var single = Rig(house, configuration: ADE9000Configuration(burstReads: false), lines: false)
     try burst.meter.start()
     single.meter.delay.delay(.milliseconds(100))  // power-on reset over

@@ -23,7 +23,7 @@ struct Rig {
         irq1 = SimulatedGPIOLine(name: "IRQ1", level: true, time: time)
         if lines { sim.connect(reset: reset, irq0: irq0, irq1: irq1) }
         var config = configuration ?? ADE9000Configuration()
-        config.frontEnd = scenario.frontEnd
+        config.frontEnd = FrontEnd(scenario.frontEnd)
         var logger = Logger(label: "test.ade9000")
         logger.logLevel = .critical
         meter = ADE9000(
@@ -39,3 +39,13 @@ struct Rig {
 }
 
 func relativeError(_ measured: Double, _ expected: Double) -> Double { abs(measured - expected) / abs(expected) }
+
+extension FrontEnd {
+    /// The driver's view of a simulated board (the chip model has its own type with the same keys).
+    init(_ board: Scenario.FrontEnd) {
+        self.init(
+            voltageDividerRatio: board.voltageDividerRatio, ctRatio: board.ctRatio, burdenOhms: board.burdenOhms,
+            voltagePGA: PGAGain(rawValue: board.voltagePGA) ?? .x1,
+            currentPGA: PGAGain(rawValue: board.currentPGA) ?? .x1)
+    }
+}

@@ -129,7 +129,7 @@ let brokenBoards: [BrokenBoard] = [
         name: "divider overdrives the ADC",
         yaml: replacing(validADE, "voltage_divider_top_ohms: 800000", "voltage_divider_top_ohms: 100000"),
         expected:
-            "bad.yaml:15:34: ade9000.front_end.voltage_divider_bottom_ohms: the divider puts 230.0 V at 2.277 V rms on the ADC, above its 0.707 V rms full scale; expected a larger top or smaller bottom resistor"
+            "bad.yaml:15:34: ade9000.front_end.voltage_divider_bottom_ohms: the divider puts 230.0 V at 2.277 V rms on the ADC, above its 0.707 V rms full scale (after the voltage PGA); expected a larger top or smaller bottom resistor, or a smaller `voltage_pga`"
     ),
     BrokenBoard(
         name: "no meter", yaml: "name: empty\n",

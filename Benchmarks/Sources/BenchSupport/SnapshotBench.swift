@@ -5,7 +5,7 @@ import Simulator
 
 /// How a full three-phase snapshot is read from the ADE9000.
 public enum SnapshotApproach: String, CaseIterable, Sendable {
-    /// `readSnapshot()` with `burstReads: true` (the default): the 61 words 0x680–0x6BC in one burst, then periods,
+    /// `readSnapshot()` with `burstReads: true` (a board's `burst: true`; BURST_EN set around the burst): the 61 words 0x680–0x6BC in one burst, then periods,
     /// angles and the energy accumulators (HI, LO, HI) with CRC, plus STATUS1 before and after.
     case burst
     /// `readSnapshot()` with `burstReads: false`: the same data, every register in its own CRC-checked read.
@@ -114,7 +114,12 @@ public struct SnapshotRig {
         time = VirtualTime()
         simulator = ADE9000Simulator(scenario: scenario, time: time, strict: true)
         var configuration = approach.configuration
-        configuration.frontEnd = scenario.frontEnd
+        // The chip model has its own front-end type (it imports nothing from the driver); same values.
+        let board = scenario.frontEnd
+        configuration.frontEnd = FrontEnd(
+            voltageDividerRatio: board.voltageDividerRatio, ctRatio: board.ctRatio, burdenOhms: board.burdenOhms,
+            voltagePGA: PGAGain(rawValue: board.voltagePGA) ?? .x1,
+            currentPGA: PGAGain(rawValue: board.currentPGA) ?? .x1)
         var logger = Logger(label: "bench.ade9000")
         logger.logLevel = .critical
         driver = ADE9000(

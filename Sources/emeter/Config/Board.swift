@@ -197,12 +197,19 @@ struct BoardFile: ValidatedConfig, Equatable {
         var calibrationFile: String?
         /// Poll period, default 1 s.
         var pollInterval: ConfigDuration?
+        /// Read the snapshot with one burst (CONFIG1.BURST_EN set only around it; burst data has no CRC).
+        /// Default `false`: every register is read singly with CRC_SPI.
+        var burst: Bool?
+        /// Sample when IRQ0 signals EGYRDY (needs `gpio.irq0`), falling back to polling when it stops coming.
+        /// Default `false`: sample on the loop's timer.
+        var useIRQ: Bool?
 
         enum CodingKeys: String, CodingKey {
-            case spi, gpio, simulate
+            case spi, gpio, simulate, burst
             case frontEnd = "front_end"
             case calibrationFile = "calibration_file"
             case pollInterval = "poll_interval"
+            case useIRQ = "use_irq"
         }
     }
 
@@ -239,6 +246,8 @@ struct BoardFile: ValidatedConfig, Equatable {
         var burdenOhms: Double
         /// PGA gain of the current channels: 1, 2 or 4.
         var currentPGA: Int?
+        /// PGA gain of the voltage channels: 1, 2 or 4 (default 1).
+        var voltagePGA: Int?
         /// Nominal line voltage (V rms), used for VLEVEL and calibration defaults.
         var nominalVoltage: Double?
 
@@ -250,6 +259,7 @@ struct BoardFile: ValidatedConfig, Equatable {
             case ctTurns = "ct_turns"
             case burdenOhms = "burden_ohms"
             case currentPGA = "current_pga"
+            case voltagePGA = "voltage_pga"
             case nominalVoltage = "nominal_voltage"
         }
     }
@@ -437,19 +447,31 @@ extension BoardFile.ADE9000Board {
         if let pga = fe.currentPGA, ![1, 2, 4].contains(pga) {
             problems.append(FieldError(fePath + ["current_pga"], "expected PGA gain 1, 2 or 4, got \(pga)"))
         }
+        if let pga = fe.voltagePGA, ![1, 2, 4].contains(pga) {
+            problems.append(FieldError(fePath + ["voltage_pga"], "expected PGA gain 1, 2 or 4, got \(pga)"))
+        }
+        if let gpio, (gpio.pm0 == nil) != (gpio.pm1 == nil) {
+            problems.append(
+                FieldError(path + ["gpio"], "give both `pm0` and `pm1` or neither (PM1 = PM0 = 0 selects normal mode)"))
+        }
+        if useIRQ == true, gpio?.irq0 == nil, simulate == nil {
+            problems.append(FieldError(path + ["use_irq"], "needs `gpio.irq0`: the line IRQ0 is wired to"))
+        }
         if let nominal = fe.nominalVoltage, !(50...500).contains(nominal) {
             problems.append(FieldError(fePath + ["nominal_voltage"], "expected 50 to 500 V rms, got \(nominal)"))
         }
         // Full scale at the ADC pins is 0.707 V rms: check the nominal voltage stays inside it.
         if fe.voltageDividerTopOhms > 0 && fe.voltageDividerBottomOhms > 0 {
             let nominal = fe.nominalVoltage ?? (fe.lineFrequencyHz == 60 ? 120 : 230)
+            // The voltage PGA multiplies what the ADC sees.
             let atPins =
                 nominal * fe.voltageDividerBottomOhms / (fe.voltageDividerTopOhms + fe.voltageDividerBottomOhms)
+                * Double(fe.voltagePGA ?? 1)
             if atPins > 0.707 {
                 problems.append(
                     FieldError(
                         fePath + ["voltage_divider_bottom_ohms"],
-                        "the divider puts \(nominal) V at \(format(atPins, 3)) V rms on the ADC, above its 0.707 V rms full scale; expected a larger top or smaller bottom resistor"
+                        "the divider puts \(nominal) V at \(format(atPins, 3)) V rms on the ADC, above its 0.707 V rms full scale (after the voltage PGA); expected a larger top or smaller bottom resistor, or a smaller `voltage_pga`"
                     ))
             }
         }

@@ -12,14 +12,56 @@ extension Scenario: ValidatedConfig {
     }
 }
 
+extension Scenario.FrontEnd {
+    /// The simulated board for a driver front end (the chip model has its own type; the keys are the same).
+    init(_ frontEnd: FrontEnd) {
+        self.init(
+            voltageDividerRatio: frontEnd.voltageDividerRatio, ctRatio: frontEnd.ctRatio,
+            burdenOhms: frontEnd.burdenOhms, voltagePGA: frontEnd.voltagePGA.rawValue,
+            currentPGA: frontEnd.currentPGA.rawValue)
+    }
+}
+
 /// The calibration file written by `emeter calibrate --save` and read at every start.
 struct CalibrationFile: ValidatedConfig {
     var calibration: Calibration
     /// When and against what reference it was made (informational).
     var created: String?
     var reference: ReferenceLoad?
+    /// The board file's `name` it was made on: gains belong to one front end.
+    var board: String?
+    /// The chip it was made for (PART_ID and VERSION as read at start-up).
+    var chip: ChipIdentity?
+
+    struct ChipIdentity: Codable, Equatable {
+        var partID: String
+        var version: String
+    }
 
     func problems() -> [FieldError] { [] }
+
+    /// Why this file must not be applied to `boardName` with `identity`, or `nil` when it fits. Files written
+    /// before issue 12 record neither and are accepted.
+    func mismatch(boardName: String, identity: ChipIdentity?) -> String? {
+        if let board, board != boardName {
+            return "it was made on board '\(board)', this is '\(boardName)'"
+        }
+        if let chip, let identity, chip != identity {
+            return "it was made for the chip with PART_ID \(chip.partID), VERSION \(chip.version); this one reads "
+                + "PART_ID \(identity.partID), VERSION \(identity.version)"
+        }
+        return nil
+    }
+}
+
+extension CalibrationFile.ChipIdentity {
+    init(partID: UInt32, version: UInt16) {
+        func hex(_ value: UInt64, _ digits: Int) -> String {
+            let text = String(value, radix: 16, uppercase: true)
+            return "0x" + String(repeating: "0", count: max(0, digits - text.count)) + text
+        }
+        self.init(partID: hex(UInt64(partID), 8), version: hex(UInt64(version), 4))
+    }
 }
 
 /// What the commands need from an ADE9000, whether on spidev or simulated.
@@ -28,14 +70,24 @@ protocol ADEDevice {
     var configuration: ADE9000Configuration { get }
     var calibration: Calibration { get }
     var isSimulated: Bool { get }
+    /// PART_ID and VERSION read at start-up.
+    var chipIdentity: CalibrationFile.ChipIdentity? { get }
     /// Simulator only: moves virtual time to `wallTime` (Unix ms) before a read; hardware: nothing.
     mutating func advance(to wallTime: Int64)
     mutating func readSnapshot() throws(ADE9000Error) -> Readings
+    /// What the loop publishes (`SnapshotScope.loop`): after EGYRDY on IRQ0 when the board says `use_irq: true`
+    /// (polling when the interrupt stops coming), else at once.
+    mutating func readLoopSnapshot() throws(ADE9000Error) -> Readings
+    /// Now, Unix ms, on the clock the chip runs on (the wall clock; the simulator's virtual time mapped onto it).
+    func now() -> Int64
     mutating func dumpRegisters() throws(ADE9000Error) -> [(info: RegisterInfo, value: UInt32)]
     mutating func calibrate(
         reference: ReferenceLoad, options: CalibrationOptions, operatorPrompt: (CalibrationStep) -> Bool
     )
         throws(ADE9000Error) -> CalibrationReport
+    mutating func calibrateOffsets(
+        reference: ReferenceLoad, options: CalibrationOptions, operatorPrompt: (CalibrationStep) -> Bool
+    ) throws(ADE9000Error) -> [PhaseCalibrationErrors]
     mutating func applyCalibration(_ calibration: Calibration) throws(ADE9000Error)
 }
 
@@ -51,10 +103,15 @@ struct DriverDevice<Bus: SPIDevice>: ADEDevice {
 
     var driver: ADE9000<Bus>
     var simulation: Simulation?
+    /// Board `use_irq`: pace loop reads by EGYRDY on IRQ0.
+    var useInterrupt = false
     var driverStatistics: ADE9000Statistics { driver.statistics }
     var configuration: ADE9000Configuration { driver.configuration }
     var calibration: Calibration { driver.calibration }
     var isSimulated: Bool { simulation != nil }
+    var chipIdentity: CalibrationFile.ChipIdentity? {
+        driver.identity.map { CalibrationFile.ChipIdentity(partID: $0.partID, version: $0.version) }
+    }
 
     mutating func advance(to wallTime: Int64) {
         guard let simulation else { return }
@@ -63,6 +120,19 @@ struct DriverDevice<Bus: SPIDevice>: ADEDevice {
     }
 
     mutating func readSnapshot() throws(ADE9000Error) -> Readings { try driver.readSnapshot() }
+
+    mutating func readLoopSnapshot() throws(ADE9000Error) -> Readings {
+        guard useInterrupt else { return try driver.readSnapshot(.loop) }
+        // EGYRDY comes every EGY_TIME + 1 samples; half an interval more before giving up on the edge.
+        let period = Duration.microseconds(Int64(driver.configuration.energyAccumulationSamples) * 125)
+        return try driver.readWhenEnergyReady(timeout: period + period / 2)
+    }
+
+    func now() -> Int64 {
+        guard let simulation else { return SystemClock.unixMilliseconds() }
+        let (seconds, attoseconds) = simulation.time.now.components
+        return simulation.startWall + seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
 
     mutating func dumpRegisters() throws(ADE9000Error) -> [(info: RegisterInfo, value: UInt32)] {
         try driver.dumpRegisters()
@@ -79,20 +149,43 @@ struct DriverDevice<Bus: SPIDevice>: ADEDevice {
         let base = chip.scenario
         defer { chip.scenario = base }
         return try driver.calibrate(reference: reference, options: options) { step in
-            var scenario = base
-            let angle: Double
-            switch step {
-            case .unityPowerFactor: angle = 0
-            case .laggingPowerFactor(_, let lag): angle = lag
-            }
-            scenario.segments = nil
-            scenario.harmonics = nil
-            scenario.phases = Array(
-                repeating: Scenario.PhaseLoad(voltage: reference.voltage, current: reference.current, angle: angle),
-                count: 3)
-            chip.scenario = scenario
+            chip.scenario = Self.referenceScenario(base, step, phases: options.phases)
             return operatorPrompt(step)
         }
+    }
+
+    mutating func calibrateOffsets(
+        reference: ReferenceLoad, options: CalibrationOptions, operatorPrompt: (CalibrationStep) -> Bool
+    ) throws(ADE9000Error) -> [PhaseCalibrationErrors] {
+        guard let chip = simulation?.chip else {
+            return try driver.calibrateOffsets(reference: reference, options: options, prepare: operatorPrompt)
+        }
+        let base = chip.scenario
+        defer { chip.scenario = base }
+        return try driver.calibrateOffsets(reference: reference, options: options) { step in
+            chip.scenario = Self.referenceScenario(base, step, phases: options.phases)
+            return operatorPrompt(step)
+        }
+    }
+
+    /// The simulated source: the reference on the calibrated phases, the others dead (0 V, 0 A), the base
+    /// scenario's front-end errors and harmonics kept (a real source is not perfectly sinusoidal either).
+    static func referenceScenario(_ base: Scenario, _ step: CalibrationStep, phases: [Phase]) -> Scenario {
+        var scenario = base
+        let load: ReferenceLoad
+        let angle: Double
+        switch step {
+        case .unityPowerFactor(let reference): (load, angle) = (reference, 0)
+        case .laggingPowerFactor(let reference, let lag): (load, angle) = (reference, lag)
+        case .lowCurrent(let reference): (load, angle) = (reference, 0)
+        }
+        scenario.segments = nil
+        scenario.phases = Phase.allCases.map { phase in
+            phases.contains(phase)
+                ? Scenario.PhaseLoad(voltage: load.voltage, current: load.current, angle: angle)
+                : Scenario.PhaseLoad(voltage: 0, current: 0)
+        }
+        return scenario
     }
 
     mutating func applyCalibration(_ calibration: Calibration) throws(ADE9000Error) {
@@ -106,15 +199,17 @@ struct DeviceSampler: ADESampler {
     var spiCRCErrors: Int { device.driverStatistics.crcMismatches }
     var chipResets: Int { device.driverStatistics.chipResets }
 
+    /// Reads what the loop publishes and dates it when the registers were read (after any IRQ0 wait), not
+    /// with the tick's time.
     mutating func sample(at time: Int64) throws(SourceError) -> ADESample {
         device.advance(to: time)
         let readings: Readings
         do {
-            readings = try device.readSnapshot()
+            readings = try device.readLoopSnapshot()
         } catch {
             throw SourceError(source: "ADE9000", message: "\(error)")
         }
-        return try ADESample(readings, time: time)
+        return try ADESample(readings, time: device.now())
     }
 }
 
@@ -134,7 +229,9 @@ enum ADESetup {
             frontEnd: FrontEnd(
                 dividerTopOhms: fe.voltageDividerTopOhms, dividerBottomOhms: fe.voltageDividerBottomOhms,
                 ctRatio: fe.ctTurns, burdenOhms: fe.burdenOhms,
-                currentPGA: PGAGain(rawValue: fe.currentPGA ?? 1) ?? .x1))
+                voltagePGA: PGAGain(rawValue: fe.voltagePGA ?? 1) ?? .x1,
+                currentPGA: PGAGain(rawValue: fe.currentPGA ?? 1) ?? .x1),
+            burstReads: board.burst ?? false)
     }
 
     /// Resolves a path from a board file: absolute, relative to the working directory, or relative to the
@@ -149,21 +246,42 @@ enum ADESetup {
         return path
     }
 
-    static func loadCalibration(_ board: BoardFile.ADE9000Board, boardPath: String, logger: Logger) throws
-        -> Calibration?
-    {
-        guard let file = board.calibrationFile else { return nil }
-        let path = resolve(file, boardPath: boardPath)
+    static func loadCalibration(
+        _ board: BoardFile.ADE9000Board, boardName: String, boardPath: String, logger: Logger
+    ) throws -> CalibrationFile? {
+        guard let configured = board.calibrationFile else { return nil }
+        let path = resolve(configured, boardPath: boardPath)
         guard FileManager.default.fileExists(atPath: path) else {
             logger.notice(
                 "no calibration file yet; using unity gains (run `emeter calibrate … --save board`)",
                 metadata: ["file": "\(path)"])
             return nil
         }
+        let file: CalibrationFile
         do {
-            return try YAMLFile.load(CalibrationFile.self, path: path).calibration
+            file = try YAMLFile.load(CalibrationFile.self, path: path)
         } catch {
             throw Failure(description: error.description, exitCode: 65)
+        }
+        if let reason = file.mismatch(boardName: boardName, identity: nil) {
+            throw Failure(
+                description: "\(path): calibration refused: \(reason); run `emeter calibrate … --save board` on this "
+                    + "board, or point ade9000.calibration_file at its own file",
+                exitCode: 65)
+        }
+        return file
+    }
+
+    /// Refuses a calibration file made for another chip (PART_ID, VERSION).
+    static func checkChip(_ file: CalibrationFile?, _ identity: (partID: UInt32, version: UInt16)?, board: String)
+        throws
+    {
+        guard let file, let identity else { return }
+        let chip = CalibrationFile.ChipIdentity(partID: identity.partID, version: identity.version)
+        if let reason = file.mismatch(boardName: board, identity: chip) {
+            throw Failure(
+                description: "calibration refused: \(reason); run `emeter calibrate … --save board` again", exitCode: 65
+            )
         }
     }
 
@@ -174,7 +292,8 @@ enum ADESetup {
             throw Failure(description: "\(boardPath): the board has no `ade9000:` section", exitCode: 65)
         }
         let configuration = configuration(ade)
-        let calibration = try loadCalibration(ade, boardPath: boardPath, logger: logger) ?? .identity
+        let calibrationFile = try loadCalibration(ade, boardName: board.name, boardPath: boardPath, logger: logger)
+        let calibration = calibrationFile?.calibration ?? .identity
         if let simulation = ade.simulate {
             var scenario: Scenario
             if let path = scenarioPath ?? simulation.scenario {
@@ -186,22 +305,28 @@ enum ADESetup {
                         exitCode: error.errors.contains { $0.message == "no such file" } ? 66 : 65)
                 }
             } else {
-                scenario = .balanced(name: "default", current: 5, angle: 10, frontEnd: configuration.frontEnd)
+                scenario = .balanced(
+                    name: "default", current: 5, angle: 10, frontEnd: Scenario.FrontEnd(configuration.frontEnd))
             }
             let time = VirtualTime()
             let chip = ADE9000Simulator(scenario: scenario, time: time, strict: true)
+            let irq0 = SimulatedGPIOLine(name: "IRQ0", time: time)
+            let irq1 = SimulatedGPIOLine(name: "IRQ1", time: time)
+            chip.connect(irq0: irq0, irq1: irq1)
             var driver = ADE9000(
                 bus: chip, delay: VirtualDelay(time), configuration: configuration,
-                calibration: calibration, logger: logger)
+                calibration: calibration, irq0: irq0, irq1: irq1, logger: logger)
             do {
                 try driver.start()
             } catch {
                 throw Failure(description: "simulated ADE9000: \(error)", exitCode: 1)
             }
+            try checkChip(calibrationFile, driver.identity, board: board.name)
             logger.info("simulated ADE9000 started", metadata: ["scenario": "\(scenario.name)"])
             return DriverDevice(
                 driver: driver,
-                simulation: .init(chip: chip, time: time, startWall: SystemClock.unixMilliseconds()))
+                simulation: .init(chip: chip, time: time, startWall: SystemClock.unixMilliseconds()),
+                useInterrupt: ade.useIRQ ?? false)
         }
         guard let spi = ade.spi else {
             throw Failure(description: "\(boardPath): ade9000: expected `spi:` or `simulate:`", exitCode: 65)
@@ -214,17 +339,20 @@ enum ADESetup {
             var resetLine: GPIODLine?
             var irq0: GPIODLine?
             var irq1: GPIODLine?
+            var powerModeLines: (pm0: any GPIOOutput, pm1: any GPIOOutput)?
             if let gpio = ade.gpio {
                 let chip = try GPIODChip(gpio.chip)
                 if let reset = gpio.reset {
                     resetLine = try GPIODLine.output(
                         chip: chip, reset.selector, consumer: "emeter ADE9000 RESET", initial: true)
                 }
-                for (line, consumer) in [(gpio.pm0, "PM0"), (gpio.pm1, "PM1")] {
-                    if let line {  // PM1 = PM0 = 0: normal power mode
-                        _ = try GPIODLine.output(
-                            chip: chip, line.selector, consumer: "emeter ADE9000 \(consumer)", initial: false)
-                    }
+                // PM1 = PM0 = 0: normal power mode (PSM0). The driver holds both lines for the process lifetime: a
+                // released line may return to input, and the Pi's pull-ups then select PSM3, where SPI is dead.
+                if let pm0 = gpio.pm0, let pm1 = gpio.pm1 {
+                    powerModeLines = (
+                        try GPIODLine.output(chip: chip, pm0.selector, consumer: "emeter ADE9000 PM0", initial: false),
+                        try GPIODLine.output(chip: chip, pm1.selector, consumer: "emeter ADE9000 PM1", initial: false)
+                    )
                 }
                 if let line = gpio.irq0 {
                     irq0 = try GPIODLine.input(
@@ -237,9 +365,10 @@ enum ADESetup {
             }
             var driver = ADE9000(
                 bus: bus, delay: ThreadDelay(), configuration: configuration, calibration: calibration,
-                resetLine: resetLine, irq0: irq0, irq1: irq1, logger: logger)
+                resetLine: resetLine, irq0: irq0, irq1: irq1, powerModeLines: powerModeLines, logger: logger)
             try driver.start()
-            return DriverDevice(driver: driver, simulation: nil)
+            try checkChip(calibrationFile, driver.identity, board: board.name)
+            return DriverDevice(driver: driver, simulation: nil, useInterrupt: ade.useIRQ ?? false)
         } catch let error as HALError {
             throw Failure(description: "\(error)", exitCode: error.kind == .io ? 74 : 69)
         } catch let error as ADE9000Error {
