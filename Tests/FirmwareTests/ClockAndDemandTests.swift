@@ -179,3 +179,14 @@ func runWithWallClock(
     #expect(abs(run(.importSum).monthPeakW - 3000) <= 1)
     #expect(IntervalAggregator().adeDemandMode == .net)
 }
+
+@Test func aStopWhileTheClockIsStillBehindTheStepKeepsTheEnergy() async {
+    let stepAt = runStart + 300
+    let (records, first, last, _) = await runWithWallClock(seconds: 600) { t in t < stepAt ? t : t - 3600 }
+    #expect(RegisterTotals(records: records) == RegisterTotals(from: first, to: last))
+    for (earlier, later) in zip(records, records.dropFirst()) { #expect(later.start >= earlier.end) }
+    // The last record ends where it starts: its time is not known, its energy is.
+    let stop = records.last
+    #expect(stop?.flags.isSuperset(of: [.partial, .clockStep]) == true)
+    #expect(stop.map { $0.end == $0.start } == true)
+}

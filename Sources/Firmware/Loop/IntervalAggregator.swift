@@ -187,11 +187,16 @@ public struct IntervalAggregator: Sendable {
 
     /// Closes the open interval at `time` (Unix milliseconds) although it is not over, flagged
     /// ``IntervalRecord/Flags/partial``: emeter is stopping. Returns the intervals closed (none when nothing is
-    /// open or `time` is not after its start).
+    /// open or `time` is not after its start, unless the clock is behind after a step: then the record ends where
+    /// it starts, so no energy waits for the clock to catch up).
     public mutating func closeOpenInterval(at time: Int64) -> [IntervalRecord] {
         var closed = advance(to: time)
-        let end = DemandTracker.seconds(time)
-        guard let start = currentStart, end > start, !holding else { return closed }
+        guard let start = currentStart else { return closed }
+        // While the clock is behind the step point (or behind the checkpoint after a restart) the record closes
+        // at its own start: zero length, flagged `clockStep`, holding the energy; its time is not known.
+        let behind = holding || pendingFlags.contains(.clockStep)
+        let end = max(start, DemandTracker.seconds(time))
+        guard end > start || behind else { return closed }
         pendingFlags.insert(.partial)
         closed.append(close(start: start, end: end))
         currentStart = end
