@@ -99,6 +99,15 @@ struct SimulateCommand: AsyncParsableCommand {
         @Option(help: "Stop after this long (e.g. 10m); default: until interrupted.")
         var duration: String?
 
+        @Option(help: "The meter's clock at the first telegram, e.g. 2025-01-06T19:00:00Z (default: now).")
+        var start: String?
+
+        @Option(
+            help: ArgumentHelp(
+                "Append one line per telegram: meter time, import T1 T2, export T1 T2 (Wh), gas, water (litres, as sent).",
+                valueName: "path"))
+        var telegramLog: String?
+
         func validate() throws {
             for name in faultNames where SimulateCommand.fault(name) == nil {
                 throw ValidationError(
@@ -109,6 +118,9 @@ struct SimulateCommand: AsyncParsableCommand {
             }
             if let duration, ConfigDuration.parse(duration) == nil {
                 throw ValidationError("--duration: expected a duration like 10m")
+            }
+            if let start, ConfigTimestamp.parse(start) == nil {
+                throw ValidationError("--start: expected a UTC time such as 2025-01-06T19:00:00Z")
             }
             guard speedup > 0 && speedup <= 1000 else {
                 throw ValidationError("--speedup: expected 0 < speedup ≤ 1000")
@@ -129,7 +141,8 @@ struct SimulateCommand: AsyncParsableCommand {
             do {
                 simulator = try P1MeterSimulator(
                     profile: profile.simulated,
-                    startEpoch: SystemClock.unixSeconds(), encryptionKey: keyBytes)
+                    startEpoch: start.flatMap(ConfigTimestamp.parse) ?? SystemClock.unixSeconds(),
+                    encryptionKey: keyBytes)
             } catch {
                 throw ValidationError("\(error)")
             }
@@ -152,7 +165,27 @@ struct SimulateCommand: AsyncParsableCommand {
             let end = duration.flatMap(ConfigDuration.parse).map { ContinuousClock.now.advanced(by: $0) }
             let unplug = unplugEvery.flatMap(ConfigDuration.parse)
             var nextUnplug = unplug.map { ContinuousClock.now.advanced(by: $0) }
+            var log: Int32?
+            if let telegramLog {
+                let fd = open(telegramLog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+                if fd < 0 { throw ValidationError("--telegram-log: cannot open \(telegramLog) (errno \(errno))") }
+                log = fd
+            }
+            defer { if let log { close(log) } }
+            var loggedTime: Int64?
+            func logTelegram() {
+                guard let log else { return }
+                let c = meter.counters
+                guard meter.telegramsWritten > 0, c.time.utcSeconds != loggedTime else { return }
+                loggedTime = c.time.utcSeconds
+                let line =
+                    "\(c.time.utcSeconds) \(c.importWh[0]) \(c.importWh[1]) \(c.exportWh[0]) \(c.exportWh[1]) "
+                    + "\(c.gasCapturedLitres) \(c.waterCapturedLitres)\n"
+                let bytes = Array(line.utf8)
+                _ = bytes.withUnsafeBytes { write(log, $0.baseAddress, $0.count) }
+            }
             while !Task.isCancelled {
+                logTelegram()
                 if let end, ContinuousClock.now >= end { break }
                 if let due = nextUnplug, ContinuousClock.now >= due, let unplug {
                     standardError("unplugging for 3 s")
@@ -163,9 +196,10 @@ struct SimulateCommand: AsyncParsableCommand {
                     standardError("simulator stopped: \(failure)")
                     throw ExitStatus.failure
                 }
-                try? await Task.sleep(for: .milliseconds(100))
+                try? await Task.sleep(for: .milliseconds(50))
             }
             meter.stop()
+            logTelegram()
             standardError("\(meter.telegramsWritten) telegrams written")
         }
     }

@@ -165,12 +165,18 @@ let runStart: Int64 = 1_743_422_400
     func sample(_ t: Int64, _ wh: Int64) -> P1Sample {
         P1Sample(time: t * 1000, importWh: (wh, 0), exportWh: (0, 0), powerImportW: 100, powerExportW: 0)
     }
-    await loop.handle(.p1(.sample(sample(runStart + 1, 1000))))
-    await loop.handle(.p1(.sample(sample(runStart + 30, 1003))))
-    // The cable is unplugged for three minutes.
-    await loop.handle(.p1(.portError("unplugged")))
-    await loop.handle(.p1(.sample(sample(runStart + 250, 1020))))
-    await loop.handle(.tick(Tick(index: 1, wallTime: (runStart + 300) * 1000)))
+    // The ticker keeps ticking every second while the cable is out (without ticks, events minutes apart would be a
+    // clock step or a stall: one record spans those).
+    for t in (runStart + 1)...(runStart + 300) {
+        if t == runStart + 1 { await loop.handle(.p1(.sample(sample(t, 1000)))) }
+        if t == runStart + 30 {
+            await loop.handle(.p1(.sample(sample(t, 1003))))
+            // The cable is unplugged for three minutes.
+            await loop.handle(.p1(.portError("unplugged")))
+        }
+        if t == runStart + 250 { await loop.handle(.p1(.sample(sample(t, 1020)))) }
+        await loop.handle(.tick(Tick(index: t - runStart, wallTime: t * 1000 + 500)))
+    }
     let records = await collector.records
     #expect(records.count == 5)
     #expect(records.map { $0.p1?.importTariff1Wh ?? -1 } == [3, 0, 0, 0, 17])

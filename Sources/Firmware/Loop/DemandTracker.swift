@@ -8,64 +8,180 @@ import CivilTime
 /// quarter and restarts at each quarter, as the meter's `1-0:1.4.0` does. The month peak is the largest closed
 /// quarter-hour average whose quarter began in the current local month (`1-0:1.6.0`); its time is the quarter's end.
 /// The register value at a quarter boundary is interpolated linearly between the samples either side.
+///
+/// **Incomplete quarters.** A quarter-hour in which the clock stepped (``clockStepped()``), or that samples further
+/// apart than ``maxInterpolation`` span (emeter was stopped, the meter was silent), is *incomplete*: its average is
+/// not known, so it never becomes the month peak and is not listed in ``recentQuarters``. After a step the tracker
+/// starts again from the next sample, so energy that flowed across the step is booked into no quarter.
+///
+/// **Persistence.** ``state`` and ``init(localTime:state:)`` carry the quarter in progress, the month peak and the
+/// peak history of past months across a restart (``LoopCheckpoint``).
 public struct DemandTracker: Sendable {
     public static let quarterHour: Int64 = 900_000  // ms
+    /// Samples further apart than this (ms) leave the quarters between them incomplete.
+    public static let maxInterpolation: Int64 = 120_000
+    /// Months kept in ``monthHistory`` (the meter's `0-0:98.1.0` keeps 13).
+    public static let historyMonths = 13
+
+    /// One past month's peak.
+    public struct MonthPeak: Sendable, Equatable {
+        /// The month's first instant, local time, as Unix seconds.
+        public var monthStart: Int64
+        /// The month's peak quarter-hour average, W, and the end of that quarter (Unix seconds); 0 = none.
+        public var peakW: Int64
+        public var peakTime: Int64
+
+        public init(monthStart: Int64, peakW: Int64, peakTime: Int64) {
+            self.monthStart = monthStart
+            self.peakW = peakW
+            self.peakTime = peakTime
+        }
+    }
+
+    /// Everything needed to continue after a restart (integers only, so it is stored exactly).
+    public struct State: Sendable, Equatable {
+        /// The last sample: Unix milliseconds and the register, mWh. `nil` before the first sample.
+        public var lastTime: Int64?
+        public var lastMilliwattHours: Int64 = 0
+        /// Start of the quarter in progress (Unix milliseconds) and the register at its start (mWh).
+        public var quarterStart: Int64 = 0
+        public var quarterStartMilliwattHours: Int64 = 0
+        /// The quarter in progress is incomplete (a step, a long silence).
+        public var quarterIncomplete = false
+        /// A clock step happened: the next sample starts the tracker again.
+        public var rebaseline = false
+        /// The current local month's start, Unix milliseconds.
+        public var monthStart: Int64 = .min
+        public var monthPeakW: Int64 = 0
+        public var monthPeakTime: Int64 = 0
+        public var runningDemandW: Int64 = 0
+        /// Past months, oldest first, at most ``DemandTracker/historyMonths``.
+        public var monthHistory: [MonthPeak] = []
+
+        public init() {}
+    }
 
     public let localTime: LocalTime
-    private var last: (time: Int64, energyWh: Double)?
-    private var quarterStart: Int64 = 0
-    private var energyAtQuarterStart: Double = 0
-    /// The current local month's start, Unix milliseconds.
-    private var monthStart: Int64 = .min
-    /// The month's peak so far, W, and the end of its quarter-hour (Unix seconds).
-    public private(set) var monthPeakW: Int64 = 0
-    public private(set) var monthPeakTime: Int64 = 0
-    /// Closed quarter-hours, oldest first, bounded (the last 4 × 24 × 2): `(end Unix seconds, average W)`.
+    public private(set) var state = State()
+    /// Closed complete quarter-hours since start, oldest first, bounded (the last 4 × 24 × 2):
+    /// `(end Unix seconds, average W)`. Not persisted.
     public private(set) var recentQuarters: [(end: Int64, averageW: Int64)] = []
+    /// Quarter-hours closed as incomplete since start.
+    public private(set) var incompleteQuarters = 0
+
+    /// The month's peak so far, W, and the end of its quarter-hour (Unix seconds).
+    public var monthPeakW: Int64 { state.monthPeakW }
+    public var monthPeakTime: Int64 { state.monthPeakTime }
     /// The running quarter-hour demand at the last sample, W.
-    public private(set) var runningDemandW: Int64 = 0
+    public var runningDemandW: Int64 { state.runningDemandW }
+    /// Past months' peaks, oldest first.
+    public var monthHistory: [MonthPeak] { state.monthHistory }
+    /// Whether the quarter in progress is incomplete.
+    public var quarterIncomplete: Bool { state.quarterIncomplete }
 
     public init(localTime: LocalTime = .centralEurope) {
         self.localTime = localTime
     }
 
-    /// Feeds the cumulative import register at `time` (Unix milliseconds).
-    public mutating func add(time: Int64, importWh: Double) {
-        guard let previous = last else {
-            last = (time, importWh)
-            quarterStart = Self.floorQuarter(time)
-            energyAtQuarterStart = importWh
-            monthStart = localTime.monthStart(containing: Self.seconds(quarterStart)) * 1000
-            return
+    /// Continues from a persisted ``state``.
+    public init(localTime: LocalTime, state: State) {
+        self.localTime = localTime
+        self.state = state
+        if state.monthHistory.count > Self.historyMonths {
+            self.state.monthHistory.removeFirst(state.monthHistory.count - Self.historyMonths)
         }
-        guard time > previous.time else { return }
-        var boundary = quarterStart + Self.quarterHour
-        while boundary <= time {
-            let fraction = Double(boundary - previous.time) / Double(time - previous.time)
-            let energyAtBoundary = previous.energyWh + (importWh - previous.energyWh) * max(0, min(1, fraction))
-            let average = Int64(((energyAtBoundary - energyAtQuarterStart) * 4).rounded())
-            closeQuarter(end: boundary, averageW: average)
-            quarterStart = boundary
-            energyAtQuarterStart = energyAtBoundary
-            boundary += Self.quarterHour
-        }
-        runningDemandW = Int64(((importWh - energyAtQuarterStart) * 4).rounded())
-        last = (time, importWh)
     }
 
-    private mutating func closeQuarter(end: Int64, averageW: Int64) {
-        let quarterMonth = localTime.monthStart(containing: Self.seconds(end - Self.quarterHour)) * 1000
-        if quarterMonth != monthStart {
-            monthStart = quarterMonth
-            monthPeakW = 0
-            monthPeakTime = 0
+    /// Feeds the cumulative import register at `time` (Unix milliseconds), Wh.
+    public mutating func add(time: Int64, importWh: Double) {
+        add(time: time, milliwattHours: Int64((importWh * 1000).rounded(.down)))
+    }
+
+    /// Feeds the cumulative import register at `time` (Unix milliseconds), mWh.
+    public mutating func add(time: Int64, milliwattHours energy: Int64) {
+        guard let previousTime = state.lastTime, !state.rebaseline else {
+            start(time: time, energy: energy, incomplete: state.rebaseline)
+            return
         }
-        if averageW > monthPeakW {
-            monthPeakW = averageW
-            monthPeakTime = Self.seconds(end)
+        guard time > previousTime else { return }
+        let previousEnergy = state.lastMilliwattHours
+        // Samples far apart (a stop, a silent meter): the quarters they span are not known.
+        let silence = time - previousTime > Self.maxInterpolation
+        if silence { state.quarterIncomplete = true }
+        var boundary = state.quarterStart + Self.quarterHour
+        while boundary <= time {
+            let span = Int128(time - previousTime)
+            let part = Int128(max(0, min(boundary - previousTime, time - previousTime)))
+            let energyAtBoundary = previousEnergy + Int64(Int128(energy - previousEnergy) * part / span)
+            closeQuarter(end: boundary, energy: energyAtBoundary - state.quarterStartMilliwattHours)
+            state.quarterStart = boundary
+            state.quarterStartMilliwattHours = energyAtBoundary
+            state.quarterIncomplete = silence && boundary < time
+            boundary += Self.quarterHour
+        }
+        state.runningDemandW = Self.watts(energy - state.quarterStartMilliwattHours)
+        state.lastTime = time
+        state.lastMilliwattHours = energy
+    }
+
+    /// The clock stepped: the quarter in progress is incomplete, and the next sample starts the tracker again
+    /// (its quarter is incomplete too), so no quarter gets the energy that flowed across the step.
+    public mutating func clockStepped() {
+        state.quarterIncomplete = true
+        state.rebaseline = true
+    }
+
+    private mutating func start(time: Int64, energy: Int64, incomplete: Bool) {
+        state.lastTime = time
+        state.lastMilliwattHours = energy
+        state.quarterStart = Self.floorQuarter(time)
+        state.quarterStartMilliwattHours = energy
+        state.rebaseline = false
+        state.runningDemandW = 0
+        // Started mid-quarter: what flowed before the start of this quarter is not known.
+        state.quarterIncomplete = incomplete || time != state.quarterStart
+        let month = localTime.monthStart(containing: Self.seconds(state.quarterStart)) * 1000
+        if state.monthStart == .min {
+            state.monthStart = month
+        } else if month != state.monthStart {
+            rollMonth(to: month)
+        }
+    }
+
+    private mutating func closeQuarter(end: Int64, energy: Int64) {
+        let quarterMonth = localTime.monthStart(containing: Self.seconds(end - Self.quarterHour)) * 1000
+        if quarterMonth != state.monthStart { rollMonth(to: quarterMonth) }
+        defer { state.quarterIncomplete = false }
+        guard !state.quarterIncomplete else {
+            incompleteQuarters += 1
+            return
+        }
+        let averageW = Self.watts(energy)
+        if averageW > state.monthPeakW {
+            state.monthPeakW = averageW
+            state.monthPeakTime = Self.seconds(end)
         }
         recentQuarters.append((Self.seconds(end), averageW))
         if recentQuarters.count > 192 { recentQuarters.removeFirst(recentQuarters.count - 96) }
+    }
+
+    private mutating func rollMonth(to month: Int64) {
+        if state.monthStart != .min && month > state.monthStart {
+            state.monthHistory.append(
+                MonthPeak(
+                    monthStart: Self.seconds(state.monthStart), peakW: state.monthPeakW,
+                    peakTime: state.monthPeakTime))
+            if state.monthHistory.count > Self.historyMonths { state.monthHistory.removeFirst() }
+        }
+        state.monthStart = month
+        state.monthPeakW = 0
+        state.monthPeakTime = 0
+    }
+
+    /// A quarter's energy (mWh) as its average power: × 4 per hour, mWh → W, rounded half away from zero.
+    static func watts(_ milliwattHours: Int64) -> Int64 {
+        let quadruple = milliwattHours * 4
+        return quadruple >= 0 ? (quadruple + 500) / 1000 : (quadruple - 500) / 1000
     }
 
     static func floorQuarter(_ time: Int64) -> Int64 {

@@ -23,6 +23,12 @@ public struct Health: Sendable, Equatable {
     public var ringRecords = 0
     public var recordsMerged = 0
     public var storageBytesWritten = 0
+    /// Steps of the board's wall clock the loop saw (forward more than two intervals, or backward).
+    public var clockSteps = 0
+    /// Telegrams whose meter clock (`0-0:1.0.0`) differed from the board's by more than 10 s.
+    public var clockSkewTelegrams = 0
+    /// Checkpoints that could not be read or saved (``LoopCheckpoint``).
+    public var checkpointErrors = 0
 
     public static let latenessBuckets: [Int64] = [
         50, 100, 150, 200, 300, 400, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000, 20000, 50000, 100_000,

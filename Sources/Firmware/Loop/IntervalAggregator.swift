@@ -1,5 +1,14 @@
 import CivilTime
 
+/// What the ADE9000's capacity-tariff demand is computed from.
+public enum ADEDemandMode: String, Sendable, CaseIterable {
+    /// Net across the phases, as meters (Fluvius) count it: energy imported by one phase while another exports
+    /// (a single-phase PV inverter) cancels out. The default.
+    case net
+    /// The sum of the per-phase imports (what emeter did before 0.10; higher than the meter's with PV on one phase).
+    case importSum = "import_sum"
+}
+
 /// Turns samples into interval records aligned to the wall clock (default 60 s: hh:mm:00–hh:mm+1:00).
 ///
 /// Energy deltas are differences of absolute registers taken at the last sample of each interval, so the deltas of
@@ -7,26 +16,92 @@ import CivilTime
 /// An interval without samples is still closed (flagged `.gap`, zero deltas); its energy shows up in the next
 /// interval that has a sample. A register that goes backwards, or a reading of 0 after non-zero readings
 /// (a glitch), is ignored and counted instead of producing a negative or huge delta.
+///
+/// **Restarts.** ``restore(from:p1Demand:adeDemand:)`` continues from a ``LoopCheckpoint``: the open interval starts
+/// at the persisted point with the persisted P1 registers as baseline, and the first record (flagged
+/// ``IntervalRecord/Flags/restart``) closes at the first new P1 reading (at the first reading of any kind when the
+/// checkpoint has no P1 registers; at the latest one interval after the first event), so it spans the downtime
+/// and holds its energy exactly. A P1 reading below the persisted registers (another meter, a replaced meter) is
+/// not a negative delta: the baseline starts again from it and the record is flagged `gap`.
+///
+/// **Clock steps.** Events more than ``stepFactor`` intervals apart (a forward step of the wall clock, or the
+/// process stopped) close *one* record spanning the jump, flagged ``IntervalRecord/Flags/clockStep`` (``.gap``
+/// when the ticker reported a stall), not one empty record per missed interval. An event more than
+/// ``backwardTolerance`` ms before the latest one (a backward step) closes the open record at the step, flagged
+/// `clockStep`; time then stands still for the records until the clock is back at the step point, so records
+/// never overlap and never end before they start: the record after the step spans from the step point to the next
+/// boundary after the clock caught up, and holds all the energy in between. The capacity-tariff quarters around a
+/// step are incomplete (``DemandTracker/clockStepped()``).
 public struct IntervalAggregator: Sendable {
+    /// Forward jumps of more than this many intervals between two events are clock steps (or stalls).
+    public static let stepFactor: Int64 = 2
+    /// Events up to this much (ms) older than the latest one are reordering between threads, not a step.
+    public static let backwardTolerance: Int64 = 2000
+
     /// Interval length, seconds.
     public let length: Int64
     public let localTime: LocalTime
-    /// The interval being filled: `[start, start + length)`, Unix seconds; `nil` before the first sample.
+    public let adeDemandMode: ADEDemandMode
+    /// The interval being filled: from `currentStart` to the next multiple of `length`, Unix seconds; `nil` before
+    /// the first event. Aligned except after a restart, a partial close or a step.
     public private(set) var currentStart: Int64?
     /// Samples refused as implausible (register going backwards, zero glitches).
     public private(set) var rejectedSamples = 0
+    /// Clock steps seen (forward and backward).
+    public private(set) var clockSteps = 0
+    /// P1 readings after a restart that were below the persisted registers (the baseline started again).
+    public private(set) var baselinesReplaced = 0
 
     private var p1 = P1Accumulator()
     private var ade = ADEAccumulator()
     private var p1Demand: DemandTracker
     private var adeDemand: DemandTracker
     private var pendingFlags: IntervalRecord.Flags = []
+    /// The latest event time seen, Unix ms.
+    private var latestTime: Int64?
+    /// The clock went back: events are older than `latestTime` until it catches up.
+    private var holding = false
+    /// A restart record is open (see the type's documentation).
+    private var resume: Resume?
+    /// Σ over samples of the positive net (import − export over the phases) ADE9000 energy, mWh.
+    private var adeNetImport: Int64 = 0
 
-    public init(length: Int64 = 60, localTime: LocalTime = .centralEurope) {
+    private struct Resume: Sendable {
+        var waitingForP1: Bool
+        var firstEvent: Int64?
+    }
+
+    public init(length: Int64 = 60, localTime: LocalTime = .centralEurope, adeDemandMode: ADEDemandMode = .net) {
         self.length = max(1, length)
         self.localTime = localTime
+        self.adeDemandMode = adeDemandMode
         p1Demand = DemandTracker(localTime: localTime)
         adeDemand = DemandTracker(localTime: localTime)
+    }
+
+    /// Continues after a restart from `point` (see the type's documentation). Call before the first event.
+    /// - Parameters:
+    ///   - point: Where the last record before the stop ended, with the P1 registers there.
+    ///   - p1Demand: The persisted capacity-tariff state of the P1 registers.
+    ///   - adeDemand: The persisted capacity-tariff state of the ADE9000 (its quarter in progress becomes
+    ///     incomplete: the ADE9000's energy restarts from zero).
+    public mutating func restore(
+        from point: LoopCheckpoint.Point, p1Demand: DemandTracker.State?, adeDemand: DemandTracker.State?
+    ) {
+        currentStart = point.time
+        if let registers = point.p1 { p1 = P1Accumulator(resumingFrom: registers, at: point.time * 1000) }
+        pendingFlags = [.restart]
+        resume = Resume(waitingForP1: point.p1 != nil)
+        if let p1Demand { self.p1Demand = DemandTracker(localTime: localTime, state: p1Demand) }
+        if let adeDemand {
+            self.adeDemand = DemandTracker(localTime: localTime, state: adeDemand)
+            self.adeDemand.clockStepped()
+        }
+    }
+
+    /// Where the open interval starts, with the P1 registers there: what a ``LoopCheckpoint`` stores.
+    public var checkpointPoint: LoopCheckpoint.Point? {
+        currentStart.map { LoopCheckpoint.Point(time: $0, p1: p1.baselineRegisters) }
     }
 
     /// Marks the current interval (e.g. a CRC error or a bus error happened in it).
@@ -37,20 +112,95 @@ public struct IntervalAggregator: Sendable {
     public var p1DemandView: DemandTracker { p1Demand }
 
     /// Closes every interval that ends at or before `time` (Unix milliseconds); returns them oldest first.
-    public mutating func advance(to time: Int64) -> [IntervalRecord] {
+    /// - Parameters:
+    ///   - time: The event's wall time, Unix milliseconds.
+    ///   - stalled: The ticker reported missed deadlines with this event: a jump is the process stalling, not the
+    ///     clock stepping.
+    public mutating func advance(to time: Int64, stalled: Bool = false) -> [IntervalRecord] {
         let seconds = DemandTracker.seconds(time)
-        guard var start = currentStart else {
+        guard let start = currentStart else {
             currentStart = floor(seconds)
+            latestTime = time
             // Started mid-interval: the first record does not cover its whole interval.
             if time > floor(seconds) * 1000 { pendingFlags.insert(.gap) }
             return []
         }
-        var closed: [IntervalRecord] = []
-        while start + length <= seconds {
-            closed.append(close(start: start, end: start + length))
-            start += length
+        if var pending = resume {
+            let first = pending.firstEvent ?? time
+            pending.firstEvent = first
+            resume = pending
+            latestTime = max(latestTime ?? time, time)
+            if time < start * 1000 {
+                // The clock is behind the persisted point (a board without RTC booted with an old time).
+                if !pendingFlags.contains(.clockStep) { clockSteps += 1 }
+                pendingFlags.insert(.clockStep)
+                return []
+            }
+            // Waiting for the first P1 reading, at most one interval from the first event.
+            let deadline = max(DemandTracker.seconds(first), start) + length
+            guard seconds >= deadline else { return [] }
+            return [closeRestart(at: floor(seconds))]
         }
-        currentStart = start
+        let latest = latestTime ?? time
+        if holding {
+            if time >= latest { holding = false } else { return [] }
+        } else if time < latest - Self.backwardTolerance {
+            // Backward step: close the open record at the step point; hold until the clock is back there.
+            clockSteps += 1
+            holding = true
+            p1Demand.clockStepped()
+            adeDemand.clockStepped()
+            let stepPoint = DemandTracker.seconds(latest)
+            pendingFlags.insert(.clockStep)
+            guard stepPoint > start else { return [] }
+            let record = close(start: start, end: stepPoint)
+            currentStart = stepPoint
+            pendingFlags.insert(.clockStep)
+            return [record]
+        } else if time - latest > Self.stepFactor * length * 1000 {
+            // Forward step (or a stall): one record spans it.
+            latestTime = time
+            let boundary = floor(seconds)
+            if stalled {
+                pendingFlags.insert(.gap)
+            } else {
+                clockSteps += 1
+                pendingFlags.insert(.clockStep)
+                p1Demand.clockStepped()
+                adeDemand.clockStepped()
+            }
+            guard boundary > start else { return [] }
+            currentStart = boundary
+            return [close(start: start, end: boundary)]
+        }
+        latestTime = max(latest, time)
+        var closed: [IntervalRecord] = []
+        var open = start
+        while floor(open) + length <= seconds {
+            let end = floor(open) + length
+            closed.append(close(start: open, end: end))
+            open = end
+        }
+        currentStart = open
+        return closed
+    }
+
+    /// Closes the open interval at `time` (Unix milliseconds) although it is not over, flagged
+    /// ``IntervalRecord/Flags/partial``: emeter is stopping. Returns the intervals closed (none when nothing is
+    /// open or `time` is not after its start, unless the clock is behind after a step: then the record ends where
+    /// it starts, so no energy waits for the clock to catch up).
+    public mutating func closeOpenInterval(at time: Int64) -> [IntervalRecord] {
+        var closed = advance(to: time)
+        guard let start = currentStart else { return closed }
+        // While the clock is behind the step point (or behind the checkpoint after a restart) the record closes
+        // at its own start: zero length, flagged `clockStep`, holding the energy; its time is not known.
+        let behind = holding || pendingFlags.contains(.clockStep)
+        let end = max(start, DemandTracker.seconds(time))
+        guard end > start || behind else { return closed }
+        pendingFlags.insert(.partial)
+        closed.append(close(start: start, end: end))
+        currentStart = end
+        resume = nil
         return closed
     }
 
@@ -58,27 +208,61 @@ public struct IntervalAggregator: Sendable {
     /// sample was taken (`false`: its registers went backwards or dropped to zero against the last accepted one).
     @discardableResult
     public mutating func add(_ sample: P1Sample) -> (closed: [IntervalRecord], accepted: Bool) {
-        let closed = advance(to: sample.time)
-        guard p1.accept(sample) else {
+        var closed = advance(to: sample.time)
+        var accepted = p1.accept(sample)
+        if !accepted && resume != nil && sample.totalImportWh + sample.totalExportWh > 0 {
+            // Below the persisted registers after a restart: not this meter's continuation. Start again from it.
+            baselinesReplaced += 1
+            p1 = P1Accumulator()
+            pendingFlags.insert(.gap)
+            p1Demand.clockStepped()
+            accepted = p1.accept(sample)
+        }
+        guard accepted else {
             rejectedSamples += 1
             pendingFlags.insert(.sourceError)
             return (closed, false)
         }
         p1Demand.add(time: sample.time, importWh: Double(sample.totalImportWh))
+        if let pending = resume, pending.waitingForP1, let start = currentStart, sample.time >= start * 1000 {
+            let end = DemandTracker.seconds(sample.time)
+            if end > start { closed.append(closeRestart(at: end)) }
+        }
         return (closed, true)
     }
 
     /// Adds an ADE9000 snapshot; returns the intervals it closed and whether the sample was taken.
     @discardableResult
     public mutating func add(_ sample: ADESample) -> (closed: [IntervalRecord], accepted: Bool) {
-        let closed = advance(to: sample.time)
+        var closed = advance(to: sample.time)
+        let previous = ade.latestSample
         guard ade.accept(sample) else {
             rejectedSamples += 1
             pendingFlags.insert(.sourceError)
             return (closed, false)
         }
-        adeDemand.add(time: sample.time, importWh: Double(sample.totalImportMilliwattHours) / 1000)
+        if let previous {
+            var net: Int64 = 0
+            for phase in 0..<3 {
+                net += sample.importMilliwattHours[phase] - previous.importMilliwattHours[phase]
+                net -= sample.exportMilliwattHours[phase] - previous.exportMilliwattHours[phase]
+            }
+            adeNetImport += max(0, net)
+        }
+        let demandEnergy = adeDemandMode == .net ? adeNetImport : sample.totalImportMilliwattHours
+        adeDemand.add(time: sample.time, milliwattHours: demandEnergy)
+        if let pending = resume, !pending.waitingForP1, let start = currentStart, sample.time >= start * 1000 {
+            let end = DemandTracker.seconds(sample.time)
+            if end > start { closed.append(closeRestart(at: end)) }
+        }
         return (closed, true)
+    }
+
+    private mutating func closeRestart(at end: Int64) -> IntervalRecord {
+        let start = currentStart ?? end
+        resume = nil
+        currentStart = max(start, end)
+        return close(start: start, end: max(start, end))
     }
 
     private func floor(_ seconds: Int64) -> Int64 {
@@ -108,6 +292,8 @@ public struct IntervalAggregator: Sendable {
             interval.monthPeakTime = adeDemand.monthPeakTime
             record.ade9000 = interval
         }
+        // The ADE9000 restarted from zero: what it measured during the downtime is not known.
+        if record.flags.contains(.restart) && record.ade9000 != nil { record.flags.insert(.gap) }
         return record.withLevelsClamped()
     }
 }
@@ -154,6 +340,18 @@ struct P1Accumulator: Sendable {
     private(set) var meterReportsDemand = false
 
     var hasBaseline: Bool { baseline != nil }
+    /// The registers the next close starts from.
+    var baselineRegisters: LoopCheckpoint.P1Registers? { baseline.map(LoopCheckpoint.P1Registers.init) }
+
+    init() {}
+
+    /// Continues from persisted registers: the next close counts from them.
+    init(resumingFrom registers: LoopCheckpoint.P1Registers, at time: Int64) {
+        baseline = P1Sample(
+            time: time, importWh: (registers.importTariff1Wh, registers.importTariff2Wh),
+            exportWh: (registers.exportTariff1Wh, registers.exportTariff2Wh), powerImportW: 0, powerExportW: 0,
+            gasLitres: registers.gasLitres, waterLitres: registers.waterLitres)
+    }
 
     /// Takes `sample` unless it is implausible against the last accepted one.
     mutating func accept(_ sample: P1Sample) -> Bool {
@@ -223,6 +421,7 @@ struct ADEAccumulator: Sendable {
     private var samples = 0
 
     var hasBaseline: Bool { attributedImport != nil }
+    var latestSample: ADESample? { latest }
 
     mutating func accept(_ sample: ADESample) -> Bool {
         guard sample.importMilliwattHours.count == 3, sample.exportMilliwattHours.count == 3,

@@ -99,24 +99,87 @@ public enum P1RejectionKind: String, Sendable, Equatable, CaseIterable {
 /// Glitch policy (the only one): a sample whose registers go backwards, or drop to zero, against the last accepted
 /// one is refused by the aggregator; the loop then publishes no live reading for it either, so stdout, MQTT and
 /// HTTP never see a value the records do not count.
+///
+/// **Restarts.** With a ``CheckpointStorage`` the loop saves a ``LoopCheckpoint`` before handing each batch of
+/// closed records to its output, and ``resume(ringLastEnd:)`` continues from it at the next start: the first record
+/// spans the downtime (flagged `restart`), so the records' energies add up to the register difference across any
+/// number of restarts. ``stop(at:)`` closes the open interval (flagged `partial`) at a clean stop.
+///
+/// **Clocks.** The meter's own clock (`0-0:1.0.0`) is compared with the board's on every telegram: a skew of more
+/// than ``skewLimit`` seconds is counted (``Health/clockSkewTelegrams``) and logged at most once an hour.
 public struct MeasurementLoop<ADE: ADESampler> {
+    /// Meter-vs-board clock skew that counts, seconds.
+    public static var skewLimit: Int64 { 10 }
+
     public private(set) var aggregator: IntervalAggregator
     public private(set) var health = Health()
+    /// Where the checkpoint is kept (`nil`: nothing survives a restart).
+    public private(set) var checkpointStorage: (any CheckpointStorage)?
     private var ade: ADE?
     private let output: any LoopOutput
     private let logger: Logger
     /// Log and publish the health counters every this many ticks (0 = never).
     private let healthEvery: Int
+    /// The point the last saved checkpoint ends at (where the open interval starts).
+    private var savedPoint: LoopCheckpoint.Point?
+    /// When the skew was last logged (board time, Unix ms).
+    private var skewLoggedAt: Int64?
 
+    /// - Parameters:
+    ///   - ade: The ADE9000 sampler, `nil` without one.
+    ///   - intervalLength: Record length, seconds.
+    ///   - localTime: The time zone rule for quarter-hours and months.
+    ///   - adeDemandMode: What the ADE9000's capacity-tariff demand is computed from.
+    ///   - checkpoint: Where to keep the restart checkpoint; `nil` keeps none.
+    ///   - output: Where readings, records and health go.
+    ///   - logger: The logger.
+    ///   - healthEvery: Publish health every this many ticks (0 = never).
     public init(
-        ade: ADE?, intervalLength: Int64, localTime: LocalTime = .centralEurope, output: any LoopOutput,
-        logger: Logger, healthEvery: Int = 60
+        ade: ADE?, intervalLength: Int64, localTime: LocalTime = .centralEurope, adeDemandMode: ADEDemandMode = .net,
+        checkpoint: (any CheckpointStorage)? = nil, output: any LoopOutput, logger: Logger, healthEvery: Int = 60
     ) {
         self.ade = ade
-        self.aggregator = IntervalAggregator(length: intervalLength, localTime: localTime)
+        self.aggregator = IntervalAggregator(length: intervalLength, localTime: localTime, adeDemandMode: adeDemandMode)
+        self.checkpointStorage = checkpoint
         self.output = output
         self.logger = logger
         self.healthEvery = healthEvery
+    }
+
+    /// Continues from the stored checkpoint, if there is one. Call once, before the first event.
+    /// - Parameter ringLastEnd: The end of the last record the ring holds (``RecordStoring/lastRecordEnd``);
+    ///   `nil` for a RAM ring.
+    /// - Returns: The point resumed from, `nil` when there was no usable checkpoint (a first start).
+    @discardableResult
+    public mutating func resume(ringLastEnd: Int64?) -> LoopCheckpoint.Point? {
+        guard var storage = checkpointStorage else { return nil }
+        let checkpoint: LoopCheckpoint
+        do {
+            guard let bytes = try storage.load() else {
+                logger.info("no checkpoint yet: the first record starts with the first reading")
+                return nil
+            }
+            checkpoint = try LoopCheckpoint(decoding: bytes, source: "checkpoint")
+        } catch {
+            health.checkpointErrors += 1
+            logger.error(
+                "checkpoint unreadable: starting without it; the energy since the last record before the stop is in no record",
+                metadata: ["error": "\(error)"])
+            return nil
+        }
+        checkpointStorage = storage
+        let point = checkpoint.resume(ringLastEnd: ringLastEnd)
+        if let before = checkpoint.before, point == before {
+            logger.notice(
+                "the last record before the stop did not reach the ring: it is counted again from its start",
+                metadata: ["start": "\(before.time)"])
+        }
+        aggregator.restore(from: point, p1Demand: checkpoint.p1Demand, adeDemand: checkpoint.adeDemand)
+        savedPoint = point
+        logger.info(
+            "resuming from the checkpoint: the first record spans the downtime",
+            metadata: ["since": "\(point.time)", "p1_registers": "\(point.p1 != nil)"])
+        return point
     }
 
     /// Processes `events` until the sequence ends or the task is cancelled.
@@ -137,6 +200,7 @@ public struct MeasurementLoop<ADE: ADESampler> {
             if tick.missed > 0 {
                 logger.warning("measurement loop fell behind", metadata: ["missed_deadlines": "\(tick.missed)"])
             }
+            let stalled = tick.missed > 0
             if var sampler = ade {
                 do {
                     let sample = try sampler.sample(at: tick.wallTime)
@@ -148,19 +212,20 @@ public struct MeasurementLoop<ADE: ADESampler> {
                     health.adeErrors += 1
                     aggregator.flag(.sourceError)
                     logger.error("ADE9000 read failed", metadata: ["error": "\(error)"])
-                    await emit(aggregator.advance(to: tick.wallTime))
+                    await emit(aggregator.advance(to: tick.wallTime, stalled: stalled))
                 }
                 health.spiCRCErrors = sampler.spiCRCErrors
                 health.chipResets = sampler.chipResets
                 ade = sampler
             } else {
-                await emit(aggregator.advance(to: tick.wallTime))
+                await emit(aggregator.advance(to: tick.wallTime, stalled: stalled))
             }
             if healthEvery > 0 && health.ticks % healthEvery == 0 {
                 await output.health(health)
             }
             await output.ticked()
         case .p1(.sample(let sample)):
+            checkSkew(sample)
             let (closed, accepted) = aggregator.add(sample)
             await emit(closed)
             guard accepted else {
@@ -187,15 +252,48 @@ public struct MeasurementLoop<ADE: ADESampler> {
             logger.warning("P1 port problem", metadata: ["error": "\(message)"])
         }
         health.samplesRejected = aggregator.rejectedSamples
+        health.clockSteps = aggregator.clockSteps
     }
 
-    /// Closes every interval that ends at or before `time` (used at shutdown to flush nothing early: only
-    /// complete intervals are ever emitted).
-    public mutating func flush(until time: Int64) async {
-        await emit(aggregator.advance(to: time))
+    /// Closes every interval that ends at or before `time` (Unix milliseconds), then the open one at `time`
+    /// (flagged `partial`), and saves the checkpoint: emeter is stopping (SIGTERM, SIGINT).
+    public mutating func stop(at time: Int64) async {
+        await emit(aggregator.closeOpenInterval(at: time))
     }
 
+    private mutating func checkSkew(_ sample: P1Sample) {
+        guard let meterTime = sample.details.meterTime else { return }
+        let skew = DemandTracker.seconds(sample.time) - meterTime
+        guard abs(skew) > Self.skewLimit else { return }
+        health.clockSkewTelegrams += 1
+        if let logged = skewLoggedAt, abs(sample.time - logged) < 3_600_000 { return }
+        skewLoggedAt = sample.time
+        logger.warning(
+            "the meter's clock and the board's differ by more than \(Self.skewLimit) s (logged at most once an hour)",
+            metadata: [
+                "skew_s": "\(skew)", "meter_time": "\(meterTime)", "board_time": "\(sample.time / 1000)",
+                "telegrams_skewed": "\(health.clockSkewTelegrams)",
+            ])
+    }
+
+    /// Saves the checkpoint for the records about to be handed out, then hands them out (see ``LoopCheckpoint``).
     private mutating func emit(_ records: [IntervalRecord]) async {
+        guard !records.isEmpty else { return }
+        if var storage = checkpointStorage, let point = aggregator.checkpointPoint {
+            let checkpoint = LoopCheckpoint(
+                before: savedPoint, after: point, p1Demand: aggregator.p1DemandView.state,
+                adeDemand: aggregator.adeDemandView.state)
+            do {
+                try storage.store(checkpoint.encoded())
+                savedPoint = point
+            } catch {
+                health.checkpointErrors += 1
+                logger.error(
+                    "checkpoint not saved: a restart now would lose the energy since the last saved one",
+                    metadata: ["error": "\(error)"])
+            }
+            checkpointStorage = storage
+        }
         for record in records {
             health.recordsClosed += 1
             await output.closed(record)

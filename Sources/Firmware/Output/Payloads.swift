@@ -22,7 +22,8 @@ public enum Payloads {
     /// "id":"<epoch>-<first>-<last>","sequence":[first,last],"flags":[…],"p1":{…},"ade9000":{…}}` (`p1`/`ade9000` only
     /// for the meters fitted). `id` is the de-duplication key (``IntervalRecord/id``).
     /// Flags: `merged`, `gap` (samples missing), `source_error`, `clock_step`, `level_clamped` (an impossible
-    /// voltage, power or demand was clamped; the energies are as measured).
+    /// voltage, power or demand was clamped; the energies are as measured), `restart` (the first record after a
+    /// restart: it spans the downtime), `partial` (closed early at a stop).
     public static func record(_ record: IntervalRecord, device: String) -> [UInt8] {
         var json = JSONWriter(capacity: 512)
         json.objectStart()
@@ -85,7 +86,7 @@ public enum Payloads {
     /// Flag names in the order they are written.
     static let flagNames: [(IntervalRecord.Flags, String)] = [
         (.merged, "merged"), (.gap, "gap"), (.sourceError, "source_error"), (.clockStep, "clock_step"),
-        (.levelClamped, "level_clamped"),
+        (.levelClamped, "level_clamped"), (.restart, "restart"), (.partial, "partial"),
     ]
 
     private static func demand(_ quarterHour: Int64, _ monthPeak: Int64, _ peakTime: Int64, into json: inout JSONWriter)
@@ -284,6 +285,8 @@ public enum Payloads {
             ("samples_rejected", health.samplesRejected), ("records_closed", health.recordsClosed),
             ("ring_bytes_used", health.ringBytesUsed), ("ring_records", health.ringRecords),
             ("records_merged", health.recordsMerged), ("storage_bytes_written", health.storageBytesWritten),
+            ("clock_steps", health.clockSteps), ("clock_skew_telegrams", health.clockSkewTelegrams),
+            ("checkpoint_errors", health.checkpointErrors),
         ]
         for (name, value) in counters {
             json.key(name)

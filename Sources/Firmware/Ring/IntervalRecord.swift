@@ -23,6 +23,13 @@ public struct IntervalRecord: Equatable, Sendable {
         /// A level (voltage, power, demand) was outside what can be real or stored and was clamped to the nearest
         /// storable value (a faulty meter or a hostile dongle); the energies are as measured.
         public static let levelClamped = Flags(rawValue: 1 << 4)
+        /// The first record after emeter (re)started: it spans from the last point persisted before the stop
+        /// (``LoopCheckpoint``) to the first new reading. Its P1 energies are exact (the registers are absolute);
+        /// its levels cover only the readings after the restart. The ADE9000 restarts its accumulation from zero,
+        /// so an ADE9000 part holds no energy for the downtime, and the record is flagged ``gap`` as well.
+        public static let restart = Flags(rawValue: 1 << 5)
+        /// Closed early because emeter stopped (SIGTERM, SIGINT): `end` is the stop, not an interval boundary.
+        public static let partial = Flags(rawValue: 1 << 6)
     }
 
     /// First sequence number covered by this record (assigned by the ring; 0 before `append`).
@@ -71,14 +78,15 @@ public struct IntervalRecord: Equatable, Sendable {
     }
 
     /// Merges `self` with the next record `later` (which starts where `self` ends, or later):
-    /// start = `self.start`, end = `later.end`; energies, gas and water summed; maxima max, minima min;
+    /// start = the earlier start, end = the later end (so `end ≥ start` whatever the two hold); energies, gas and water summed; maxima max, minima min;
     /// average powers time-weighted by duration; quarter-hour demand and month peak (P1 and ADE9000) from `later`
     /// (within one month the running peak never decreases, so this is the larger of the two; across a
     /// month boundary the new month's peak is the right one); flags OR-ed plus ``Flags/merged``
     /// (plus ``Flags/gap`` when `later` does not start where `self` ends); sequence range the union.
     public func merged(with later: IntervalRecord) -> IntervalRecord {
         var result = IntervalRecord(
-            start: start, end: later.end, flags: flags.union(later.flags).union(.merged),
+            start: min(start, later.start), end: max(end, later.end),
+            flags: flags.union(later.flags).union(.merged),
             firstSequence: firstSequence, lastSequence: later.lastSequence)
         result.epoch = epoch
         if later.start != end { result.flags.insert(.gap) }

@@ -215,6 +215,9 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
     public var nominalInterval: Int64 { state.nominalInterval }
     /// The sequence number the next appended record gets.
     public var nextSequence: UInt32 { lastContext.lastSequence &+ 1 }
+    /// The end of the last record ever appended (kept in the header after the records left), Unix seconds; 0 when
+    /// none was. The measurement loop's checkpoint is checked against it (``LoopCheckpoint/resume(ringLastEnd:)``).
+    public var lastRecordEnd: Int64 { lastContext.end }
     /// The committed image as last stored.
     public var image: [UInt8] { committedImage }
     /// The storage epoch: with a record's sequence range, its unique ``IntervalRecord/id``.

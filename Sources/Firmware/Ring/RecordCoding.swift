@@ -23,7 +23,7 @@
 /// | 14  | duration ≠ nominal interval                      | varint seconds                              |
 /// | 15  | start ≠ previous end                             | zigzag(start − previous end)                |
 /// | 16  | merged: last sequence ≠ first sequence           | varint(last − first)                        |
-/// | 17  | flags ≠ 0                                        | one byte                                    |
+/// | 17  | flags ≠ 0                                        | one byte (``IntervalRecord/Flags/rawValue``) |
 /// | 18  | ADE9000 part present                             | second bitmap (below) and its fields        |
 ///
 /// ADE9000 bitmap: bits 0–5 phase A/B/C import, export Wh (varint); 6 avg power residual against the energy

@@ -21,6 +21,13 @@ public protocol RecordStoring: Actor {
     func release(_ consumer: ConsumerID)
     /// Fill and wear counters for the health report.
     var statistics: RecordStoreStatistics { get }
+    /// The end of the last record appended to a ring that outlives the process (file, EEPROM), Unix seconds;
+    /// `nil` for a RAM ring or when no record was ever appended. See ``LoopCheckpoint/resume(ringLastEnd:)``.
+    var lastRecordEnd: Int64? { get }
+}
+
+extension RecordStoring {
+    public var lastRecordEnd: Int64? { nil }
 }
 
 public struct RecordStoreStatistics: Sendable, Equatable {
@@ -79,6 +86,11 @@ public actor RecordStore<Storage: RingStorage>: RecordStoring {
     public var loadedExistingImage: Bool { ring.loadedExistingImage }
     /// Every stored record, oldest first.
     public var records: [IntervalRecord] { ring.records }
+
+    public var lastRecordEnd: Int64? {
+        guard !(ring.storage is RAMRingStorage), ring.lastRecordEnd > 0 else { return nil }
+        return ring.lastRecordEnd
+    }
 
     public func append(_ record: IntervalRecord) throws(RingError) -> UInt32 {
         let mergesBefore = ring.mergeCount

@@ -1,4 +1,5 @@
 import CivilTime
+import Firmware
 import FoundationEssentials
 import HAL
 import P1
@@ -203,9 +204,15 @@ struct BoardFile: ValidatedConfig, Equatable {
         /// Sample when IRQ0 signals EGYRDY (needs `gpio.irq0`), falling back to polling when it stops coming.
         /// Default `false`: sample on the loop's timer.
         var useIRQ: Bool?
+        /// What the capacity-tariff demand is computed from: `net` across the phases (default, as the meter
+        /// counts) or `import_sum`, the sum of the per-phase imports.
+        var demand: String?
+
+        /// ``demand`` as the loop takes it.
+        var demandMode: ADEDemandMode { demand.flatMap(ADEDemandMode.init(rawValue:)) ?? .net }
 
         enum CodingKeys: String, CodingKey {
-            case spi, gpio, simulate, burst
+            case spi, gpio, simulate, burst, demand
             case frontEnd = "front_end"
             case calibrationFile = "calibration_file"
             case pollInterval = "poll_interval"
@@ -425,6 +432,9 @@ extension BoardFile.ADE9000Board {
         }
         if let interval = pollInterval?.duration, interval < .milliseconds(10) || interval > .seconds(3600) {
             problems.append(FieldError(path + ["poll_interval"], "expected 10ms to 1h, got \(pollInterval!)"))
+        }
+        if let demand, ADEDemandMode(rawValue: demand) == nil {
+            problems.append(FieldError(path + ["demand"], "expected `net` or `import_sum`, got `\(demand)`"))
         }
         let fe = frontEnd
         let fePath = path + ["front_end"]

@@ -31,12 +31,19 @@ struct MeterService: Service {
     func run() async throws {
         let stateDirectory = try StateDirectory.prepare(
             configured: config.stateDir, environment: environment, logger: logger)
+        let wallClock = RunWallClock.make(environment: environment)
+        if environment[RunWallClock.offsetVariable] != nil {
+            logger.warning(
+                "test seam: the wall clock is offset by the seconds in \(RunWallClock.offsetVariable); never set it in production"
+            )
+        }
         let store = try makeStore()
         let (events, continuation) = AsyncStream<LoopEvent>.makeStream(bufferingPolicy: .bufferingNewest(4096))
         // The first telegram's equipment id, for choosing the device id (readings wait in `events` meanwhile).
         let firstEquipmentID = Mutex<String?>(nil)
-        let p1 = try P1Source.start(board: board, boardPath: boardPath, stateDirectory: stateDirectory, logger: logger)
-        { event in
+        let p1 = try P1Source.start(
+            board: board, boardPath: boardPath, stateDirectory: stateDirectory, wallClock: wallClock, logger: logger
+        ) { event in
             if case .sample(let sample) = event {
                 firstEquipmentID.withLock { $0 = $0 ?? sample.details.equipmentID ?? "" }
             }
@@ -83,14 +90,21 @@ struct MeterService: Service {
         let sampler = try makeADESampler()
 
         var loop = MeasurementLoop(
-            ade: sampler, intervalLength: intervalSeconds, localTime: localTime, output: output,
+            ade: sampler, intervalLength: intervalSeconds, localTime: localTime,
+            adeDemandMode: board.ade9000?.demandMode ?? .net,
+            checkpoint: stateDirectory.map { FileCheckpointStorage(path: $0 + "/checkpoint") }, output: output,
             logger: logger, healthEvery: healthEvery)
+        if stateDirectory == nil {
+            logger.warning(
+                "no state directory: no checkpoint, so the energy between the last record and a restart is lost")
+        }
+        loop.resume(ringLastEnd: await store.lastRecordEnd)
         logger.info(
             "measurement loop started",
             metadata: ["board": "\(board.name)", "interval_s": "\(intervalSeconds)", "poll": "\(pollInterval)"])
 
         await withTaskGroup(of: Void.self) { group in
-            let ticker = Ticker(clock: ContinuousClock(), period: pollInterval, wallClock: SystemClock.unixMilliseconds)
+            let ticker = Ticker(clock: ContinuousClock(), period: pollInterval, wallClock: wallClock)
             group.addTask {
                 await ticker.run { tick in continuation.yield(.tick(tick)) }
             }
@@ -142,6 +156,10 @@ struct MeterService: Service {
             } onGracefulShutdown: {
                 continuation.finish()
             }
+            // The open interval becomes a `partial` record and the checkpoint is saved with it.
+            await loop.stop(at: wallClock())
+            await waitForBacklog(
+                store, consumers: consumers.map(\.consumer) + (printRecords ? [ConsumerID("stdout")] : []))
             notifier?.stopping()
             await control?.applyFailSafe()
             for forwarder in forwarders { await forwarder.shutdown() }
@@ -157,6 +175,21 @@ struct MeterService: Service {
     }
 
     // MARK: - Pieces
+
+    /// How long a stop waits for the forwarders to take what the ring holds (the partial record just closed).
+    static let stopDrainWait: Duration = .seconds(2)
+
+    /// Waits until no forwarder has a backlog, at most ``stopDrainWait``; what is left stays in the ring.
+    private func waitForBacklog(_ store: any RecordStoring, consumers: [ConsumerID]) async {
+        guard !consumers.isEmpty else { return }
+        let deadline = ContinuousClock.now.advanced(by: Self.stopDrainWait)
+        while ContinuousClock.now < deadline {
+            let backlog = await store.statistics.backlog
+            if consumers.allSatisfy({ (backlog[$0.name] ?? 0) == 0 }) { return }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        logger.info("stopping with records the forwarders have not taken yet: they stay in the ring")
+    }
 
     /// Registers the configured consumers by name (`stdout`, each forwarder's ``RunConfig/ForwardConfig/consumerName``)
     /// and unregisters the ones the ring image holds that are no longer configured.
@@ -282,6 +315,11 @@ struct MeterService: Service {
                     storage: AT24C04RingStorage(bus: bus, delay: ThreadDelay(), address: address),
                     nominalInterval: intervalSeconds, logger: logger)
             default:
+                logger.notice(
+                    """
+                    offline ring in RAM: records not yet forwarded are lost at a restart (the checkpoint in the state \
+                    directory still carries the registers, so later records stay exact); use ring.storage file or eeprom
+                    """)
                 return try RecordStore(storage: RAMRingStorage(), nominalInterval: intervalSeconds, logger: logger)
             }
         } catch let error as RingError {

@@ -64,6 +64,8 @@ final class P1ReaderThread: Sendable {
     let frameCounterPath: String?
     private let logger: Logger
     private let onEvent: @Sendable (Event) -> Void
+    /// The board's wall clock, Unix milliseconds: when a telegram was received.
+    private let wallClock: @Sendable () -> Int64
     private let stopped = Mutex(false)
     private let finished = DispatchSemaphore(value: 0)
 
@@ -74,9 +76,11 @@ final class P1ReaderThread: Sendable {
 
     init(
         endpoint: P1Endpoint, serial: SerialConfiguration?, decryptor: P1Decryptor?, dataRequest: DataRequestLine,
-        detectionWindow: Duration = .seconds(22), frameCounterPath: String? = nil, logger: Logger,
+        detectionWindow: Duration = .seconds(22), frameCounterPath: String? = nil,
+        wallClock: @escaping @Sendable () -> Int64 = SystemClock.unixMilliseconds, logger: Logger,
         onEvent: @escaping @Sendable (Event) -> Void
     ) {
+        self.wallClock = wallClock
         self.frameCounterPath = frameCounterPath
         self.detectionWindow = detectionWindow
         self.endpoint = endpoint
@@ -184,7 +188,7 @@ final class P1ReaderThread: Sendable {
                         logger.info(
                             "P1 line setting detected",
                             metadata: ["port": "\(endpoint)", "serial": "\(detection.configuration)"])
-                        onEvent(.stream(.telegram(detection.telegram), receivedAt: SystemClock.unixMilliseconds()))
+                        onEvent(.stream(.telegram(detection.telegram), receivedAt: wallClock()))
                         reader = P1Reader(
                             configuration: detection.configuration, decryptor: decryptor,
                             port: detection.port, lastAccepted: detection.lastAccepted, open: open)
@@ -201,7 +205,7 @@ final class P1ReaderThread: Sendable {
                 let lostBefore = current.lostCount
                 let bytesBefore = current.statistics.bytes
                 try current.poll(timeout: .milliseconds(200)) { event in
-                    onEvent(.stream(event, receivedAt: SystemClock.unixMilliseconds()))
+                    onEvent(.stream(event, receivedAt: wallClock()))
                 }
                 reader = current
                 if current.lostCount > lostBefore {

@@ -19,8 +19,10 @@ struct P1Source {
     /// Starts reading, or returns `nil` when the board has no `p1:` section.
     /// - Throws: `RunFailure` naming the board field, with the exit status for it.
     /// - Parameter stateDirectory: Where an encrypted meter's last frame counter is kept (`p1-frame-counter`).
+    /// - Parameter wallClock: The board's wall clock, Unix milliseconds (stamps every telegram).
     static func start(
-        board: BoardFile, boardPath: String, stateDirectory: String? = nil, logger: Logger,
+        board: BoardFile, boardPath: String, stateDirectory: String? = nil,
+        wallClock: @escaping @Sendable () -> Int64 = SystemClock.unixMilliseconds, logger: Logger,
         onEvent: @escaping @Sendable (P1Event) -> Void
     ) throws -> P1Source? {
         guard let p1 = board.p1 else { return nil }
@@ -73,7 +75,7 @@ struct P1Source {
         let serial = p1.serial.flatMap { $0 == "auto" ? nil : SerialConfiguration(parsing: $0) }
         let thread = P1ReaderThread(
             endpoint: endpoint, serial: serial, decryptor: decryptor, dataRequest: request,
-            frameCounterPath: stateDirectory.map { $0 + "/p1-frame-counter" }, logger: logger
+            frameCounterPath: stateDirectory.map { $0 + "/p1-frame-counter" }, wallClock: wallClock, logger: logger
         ) { event in
             switch event {
             case .stream(let event, let time): onEvent(P1Event(event, receivedAt: time))
