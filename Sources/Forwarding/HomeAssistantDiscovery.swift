@@ -129,6 +129,11 @@ public enum HomeAssistantDiscovery {
                 "quarter_hour_demand_w", "Quarter-hour demand", .p1, member("quarter_hour_demand_w"), "power", "W", 0),
             measurement(
                 "month_peak_demand_w", "Month peak demand", .p1, member("month_peak_demand_w"), "power", "W", 0),
+            measurement(
+                "projected_quarter_hour_demand_w", "Projected quarter-hour demand", .p1,
+                member("projected_quarter_hour_demand_w"), "power", "W", 0),
+            measurement(
+                "billed_peak_w", "Billed capacity (12-month mean)", .p1, member("billed_peak_w"), "power", "W", 0),
         ]
         return list
     }()
@@ -170,6 +175,11 @@ public enum HomeAssistantDiscovery {
                 "W", 0),
             measurement(
                 "month_peak_demand_w", "Month peak demand", .ade9000, member("month_peak_demand_w"), "power", "W", 0),
+            measurement(
+                "projected_quarter_hour_demand_w", "Projected quarter-hour demand", .ade9000,
+                member("projected_quarter_hour_demand_w"), "power", "W", 0),
+            measurement(
+                "billed_peak_w", "Billed capacity (12-month mean)", .ade9000, member("billed_peak_w"), "power", "W", 0),
         ]
         return list
     }()
@@ -193,7 +203,9 @@ public enum HomeAssistantDiscovery {
                     keys.insert("export_kwh")
                 }
                 // The capacity-tariff figures are computed by emeter from the import registers.
-                keys.formUnion(["quarter_hour_demand_w", "month_peak_demand_w"])
+                keys.formUnion([
+                    "quarter_hour_demand_w", "month_peak_demand_w", "projected_quarter_hour_demand_w", "billed_peak_w",
+                ])
             }
             if sample.sent.contains(.powerImport) { keys.insert("power_import_w") }
             if sample.sent.contains(.powerExport) { keys.insert("power_export_w") }
@@ -204,7 +216,10 @@ public enum HomeAssistantDiscovery {
             if sample.waterLitres != nil { keys.insert("water_m3") }
             return (.p1, Set(keys.map { "p1_\($0)" }))
         case .ade9000(let sample, _):
-            keys.formUnion(["import_kwh", "export_kwh", "power_w", "quarter_hour_demand_w", "month_peak_demand_w"])
+            keys.formUnion([
+                "import_kwh", "export_kwh", "power_w", "quarter_hour_demand_w", "month_peak_demand_w",
+                "projected_quarter_hour_demand_w", "billed_peak_w",
+            ])
             if !sample.frequencyHz.isEmpty { keys.insert("frequency_hz") }
             for phase in 1...3 {
                 let index = phase - 1

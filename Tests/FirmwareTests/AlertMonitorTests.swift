@@ -123,3 +123,51 @@ private func ade(_ time: Int64, power: [Double], importMilliwattHours: Int64 = 0
     #expect(events.map(\.kind) == [.meterDisagreement])
     #expect(events.first?.detail == "P1 1000 Wh, ADE9000 1200 Wh over the last hour")
 }
+
+/// Issue "Act on the readings", capacity tariff: `peak_warning` as soon as the running quarter-hour's projection
+/// would set a new month peak (never for one under the 2.5 kW billed anyway), gone as soon as it would not.
+@Test func aPeakWarningFollowsTheProjectionOfTheQuarterHour() {
+    var settings = AlertMonitor.Settings()
+    settings.peakWarningWhenMeterReportsDemand = true
+    var monitor = AlertMonitor(settings: settings)
+    let quarter = t0 + 900
+    func reading(_ offset: Int64, average: Int64, importW: Int64, peak: Int64) -> LiveReading {
+        var sample = P1Sample(
+            time: (quarter + offset) * 1000, importWh: (1_000_000, 0), exportWh: (0, 0), powerImportW: importW,
+            powerExportW: 0, quarterHourDemandW: average)
+        sample.details.equipmentID = "METER1"
+        let projected = DemandView.projection(average: average, importW: importW, time: sample.time)
+        return .p1(
+            sample,
+            demand: DemandView(
+                quarterHourDemandW: average, monthPeakDemandW: peak, monthPeakTime: 0,
+                projectedQuarterHourDemandW: projected))
+    }
+    #expect(monitor.observe(reading(300, average: 1000, importW: 2000, peak: 3000)).isEmpty)  // 1667 W projected
+    let raised = monitor.observe(reading(450, average: 3000, importW: 4000, peak: 3000))  // 3500 W
+    #expect(raised.map(\.kind) == [.peakWarning] && raised.first?.active == true)
+    #expect(raised.first?.detail.hasPrefix("projected quarter-hour demand 3500 W would pass 3000 W") == true)
+    #expect(monitor.observe(reading(460, average: 3000, importW: 4000, peak: 3000)).isEmpty)  // raised once
+    let cleared = monitor.observe(reading(920, average: 500, importW: 500, peak: 3000))  // the next quarter-hour
+    #expect(cleared.map(\.active) == [false])
+    // Under the 2.5 kW floor a new month peak costs nothing: no warning.
+    #expect(monitor.observe(reading(1400, average: 2000, importW: 2400, peak: 1000)).isEmpty)
+    // A meter that does not report the capacity tariff gets no warning unless a margin is set.
+    var dutch = AlertMonitor(settings: settings)
+    guard case .p1(var sample, let demand) = reading(450, average: 3000, importW: 4000, peak: 3000) else { return }
+    sample.quarterHourDemandW = nil
+    #expect(dutch.observe(.p1(sample, demand: demand)).isEmpty)
+}
+
+@Test func theBilledCapacityIsTheMeanOfTwelveMonthlyPeaksEachAtLeast2500W() {
+    var state = DemandTracker.State()
+    state.monthHistory = [1000, 4000, 3000, 2000, 5000, 2500, 2600, 2700, 2800, 2900, 3100, 3200, 9999].enumerated().map
+    {
+        DemandTracker.MonthPeak(monthStart: Int64($0.offset) * 2_678_400, peakW: Int64($0.element), peakTime: 0)
+    }
+    let tracker = DemandTracker(localTime: .utc, state: state)
+    // This month's 1800 W counts as 2500; the 11 latest months, floored: 3000, 2500 (2000), 5000, … 9999.
+    let months: [Int64] = [2500, 3000, 2500, 5000, 2500, 2600, 2700, 2800, 2900, 3100, 3200, 9999]
+    #expect(tracker.billedPeakW(currentMonthPeakW: 1800) == months.reduce(0, +) / 12)
+    #expect(DemandTracker(localTime: .utc).billedPeakW(currentMonthPeakW: 4000) == 4000)
+}

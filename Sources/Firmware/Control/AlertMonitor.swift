@@ -26,6 +26,14 @@ public struct AlertMonitor: Sendable {
         /// P1 and ADE9000 net energy over an hour may differ by this much, % (`nil`: not compared, e.g. the CTs
         /// measure circuits, not the whole supply).
         public var disagreementPercent: Double?
+        /// Warn when the running quarter-hour's projected demand would set a new month peak (above the 2.5 kW the
+        /// capacity tariff bills anyway), this many W before it does (`nil`: no warning).
+        public var peakWarningMarginW: Int64?
+        /// The peak warning follows the P1 meter's demand (else the ADE9000's).
+        public var peakWarningFromP1 = true
+        /// Without a margin set, warn (margin 0) once the P1 meter shows it reports the capacity tariff
+        /// (1-0:1.4.0: Belgian meters).
+        public var peakWarningWhenMeterReportsDemand = false
         /// Conditions must hold this long before an alert is raised, and be gone this long before it clears, s.
         public var raiseAfter: Int64 = 60
         public var clearAfter: Int64 = 300
@@ -41,6 +49,7 @@ public struct AlertMonitor: Sendable {
             case .reversedCT: !importOnlyPhases.isEmpty
             case .nightProduction: !pvPhases.isEmpty
             case .meterDisagreement: disagreementPercent != nil
+            case .peakWarning: peakWarningMarginW != nil || peakWarningWhenMeterReportsDemand
             }
         }
     }
@@ -55,6 +64,7 @@ public struct AlertMonitor: Sendable {
         case meterDisagreement = "p1_ade9000_disagree"
         case meterSwapped = "meter_swapped"
         case clockSkew = "meter_clock_skew"
+        case peakWarning = "peak_warning"
 
         public static func < (a: Kind, b: Kind) -> Bool { a.rawValue < b.rawValue }
     }
@@ -113,13 +123,38 @@ public struct AlertMonitor: Sendable {
 
     // MARK: inputs
 
+    /// Raised as soon as the projection would set a new month peak; cleared as soon as it would not (a new
+    /// quarter-hour starts from its own projection): a warning is worth something only while it can be acted on.
+    private mutating func peakWarning(_ demand: DemandView, now: Int64, meterReportsDemand: Bool) -> [Event] {
+        guard
+            let margin = settings.peakWarningMarginW
+                ?? (settings.peakWarningWhenMeterReportsDemand && meterReportsDemand ? 0 : nil)
+        else { return [] }
+        let threshold = max(demand.monthPeakDemandW, ControlRule.minimumBilledPeakW) - margin
+        let projected = demand.projectedQuarterHourDemandW
+        if projected > threshold {
+            return force(
+                .peakWarning, now: now,
+                detail:
+                    "projected quarter-hour demand \(projected) W would pass \(threshold) W (month peak \(demand.monthPeakDemandW) W)"
+            )
+        }
+        guard active.remove(.peakWarning) != nil else { return [] }
+        return [
+            Event(kind: .peakWarning, active: false, time: now, detail: "projected \(projected) W ≤ \(threshold) W")
+        ]
+    }
+
     /// Takes an accepted live reading.
     public mutating func observe(_ reading: LiveReading) -> [Event] {
         var events: [Event] = []
         switch reading {
-        case .p1(let sample, _):
+        case .p1(let sample, let demand):
             let now = CivilTime.floorDiv(sample.time, 1000)
             lastP1 = now
+            if settings.peakWarningFromP1 {
+                events += peakWarning(demand, now: now, meterReportsDemand: sample.quarterHourDemandW != nil)
+            }
             events += evaluate(.p1Missing, false, now: now, detail: "")
             if let id = sample.details.equipmentID, !id.isEmpty {
                 if let known = equipmentID, known != id { swapPending = (known, id) }
@@ -141,9 +176,10 @@ public struct AlertMonitor: Sendable {
             if settings.disagreementPercent != nil {
                 events += compare(now: now, p1: sample.totalImportWh - sample.totalExportWh, ade: nil)
             }
-        case .ade9000(let sample, _):
+        case .ade9000(let sample, let demand):
             let now = CivilTime.floorDiv(sample.time, 1000)
             lastADE = now
+            if !settings.peakWarningFromP1 { events += peakWarning(demand, now: now, meterReportsDemand: false) }
             events += evaluate(.adeMissing, false, now: now, detail: "")
             let reversed = settings.importOnlyPhases.sorted().filter { phase in
                 phase <= sample.powerW.count && sample.powerW[phase - 1] < -settings.powerNoiseW

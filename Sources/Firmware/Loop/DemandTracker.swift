@@ -79,6 +79,14 @@ public struct DemandTracker: Sendable {
     /// Whether the quarter in progress is incomplete.
     public var quarterIncomplete: Bool { state.quarterIncomplete }
 
+    /// The Flemish capacity tariff's billed figure: the mean of the last 12 monthly peaks — this month's so far
+    /// (`currentMonthPeakW`) and the 11 before it that are known — each counted as at least 2.5 kW, W.
+    public func billedPeakW(currentMonthPeakW: Int64) -> Int64 {
+        let floor: Int64 = 2500
+        let months = [currentMonthPeakW] + state.monthHistory.suffix(11).map(\.peakW)
+        return months.reduce(0) { $0 + max($1, floor) } / Int64(months.count)
+    }
+
     public init(localTime: LocalTime = .centralEurope) {
         self.localTime = localTime
     }

@@ -64,10 +64,29 @@ public struct DemandView: Sendable, Equatable {
     public var monthPeakDemandW: Int64
     public var monthPeakTime: Int64
 
-    public init(quarterHourDemandW: Int64, monthPeakDemandW: Int64, monthPeakTime: Int64) {
+    /// The running quarter-hour's average if the current import continued to its end (energy so far + import now ×
+    /// time left), W: what decides whether this quarter-hour sets a new month peak.
+    public var projectedQuarterHourDemandW: Int64
+    /// What the capacity tariff bills (Flanders): the mean of the last 12 monthly peaks (this month's so far
+    /// included), each counted as at least 2.5 kW, W; months emeter has not seen are left out.
+    public var billedPeakW: Int64
+
+    public init(
+        quarterHourDemandW: Int64, monthPeakDemandW: Int64, monthPeakTime: Int64,
+        projectedQuarterHourDemandW: Int64? = nil,
+        billedPeakW: Int64 = 0
+    ) {
         self.quarterHourDemandW = quarterHourDemandW
         self.monthPeakDemandW = monthPeakDemandW
         self.monthPeakTime = monthPeakTime
+        self.projectedQuarterHourDemandW = projectedQuarterHourDemandW ?? quarterHourDemandW
+        self.billedPeakW = billedPeakW
+    }
+
+    /// The projection at `time` (Unix ms) with `importW` flowing now.
+    public static func projection(average: Int64, importW: Int64, time: Int64) -> Int64 {
+        let seconds = ((time / 1000) % 900 + 900) % 900
+        return (average * seconds + max(0, importW) * (900 - seconds)) / 900
     }
 }
 
@@ -124,6 +143,8 @@ public struct MeasurementLoop<ADE: ADESampler> {
     private var savedPoint: LoopCheckpoint.Point?
     /// When the skew was last logged (board time, Unix ms).
     private var skewLoggedAt: Int64?
+    /// Hour (Unix ms / 3 600 000) of the last month-peak mismatch log line.
+    private var lastPeakMismatchLog: Int64?
 
     /// - Parameters:
     ///   - ade: The ADE9000 sampler, `nil` without one.
@@ -207,7 +228,13 @@ public struct MeasurementLoop<ADE: ADESampler> {
                     health.adeSamples += 1
                     let (closed, accepted) = aggregator.add(sample)
                     await emit(closed)
-                    if accepted { await output.live(.ade9000(sample, demand: demand(aggregator.adeDemandView))) }
+                    if accepted {
+                        let view = demand(
+                            aggregator.adeDemandView,
+                            importW: Int64(sample.totalPowerW.isFinite ? sample.totalPowerW : 0),
+                            time: sample.time)
+                        await output.live(.ade9000(sample, demand: view))
+                    }
                 } catch {
                     health.adeErrors += 1
                     aggregator.flag(.sourceError)
@@ -234,13 +261,18 @@ public struct MeasurementLoop<ADE: ADESampler> {
                 break
             }
             health.telegramsAccepted += 1
-            let view: DemandView
+            var view = demand(
+                aggregator.p1DemandView, importW: sample.powerImportW - sample.powerExportW, time: sample.time)
             if let meterDemand = sample.quarterHourDemandW {
-                view = DemandView(
-                    quarterHourDemandW: meterDemand, monthPeakDemandW: sample.monthPeakDemandW ?? 0,
-                    monthPeakTime: sample.monthPeakTime ?? 0)
-            } else {
-                view = demand(aggregator.p1DemandView)
+                // A Belgian meter states its own figures (1-0:1.4.0, 1-0:1.6.0): they are what is billed.
+                let tracked = view.monthPeakDemandW
+                view.quarterHourDemandW = meterDemand
+                view.monthPeakDemandW = sample.monthPeakDemandW ?? 0
+                view.monthPeakTime = sample.monthPeakTime ?? 0
+                view.projectedQuarterHourDemandW = DemandView.projection(
+                    average: meterDemand, importW: sample.powerImportW - sample.powerExportW, time: sample.time)
+                view.billedPeakW = aggregator.p1DemandView.billedPeakW(currentMonthPeakW: view.monthPeakDemandW)
+                reconcile(meterPeakW: view.monthPeakDemandW, trackedPeakW: tracked, time: sample.time)
             }
             await output.live(.p1(sample, demand: view))
         case .p1(.rejected(let reason)):
@@ -300,9 +332,28 @@ public struct MeasurementLoop<ADE: ADESampler> {
         }
     }
 
-    private func demand(_ tracker: DemandTracker) -> DemandView {
+    private func demand(_ tracker: DemandTracker, importW: Int64, time: Int64) -> DemandView {
         DemandView(
             quarterHourDemandW: tracker.runningDemandW, monthPeakDemandW: tracker.monthPeakW,
-            monthPeakTime: tracker.monthPeakTime)
+            monthPeakTime: tracker.monthPeakTime,
+            projectedQuarterHourDemandW: DemandView.projection(
+                average: tracker.runningDemandW, importW: importW, time: time),
+            billedPeakW: tracker.billedPeakW(currentMonthPeakW: tracker.monthPeakW))
+    }
+
+    /// The meter's month peak (1-0:1.6.0) against the one emeter tracked from the registers: a difference of more
+    /// than 5 % (and 100 W) is counted and logged once an hour, never silently preferred either way (the meter's
+    /// figure is the billed one and is what emeter publishes).
+    private mutating func reconcile(meterPeakW: Int64, trackedPeakW: Int64, time: Int64) {
+        guard trackedPeakW > 0, meterPeakW > 0 else { return }
+        let difference = abs(meterPeakW - trackedPeakW)
+        guard difference > 100, difference * 20 > meterPeakW else { return }
+        health.peakMismatches += 1
+        let hour = time / 3_600_000
+        guard hour != lastPeakMismatchLog else { return }
+        lastPeakMismatchLog = hour
+        logger.warning(
+            "the meter's month peak (1-0:1.6.0) differs from the one emeter tracked; publishing the meter's",
+            metadata: ["meter_w": "\(meterPeakW)", "tracked_w": "\(trackedPeakW)"])
     }
 }

@@ -155,6 +155,8 @@ public enum Payloads {
         json.field("quarter_hour_demand_w", demand.quarterHourDemandW)
         json.field("month_peak_demand_w", demand.monthPeakDemandW)
         json.field("month_peak_time_utc", time: demand.monthPeakTime == 0 ? nil : demand.monthPeakTime)
+        json.field("projected_quarter_hour_demand_w", demand.projectedQuarterHourDemandW)
+        json.field("billed_peak_w", demand.billedPeakW)
         json.field("tariff", details.tariff.map(Int64.init))
         json.field("tariff_name", details.tariffName)
         json.field("meter_time_utc", time: details.meterTime)
@@ -201,6 +203,8 @@ public enum Payloads {
         json.field("quarter_hour_demand_w", demand.quarterHourDemandW)
         json.field("month_peak_demand_w", demand.monthPeakDemandW)
         json.field("month_peak_time_utc", time: demand.monthPeakTime == 0 ? nil : demand.monthPeakTime)
+        json.field("projected_quarter_hour_demand_w", demand.projectedQuarterHourDemandW)
+        json.field("billed_peak_w", demand.billedPeakW)
     }
 
     /// `value × factor` rounded, or `nil` (written as `null`) when not finite or beyond ±2⁵³.
@@ -285,6 +289,7 @@ public enum Payloads {
             ("samples_rejected", health.samplesRejected), ("records_closed", health.recordsClosed),
             ("ring_bytes_used", health.ringBytesUsed), ("ring_records", health.ringRecords),
             ("records_merged", health.recordsMerged), ("storage_bytes_written", health.storageBytesWritten),
+            ("peak_mismatches", health.peakMismatches),
             ("clock_steps", health.clockSteps), ("clock_skew_telegrams", health.clockSkewTelegrams),
             ("checkpoint_errors", health.checkpointErrors),
         ]

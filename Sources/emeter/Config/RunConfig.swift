@@ -47,6 +47,9 @@ struct RunConfig: ValidatedConfig, Equatable {
         var nightTo: String?
         /// Compare P1 and ADE9000 net energy every hour when both measure the same supply; allowed difference, %.
         var disagreementPercent: Double?
+        /// Warn (`peak_warning`) this many W before the running quarter-hour would set a new month peak. Default 0
+        /// on a meter that reports the capacity tariff (Belgium), off elsewhere unless set.
+        var peakWarningMarginW: Int?
         /// A condition must hold this long to raise an alert (default 60s) and be gone this long to clear it
         /// (default 5m).
         var raiseAfter: ConfigDuration?
@@ -62,6 +65,7 @@ struct RunConfig: ValidatedConfig, Equatable {
             case nightFrom = "night_from"
             case nightTo = "night_to"
             case disagreementPercent = "disagreement_percent"
+            case peakWarningMarginW = "peak_warning_margin_w"
             case raiseAfter = "raise_after"
             case clearAfter = "clear_after"
         }
@@ -427,6 +431,9 @@ extension RunConfig {
         if let from = alerts?.nightFrom.flatMap(ControllerConfig.minute) { settings.nightFromMinute = from }
         if let to = alerts?.nightTo.flatMap(ControllerConfig.minute) { settings.nightToMinute = to }
         settings.disagreementPercent = hasP1 && hasADE9000 ? alerts?.disagreementPercent : nil
+        settings.peakWarningMarginW = alerts?.peakWarningMarginW.map(Int64.init)
+        settings.peakWarningWhenMeterReportsDemand = hasP1
+        settings.peakWarningFromP1 = hasP1
         settings.raiseAfter = seconds(alerts?.raiseAfter, 60)
         settings.clearAfter = seconds(alerts?.clearAfter, 300)
         return settings
