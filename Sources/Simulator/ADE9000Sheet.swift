@@ -1,5 +1,5 @@
-// The chip model's own copy of the ADE9000 datasheet facts (../shared/spec/ade9000.md §1, §2, §5, §7, §12),
-// typed here for the simulator and for nothing else. Nothing in this file comes from the ADE9000 driver module:
+// The chip model's own copy of the ADE9000 datasheet facts (register map, reset values, CRC, energy and
+// interrupts), typed here for the simulator and for nothing else. Nothing in this file comes from the ADE9000 driver module:
 // a wrong constant in the driver must not be able to agree with the model by construction (STYLE §C). The
 // datasheet conformance test (Tests/ADE9000Tests/DatasheetConformanceTests.swift) pins both against a third,
 // literal table.

@@ -4,7 +4,7 @@ import Simulator
 import Testing
 
 // The datasheet, typed a third time: a literal table of registers (address, width, access, value after reset)
-// copied by hand from ../shared/spec/ade9000.md §2 and §12.1, checked against the driver's declarations
+// copied by hand from the datasheet's register map, checked against the driver's declarations
 // (RegisterMap) and, separately, against the chip model over SPI. Neither side is used to build the table, so a
 // wrong constant in either fails here instead of agreeing with its twin.
 

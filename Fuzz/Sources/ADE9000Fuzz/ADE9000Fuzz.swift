@@ -172,7 +172,8 @@ struct NoDelay: Delay {
 
 /// The chip as far as the driver's start-up depends on it, and no further: registers keep what is written
 /// (16-bit ones masked), CONFIG5 and PART_ID identify an ADE9000, STATUS0/1 are write-1-to-clear, RSTDONE is set
-/// at power-up and by CONFIG1.SWRST (which restores the reset values), CRC_FORCE sets CRC_DONE. Reads answer
+/// at power-up and by CONFIG1.SWRST (which restores the reset values), CRC_FORCE sets CRC_DONE, WR_LOCK reads 1
+/// while locked. Reads answer
 /// with a CRC-16 when the driver clocks 2 more bytes; a burst answers consecutive 32-bit registers. Measurement
 /// and energy registers read 0 unless written: their interesting values come from the input (``FuzzedSPIDevice``).
 struct RegisterFile {
@@ -180,6 +181,7 @@ struct RegisterFile {
     static let status1 = Status1.register.address.rawValue
     static let config1 = Config1.register.address.rawValue
     static let crcForce = Register<UInt16>.crcForce.address.rawValue
+    static let writeLock = Register<UInt16>.writeLock.address.rawValue
     static let powerUp: [UInt16: UInt32] = [
         Register<UInt16>.config5.address.rawValue: 0x0063, ReadOnlyRegister<UInt32>.partID.address.rawValue: 1 << 20,
         status1: Status1.resetDone.rawValue,
@@ -219,6 +221,9 @@ struct RegisterFile {
             registers = Self.powerUp
         case Self.crcForce where value & 1 == 1:
             registers[Self.status1, default: 0] |= Status1.configurationCRCDone.rawValue
+        case Self.writeLock:
+            // WR_LOCK reads 1 while locked (0x3C64 written), 0 after the unlock key 0x4AD1; other values do nothing.
+            if value & 0xFFFF == 0x3C64 { registers[address] = 1 } else if value & 0xFFFF == 0x4AD1 { registers[address] = 0 }
         default: registers[address] = data.count == 2 ? value & 0xFFFF : value
         }
     }
