@@ -300,78 +300,63 @@ public enum HomeAssistantDiscovery {
         topic: String, payload: [UInt8]
     )] {
         configuration.outputs.map { output in
-            let component = output.commandable ? "switch" : "binary_sensor"
-            let id = String(
-                "emeter_\(configuration.device)_output_\(output.name)".map {
-                    $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" ? $0 : "_"
-                })
-            var json = JSONWriter()
-            json.objectStart()
-            json.field("availability_topic", configuration.statusTopic)
-            if output.commandable { json.field("command_topic", configuration.outputTopic(output.name) + "/set") }
-            json.key("device")
-            json.objectStart()
-            json.key("identifiers")
-            json.arrayStart()
-            json.string("emeter_\(configuration.device)")
-            json.arrayEnd()
-            json.field("manufacturer", "emeter")
-            json.field("model", "P1 port reader")
-            json.field("name", "emeter \(configuration.device)")
-            json.objectEnd()
-            json.field("default_entity_id", "\(component).\(id)")
-            if !output.commandable { json.field("device_class", "power") }
-            json.field("name", "Output \(output.name)")
-            json.key("origin")
-            json.objectStart()
-            json.field("name", "emeter")
-            json.objectEnd()
-            json.field("payload_off", "OFF")
-            json.field("payload_on", "ON")
-            json.field("state_topic", configuration.outputTopic(output.name))
-            json.field("unique_id", id)
-            json.objectEnd()
-            return ("\(configuration.discoveryPrefix)/\(component)/\(id)/config", json.bytes)
+            onOffEntity(
+                output.commandable ? "switch" : "binary_sensor", key: "output_\(output.name)",
+                name: "Output \(output.name)", stateTopic: configuration.outputTopic(output.name),
+                commandTopic: output.commandable ? configuration.outputTopic(output.name) + "/set" : nil,
+                deviceClass: output.commandable ? nil : "power", diagnostic: false, configuration: configuration)
         }
     }
 
-    /// One `binary_sensor` (device class `problem`) per alert checked.
+    /// One `binary_sensor` (device class `problem`, a diagnostic entity) per alert checked.
     public static func alertMessages(for configuration: MQTTForwarderConfiguration) -> [(
         topic: String, payload: [UInt8]
     )] {
         configuration.alerts.map { name in
-            let id = String(
-                "emeter_\(configuration.device)_alert_\(name)".map {
-                    $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" ? $0 : "_"
-                })
-            var json = JSONWriter()
-            json.objectStart()
-            json.field("availability_topic", configuration.statusTopic)
-            json.key("device")
-            json.objectStart()
-            json.key("identifiers")
-            json.arrayStart()
-            json.string("emeter_\(configuration.device)")
-            json.arrayEnd()
-            json.field("manufacturer", "emeter")
-            json.field("model", "P1 port reader")
-            json.field("name", "emeter \(configuration.device)")
-            json.objectEnd()
-            json.field("default_entity_id", "binary_sensor.\(id)")
-            json.field("device_class", "problem")
-            json.field("entity_category", "diagnostic")
-            json.field("name", "Alert " + String(name.map { $0 == "_" ? " " : $0 }))
-            json.key("origin")
-            json.objectStart()
-            json.field("name", "emeter")
-            json.objectEnd()
-            json.field("payload_off", "OFF")
-            json.field("payload_on", "ON")
-            json.field("state_topic", "\(configuration.alertTopic)/\(name)")
-            json.field("unique_id", id)
-            json.objectEnd()
-            return ("\(configuration.discoveryPrefix)/binary_sensor/\(id)/config", json.bytes)
+            onOffEntity(
+                "binary_sensor", key: "alert_\(name)", name: "Alert " + String(name.map { $0 == "_" ? " " : $0 }),
+                stateTopic: "\(configuration.alertTopic)/\(name)", commandTopic: nil, deviceClass: "problem",
+                diagnostic: true, configuration: configuration)
         }
+    }
+
+    /// The retained config of an `ON`/`OFF` entity (`switch` or `binary_sensor`) on the P1 reader's device.
+    static func onOffEntity(
+        _ component: String, key: String, name: String, stateTopic: String, commandTopic: String?,
+        deviceClass: String?, diagnostic: Bool, configuration: MQTTForwarderConfiguration
+    ) -> (topic: String, payload: [UInt8]) {
+        let id = String(
+            "emeter_\(configuration.device)_\(key)".map {
+                $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" ? $0 : "_"
+            })
+        var json = JSONWriter()
+        json.objectStart()
+        json.field("availability_topic", configuration.statusTopic)
+        if let commandTopic { json.field("command_topic", commandTopic) }
+        json.key("device")
+        json.objectStart()
+        json.key("identifiers")
+        json.arrayStart()
+        json.string("emeter_\(configuration.device)")
+        json.arrayEnd()
+        json.field("manufacturer", "emeter")
+        json.field("model", "P1 port reader")
+        json.field("name", "emeter \(configuration.device)")
+        json.objectEnd()
+        json.field("default_entity_id", "\(component).\(id)")
+        if let deviceClass { json.field("device_class", deviceClass) }
+        if diagnostic { json.field("entity_category", "diagnostic") }
+        json.field("name", name)
+        json.key("origin")
+        json.objectStart()
+        json.field("name", "emeter")
+        json.objectEnd()
+        json.field("payload_off", "OFF")
+        json.field("payload_on", "ON")
+        json.field("state_topic", stateTopic)
+        json.field("unique_id", id)
+        json.objectEnd()
+        return ("\(configuration.discoveryPrefix)/\(component)/\(id)/config", json.bytes)
     }
 
     /// Every retained message that makes Home Assistant's view match `entities`: a config for each announced

@@ -90,22 +90,10 @@ func runAnnouncesExactlyWhatASinglePhaseMeterWithoutPVSends() async throws {
             solar_peak_w: 0
         """.write(to: board, atomically: true, encoding: .utf8)
 
-        let received = Messages()
-        let subscriber = MQTTClient(
-            configuration: MQTTConfiguration(host: "127.0.0.1", port: broker.port, clientID: "ha-sub", keepAlive: 5),
-            logger: Logger(label: "subscriber"))
-        let subscriberTask = Task { await subscriber.run() }
-        defer { subscriberTask.cancel() }
-        try await subscriber.subscribe([
-            MQTTSubscription("homeassistant/#", qos: .atLeastOnce), MQTTSubscription("emeter/+/p1", qos: .atMostOnce),
-        ])
-        let readerTask = Task {
-            for await message in subscriber.messages {
-                received.list.withLock { $0.append((message.topic, message.payload)) }
-            }
-        }
-        defer { readerTask.cancel() }
-        func latest(_ topic: String) -> [UInt8]? { received.list.withLock { $0.last { $0.topic == topic }?.payload } }
+        let recorder = try await TopicRecorder(
+            port: broker.port, clientID: "ha-sub", filters: ["homeassistant/#", "emeter/+/p1"])
+        defer { recorder.stop() }
+        func latest(_ topic: String) -> [UInt8]? { recorder.latestBytes(topic) }
 
         let device = "p1-1sag3101021605"  // the simulated meter's 0-0:96.1.1
         let configTopic = { (key: String) in "homeassistant/sensor/emeter_\(device)_p1_\(key)/config" }
@@ -120,7 +108,7 @@ func runAnnouncesExactlyWhatASinglePhaseMeterWithoutPVSends() async throws {
         #expect(emeter.standardError.contains("device id"))
         #expect(emeter.standardError.contains(device))
 
-        let configs = received.list.withLock { $0 }.filter { $0.topic.hasPrefix("homeassistant/") }
+        let configs = recorder.received.list.withLock { $0 }.filter { $0.topic.hasPrefix("homeassistant/") }
         let announced = configs.filter { !$0.payload.isEmpty }
         #expect(!announced.isEmpty)
         for (topic, payload) in announced {
@@ -285,29 +273,14 @@ func aManualOutputIsAHomeAssistantSwitchCommandedOverMQTT() async throws {
           - url: mqtt://127.0.0.1:\(broker.port)/emeter
         """.write(to: config, atomically: true, encoding: .utf8)
 
-        let client = MQTTClient(
-            configuration: MQTTConfiguration(host: "127.0.0.1", port: broker.port, clientID: "ha", keepAlive: 5),
-            logger: Logger(label: "ha"))
-        let clientTask = Task { await client.run() }
-        defer { clientTask.cancel() }
+        let recorder = try await TopicRecorder(port: broker.port, clientID: "ha", filters: [])
+        defer { recorder.stop() }
+        let client = recorder.client
         // A stale retained command: must not switch the pump when emeter subscribes.
-        _ = try await client.waitForConnection()
         try await client.publish(
             topic: "emeter/relay/output/pump/set", payload: Array("ON".utf8), qos: .atLeastOnce, retain: true)
-        try await client.subscribe([
-            MQTTSubscription("homeassistant/switch/#", qos: .atLeastOnce),
-            MQTTSubscription("emeter/relay/output/pump", qos: .atLeastOnce),
-        ])
-        let received = Messages()
-        let readerTask = Task {
-            for await message in client.messages {
-                received.list.withLock { $0.append((message.topic, message.payload)) }
-            }
-        }
-        defer { readerTask.cancel() }
-        func latest(_ topic: String) -> String? {
-            received.list.withLock { $0.last { $0.topic == topic } }.map { String(decoding: $0.payload, as: UTF8.self) }
-        }
+        try await recorder.subscribe(["homeassistant/switch/#", "emeter/relay/output/pump"])
+        func latest(_ topic: String) -> String? { recorder.latest(topic) }
 
         let emeter = try EmeterProcess(["run", "--board", board.path, "--config", config.path, "--duration", "60s"])
         let configTopic = "homeassistant/switch/emeter_relay_output_pump/config"
@@ -373,26 +346,11 @@ func aSilentMeterRaisesOneAlertEverywhere() async throws {
           - url: mqtt://127.0.0.1:\(broker.port)/emeter
         """.write(to: config, atomically: true, encoding: .utf8)
 
-        let client = MQTTClient(
-            configuration: MQTTConfiguration(host: "127.0.0.1", port: broker.port, clientID: "ha", keepAlive: 5),
-            logger: Logger(label: "ha"))
-        let clientTask = Task { await client.run() }
-        defer { clientTask.cancel() }
-        try await client.subscribe([
-            MQTTSubscription("homeassistant/binary_sensor/#", qos: .atLeastOnce),
-            MQTTSubscription("emeter/quiet/alert/#", qos: .atLeastOnce),
-            MQTTSubscription("emeter/quiet/alert", qos: .atLeastOnce),
-        ])
-        let received = Messages()
-        let readerTask = Task {
-            for await message in client.messages {
-                received.list.withLock { $0.append((message.topic, message.payload)) }
-            }
-        }
-        defer { readerTask.cancel() }
-        func latest(_ topic: String) -> String? {
-            received.list.withLock { $0.last { $0.topic == topic } }.map { String(decoding: $0.payload, as: UTF8.self) }
-        }
+        let recorder = try await TopicRecorder(
+            port: broker.port, clientID: "ha",
+            filters: ["homeassistant/binary_sensor/#", "emeter/quiet/alert/#", "emeter/quiet/alert"])
+        defer { recorder.stop() }
+        func latest(_ topic: String) -> String? { recorder.latest(topic) }
 
         let emeter = try EmeterProcess(["run", "--board", board.path, "--config", config.path, "--duration", "60s"])
         let raised = await waitUntil(.seconds(30)) {
@@ -413,4 +371,38 @@ func aSilentMeterRaisesOneAlertEverywhere() async throws {
         emeter.signal(SIGTERM)
         #expect(await emeter.wait(timeout: .seconds(15)) == 0)
     }
+}
+
+/// An MQTT client that records every message it receives, as Home Assistant or `mosquitto_sub -v` would see them.
+final class TopicRecorder: Sendable {
+    let client: MQTTClient
+    let received = Messages()
+    private let tasks: Mutex<[Task<Void, Never>]>
+
+    init(port: Int, clientID: String, filters: [String]) async throws {
+        client = MQTTClient(
+            configuration: MQTTConfiguration(host: "127.0.0.1", port: port, clientID: clientID, keepAlive: 5),
+            logger: Logger(label: clientID))
+        let client = self.client
+        let received = self.received
+        let running = Task { await client.run() }
+        let reading = Task {
+            for await message in client.messages {
+                received.list.withLock { $0.append((message.topic, message.payload)) }
+            }
+        }
+        tasks = Mutex([running, reading])
+        _ = try await client.waitForConnection()
+        try await subscribe(filters)
+    }
+
+    func subscribe(_ filters: [String]) async throws {
+        guard !filters.isEmpty else { return }
+        try await client.subscribe(filters.map { MQTTSubscription($0, qos: .atLeastOnce) })
+    }
+
+    func latestBytes(_ topic: String) -> [UInt8]? { received.list.withLock { $0.last { $0.topic == topic }?.payload } }
+    func latest(_ topic: String) -> String? { latestBytes(topic).map { String(decoding: $0, as: UTF8.self) } }
+
+    func stop() { tasks.withLock { $0.forEach { $0.cancel() } } }
 }
