@@ -52,6 +52,7 @@ func brokerOutageLosesNoRecordAndNoWattHour() async throws {
             policy: MQTTReconnectPolicy(base: .milliseconds(200), cap: .seconds(2)), logger: Logger(label: "subscriber")
         )
         let subscriberTask = Task { await subscriber.run() }
+        _ = try await subscriber.waitForConnection()  // so the subscription is in place before emeter publishes
         try await subscriber.subscribe([MQTTSubscription("emeter/e2e/interval", qos: .atLeastOnce)])
         let readerTask = Task {
             for await message in subscriber.messages {
@@ -164,6 +165,7 @@ func aFrozenBrokerIsNoticedAndLosesNoRecord() async throws {
                 keepAlive: 30),
             policy: MQTTReconnectPolicy(base: .milliseconds(200), cap: .seconds(1)), logger: Logger(label: "sub"))
         let subscriberTask = Task { await subscriber.run() }
+        _ = try await subscriber.waitForConnection()  // so the subscription is in place before emeter publishes
         try await subscriber.subscribe([MQTTSubscription("emeter/frozen/interval", qos: .atLeastOnce)])
         let readerTask = Task {
             for await message in subscriber.messages {

@@ -41,6 +41,7 @@ func stdoutMQTTAndHTTPCarryTheSameJSON() async throws {
             configuration: MQTTConfiguration(host: "127.0.0.1", port: broker.port, clientID: "schema-subscriber"),
             policy: MQTTReconnectPolicy(base: .milliseconds(100), cap: .seconds(1)), logger: Logger(label: "sub"))
         let subscriberTask = Task { await subscriber.run() }
+        _ = try await subscriber.waitForConnection()  // so the subscription is in place before anything is published
         try await subscriber.subscribe([
             MQTTSubscription("emeter/schema/interval", qos: .atLeastOnce),
             MQTTSubscription("emeter/schema/p1", qos: .atMostOnce),

@@ -154,3 +154,31 @@ import Testing
     #expect(after.command(true, at: 1700, from: "api") != nil)
     for bad in ["", "maybe", "on x", "on 1,2 3"] { #expect(OutputController.State(text: bad) == nil, "\(bad)") }
 }
+
+/// Issue "Act on the readings": gas in the right hour. An hourly DSMR 4.2 meter's gas reading captured at 15:00
+/// arrives in a telegram a little later; the record that receives the delta carries the capture time, through the
+/// ring and in the payload, so a backend books the gas in the hour before 15:00, not after it.
+@Test func gasDeltasCarryTheirMBusCaptureTime() throws {
+    let start = CivilTime.seconds(year: 2025, month: 1, day: 6, hour: 13, minute: 50, second: 0)  // 14:50 CET
+    var meter = try P1MeterSimulator(profile: .dsmr42, load: P1LoadProfile(jitterW: 0), startEpoch: start, seed: 3)
+    var aggregator = IntervalAggregator(length: 60, localTime: .centralEurope)
+    var records: [IntervalRecord] = []
+    for _ in 0..<(20 * 6) {  // 20 minutes of telegrams every 10 s
+        let reading = try P1Telegram.parse(meter.nextTelegram()).reading
+        let sample = try P1Sample(reading: reading, receivedAt: (meter.counters.time.utcSeconds + 7) * 1000)
+        records += aggregator.add(sample).closed
+    }
+    let withGas = records.filter { ($0.p1?.gasLitres ?? 0) > 0 }
+    #expect(withGas.count == 1, "\(records.map { ($0.start, $0.p1?.gasLitres ?? 0) })")
+    let record = try #require(withGas.first)
+    let capture = CivilTime.seconds(year: 2025, month: 1, day: 6, hour: 14, minute: 0, second: 0)  // 15:00 CET
+    #expect(record.p1?.gasTime == capture)
+    #expect(record.start >= capture)  // it arrived after the hour it belongs to
+    // Through the ring's encoding and the payload.
+    var ring = try ReadingRing(storage: RAMRingStorage(), nominalInterval: 60)
+    for stored in records { try ring.append(stored) }
+    let reloaded = try #require(ring.records.first { ($0.p1?.gasLitres ?? 0) > 0 })
+    #expect(reloaded.p1?.gasTime == capture)
+    let json = String(decoding: Payloads.record(reloaded, device: "d"), as: UTF8.self)
+    #expect(json.contains(#""gas_time_utc":"2025-01-06T14:00:00Z""#))
+}

@@ -342,7 +342,8 @@ struct HTTPJSONForwarderTests {
                          "voltage_v":[230.1],"current_a":[],"phase_power_import_w":[],"phase_power_export_w":[],
                          "gas_l":null,"gas_time_utc":null,"water_l":null,"water_time_utc":null,
                          "quarter_hour_demand_w":2150,"month_peak_demand_w":4200,
-                         "month_peak_time_utc":"2026-11-06T21:20:00Z","tariff":null,"tariff_name":null,
+                         "month_peak_time_utc":"2026-11-06T21:20:00Z","projected_quarter_hour_demand_w":2150,
+                         "billed_peak_w":0,"tariff":null,"tariff_name":null,
                          "meter_time_utc":null,"equipment_id":null,"country":null,"p1_version":null,
                          "power_failures":null,"long_power_failures":null,"mbus":[]}
                         """#))

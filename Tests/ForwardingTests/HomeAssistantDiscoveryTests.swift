@@ -251,6 +251,9 @@ func forwarderAnnouncesWhatTheFirstReadingShowsAndRemembersIt() async throws {
             logger: Logger(label: "subscriber"))
         let subscriberTask = Task { await subscriber.run() }
         defer { subscriberTask.cancel() }
+        // Connected first, so `subscribe` returns after the SUBACK: a removal (an empty retained message) is
+        // delivered only to subscribers that are already there.
+        _ = try await subscriber.waitForConnection()
         try await subscriber.subscribe([MQTTSubscription("homeassistant/#", qos: .atLeastOnce)])
         let readerTask = Task {
             for await message in subscriber.messages {

@@ -386,6 +386,7 @@ struct P1Accumulator: Sendable {
         guard let base = baseline else { return (P1Interval(), 0) }
         let now = latest ?? base
         func delta(_ a: Int64?, _ b: Int64?) -> Int64 { max(0, (a ?? 0) - (b ?? a ?? 0)) }
+        let gas = delta(now.gasLitres, base.gasLitres)
         let interval = P1Interval(
             importTariff1Wh: now.importWh.tariff1 - base.importWh.tariff1,
             importTariff2Wh: now.importWh.tariff2 - base.importWh.tariff2,
@@ -394,9 +395,9 @@ struct P1Accumulator: Sendable {
             averagePowerW: Int64(power.close(at: end).rounded()),
             maxImportPowerW: maxImport, maxExportPowerW: maxExport,
             voltageMinDecivolts: vmin, voltageMaxDecivolts: vmax,
-            gasLitres: delta(now.gasLitres, base.gasLitres), waterLitres: delta(now.waterLitres, base.waterLitres),
+            gasLitres: gas, waterLitres: delta(now.waterLitres, base.waterLitres),
             quarterHourDemandW: now.quarterHourDemandW ?? 0, monthPeakDemandW: now.monthPeakDemandW ?? 0,
-            monthPeakTime: now.monthPeakTime ?? 0)
+            monthPeakTime: now.monthPeakTime ?? 0, gasTime: gas > 0 ? now.details.gasTime : nil)
         let count = samples
         baseline = now
         latest = nil

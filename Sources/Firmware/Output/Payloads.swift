@@ -56,6 +56,7 @@ public enum Payloads {
             json.field("voltage_min_v", fixed: p1.voltageMinDecivolts, decimals: 1)
             json.field("voltage_max_v", fixed: p1.voltageMaxDecivolts, decimals: 1)
             json.field("gas_l", p1.gasLitres)
+            json.field("gas_time_utc", time: p1.gasTime)
             json.field("water_l", p1.waterLitres)
             demand(p1.quarterHourDemandW, p1.monthPeakDemandW, p1.monthPeakTime, into: &json)
             json.objectEnd()

@@ -128,6 +128,11 @@ public struct P1Interval: Equatable, Sendable {
     public var voltageMaxDecivolts: Int64?
     /// Gas delta (`0-1:24.2.1`), litres (dm³), ≥ 0.
     public var gasLitres: Int64
+    /// When the M-Bus gas reading that ends `gasLitres` was captured by the gas meter (`0-n:24.2.1`/`24.2.3`
+    /// timestamp), Unix seconds; `nil` when the record holds no gas. The delta belongs to the consumption *up to
+    /// this time* (an hourly DSMR 4 meter: the hour before it), not to the record's interval, in which the
+    /// telegram merely arrived — book gas by this time.
+    public var gasTime: Int64?
     /// Water delta (M-Bus water meter), litres, ≥ 0.
     public var waterLitres: Int64
     /// Capacity tariff (Belgium): running quarter-hour average demand at interval end (`1-0:1.4.0`), W, ≥ 0.
@@ -142,7 +147,7 @@ public struct P1Interval: Equatable, Sendable {
         exportTariff2Wh: Int64 = 0, averagePowerW: Int64 = 0, maxImportPowerW: Int64 = 0,
         maxExportPowerW: Int64 = 0, voltageMinDecivolts: Int64? = nil, voltageMaxDecivolts: Int64? = nil,
         gasLitres: Int64 = 0, waterLitres: Int64 = 0, quarterHourDemandW: Int64 = 0,
-        monthPeakDemandW: Int64 = 0, monthPeakTime: Int64 = 0
+        monthPeakDemandW: Int64 = 0, monthPeakTime: Int64 = 0, gasTime: Int64? = nil
     ) {
         self.importTariff1Wh = importTariff1Wh
         self.importTariff2Wh = importTariff2Wh
@@ -154,6 +159,7 @@ public struct P1Interval: Equatable, Sendable {
         self.voltageMinDecivolts = voltageMinDecivolts
         self.voltageMaxDecivolts = voltageMaxDecivolts
         self.gasLitres = gasLitres
+        self.gasTime = gasTime
         self.waterLitres = waterLitres
         self.quarterHourDemandW = quarterHourDemandW
         self.monthPeakDemandW = monthPeakDemandW
@@ -176,9 +182,11 @@ public struct P1Interval: Equatable, Sendable {
             voltageMaxDecivolts: combine(voltageMaxDecivolts, later.voltageMaxDecivolts, max),
             gasLitres: gasLitres + later.gasLitres,
             waterLitres: waterLitres + later.waterLitres,
-            quarterHourDemandW: later.quarterHourDemandW,
+            // The billing detail a merge keeps: the highest quarter-hour demand either part saw.
+            quarterHourDemandW: max(quarterHourDemandW, later.quarterHourDemandW),
             monthPeakDemandW: later.monthPeakDemandW,
-            monthPeakTime: later.monthPeakTime)
+            monthPeakTime: later.monthPeakTime,
+            gasTime: later.gasTime ?? gasTime)
     }
 }
 

@@ -964,7 +964,7 @@ extension IntervalRecord {
 
     /// Checks that the record can be stored: times in 0...UInt32.max with `end ≥ start`; energies, gas,
     /// water, maxima, demand and peak in `0...maxQuantity`; average and ADE9000 max power within ±`maxQuantity`;
-    /// voltages in 0...65535 (0.1 V) with max ≥ min; month peak time in 0...UInt32.max.
+    /// voltages in 0...65535 (0.1 V) with max ≥ min; month peak time and gas time in 0...UInt32.max.
     /// - Throws: `RingError` of kind `.invalidRecord` naming the field.
     public func validate() throws(RingError) {
         func check(_ ok: Bool, _ field: String, _ value: Int64, _ expected: String) throws(RingError) {
@@ -998,6 +998,9 @@ extension IntervalRecord {
             try check(
                 p1.monthPeakDemandW <= Int64(UInt32.max), "p1.monthPeakDemandW", p1.monthPeakDemandW, "≤ UInt32.max")
             try check(time.contains(p1.monthPeakTime), "p1.monthPeakTime", p1.monthPeakTime, "Unix seconds in \(time)")
+            if let gasTime = p1.gasTime {
+                try check(time.contains(gasTime), "p1.gasTime", gasTime, "Unix seconds in \(time)")
+            }
             try voltages("p1", p1.voltageMinDecivolts, p1.voltageMaxDecivolts)
         }
         if let ade = ade9000 {

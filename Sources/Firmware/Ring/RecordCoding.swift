@@ -25,6 +25,7 @@
 /// | 16  | merged: last sequence ≠ first sequence           | varint(last − first)                        |
 /// | 17  | flags ≠ 0                                        | one byte (``IntervalRecord/Flags/rawValue``) |
 /// | 18  | ADE9000 part present                             | second bitmap (below) and its fields        |
+/// | 19  | P1 gas capture time present (with gas ≠ 0)       | zigzag(end − gas time)                      |
 ///
 /// ADE9000 bitmap: bits 0–5 phase A/B/C import, export Wh (varint); 6 avg power residual against the energy
 /// estimate (zigzag); 7 max power (zigzag); 8 voltage min (zigzag from 2300); 9 voltage max (as above);
@@ -105,6 +106,7 @@ enum RecordCoding {
             $0.appendRingVarint(Int64(record.lastSequence &- record.firstSequence))
         }
         field(17, !record.flags.isEmpty) { $0.append(record.flags.rawValue) }
+        let gasTime = record.p1.flatMap { $0.gasLitres != 0 ? $0.gasTime : nil }
         field(18, record.ade9000 != nil) { body in
             guard let ade = record.ade9000 else { return }
             var adeMask: UInt64 = 0
@@ -138,6 +140,7 @@ enum RecordCoding {
             body.appendRingVarint(adeMask)
             body.append(contentsOf: adeBody)
         }
+        field(19, gasTime != nil) { $0.appendRingZigzag(record.end &- (gasTime ?? 0)) }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(body.count + 3)
         bytes.appendRingVarint(mask)
@@ -166,7 +169,7 @@ enum RecordCoding {
         _ reader: inout RingByteReader, after context: Context, nominalInterval: Int64
     ) throws(DecodeError) -> IntervalRecord {
         let mask = try reader.varint()
-        guard mask >> 19 == 0 else { throw DecodeError(offset: reader.position, reason: "unknown field bits") }
+        guard mask >> 20 == 0 else { throw DecodeError(offset: reader.position, reason: "unknown field bits") }
         func has(_ bit: Int) -> Bool { mask & (1 << bit) != 0 }
         var p1: P1Interval?
         var peakChanged = false
@@ -238,6 +241,15 @@ enum RecordCoding {
                 ade.monthPeakTime = context.adePeakTime
             }
             record.ade9000 = ade
+        }
+        if has(19) {
+            let back = try reader.zigzag()
+            // Only with a gas delta (bit 5): anything else is a damaged record, not a time to trust.
+            guard has(5), var part = record.p1 else {
+                throw DecodeError(offset: reader.position, reason: "gas time without gas")
+            }
+            part.gasTime = record.end &- back
+            record.p1 = part
         }
         return record
     }
