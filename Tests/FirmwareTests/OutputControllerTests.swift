@@ -182,3 +182,33 @@ import Testing
     let json = String(decoding: Payloads.record(reloaded, device: "d"), as: UTF8.self)
     #expect(json.contains(#""gas_time_utc":"2025-01-06T14:00:00Z""#))
 }
+
+/// Issue "Act on the readings", meter swap: the grid operator replaces the meter (a new 0-0:96.1.1, registers
+/// starting near 0). The glitch guard refused every telegram of the new meter as "going backwards" forever. Now the
+/// new meter is a new baseline: what the old one counted in the interval is kept, the new one counts from its first
+/// reading, no delta is negative, and the record is flagged `gap` (between the two telegrams nothing was measured).
+@Test func aReplacedMeterIsANewBaselineAndLosesNothingCounted() {
+    var aggregator = IntervalAggregator(length: 60, localTime: .utc)
+    let start: Int64 = 1_750_000_020 - 1_750_000_020 % 60
+    func sample(_ offset: Int64, id: String, importWh: Int64) -> P1Sample {
+        var sample = P1Sample(
+            time: (start + offset) * 1000, importWh: (importWh, 0), exportWh: (0, 0), powerImportW: 600,
+            powerExportW: 0)
+        sample.details.equipmentID = id
+        return sample
+    }
+    var records: [IntervalRecord] = []
+    for (offset, id, wh) in [
+        (1, "OLD", 2_000_000), (20, "OLD", 2_000_004), (30, "NEW", 100), (50, "NEW", 103), (61, "NEW", 105),
+        (121, "NEW", 115),
+    ] as [(Int64, String, Int64)] {
+        let (closed, accepted) = aggregator.add(sample(offset, id: id, importWh: wh))
+        #expect(accepted, "telegram at +\(offset) s refused")
+        records += closed
+    }
+    #expect(records.count == 2)
+    let swapped: Int64? = records[0].p1?.importTariff1Wh
+    #expect(swapped == 7)  // the old meter's 4 Wh, then the new one's 100 → 103
+    #expect(records[0].flags.contains(.gap))
+    #expect(records[1].p1?.importTariff1Wh == 2 && !records[1].flags.contains(.gap))  // 103 → 105
+}

@@ -25,6 +25,8 @@ public struct Health: Sendable, Equatable {
     public var storageBytesWritten = 0
     /// Telegrams whose month peak (1-0:1.6.0) differed from the one emeter tracked.
     public var peakMismatches = 0
+    /// Data-quality alerts raised since start (filled in by the output that runs them).
+    public var alertsRaised = 0
     /// Steps of the board's wall clock the loop saw (forward more than two intervals, or backward).
     public var clockSteps = 0
     /// Telegrams whose meter clock (`0-0:1.0.0`) differed from the board's by more than 10 s.

@@ -223,6 +223,11 @@ public struct IntervalAggregator: Sendable {
             pendingFlags.insert(.sourceError)
             return (closed, false)
         }
+        if p1.takeSwaps() > 0 {
+            // A replaced meter: the energy between the old one's last telegram and the new one's first is unknown.
+            pendingFlags.insert(.gap)
+            p1Demand.clockStepped()
+        }
         p1Demand.add(time: sample.time, importWh: Double(sample.totalImportWh))
         if let pending = resume, pending.waitingForP1, let start = currentStart, sample.time >= start * 1000 {
             let end = DemandTracker.seconds(sample.time)
@@ -338,8 +343,21 @@ struct P1Accumulator: Sendable {
     private var vmax: Int64?
     private var samples = 0
     private(set) var meterReportsDemand = false
+    /// Registers counted this interval by a meter that was replaced during it (its equipment id changed): kept,
+    /// and added at close, so a swap loses nothing the old meter counted and gives no negative delta.
+    private var carried: (import1: Int64, import2: Int64, export1: Int64, export2: Int64, gas: Int64, water: Int64) =
+        (0, 0, 0, 0, 0, 0)
+    /// Meter swaps seen since the last call of ``takeSwaps()``.
+    private var swaps = 0
 
     var hasBaseline: Bool { baseline != nil }
+
+    /// How many meter swaps happened since the last call (the aggregator flags the record `gap`: the energy
+    /// between the old meter's last telegram and the new one's first is unknown).
+    mutating func takeSwaps() -> Int {
+        defer { swaps = 0 }
+        return swaps
+    }
     /// The registers the next close starts from.
     var baselineRegisters: LoopCheckpoint.P1Registers? { baseline.map(LoopCheckpoint.P1Registers.init) }
 
@@ -355,6 +373,23 @@ struct P1Accumulator: Sendable {
 
     /// Takes `sample` unless it is implausible against the last accepted one.
     mutating func accept(_ sample: P1Sample) -> Bool {
+        if let last = latest ?? baseline, let base = baseline, let old = last.details.equipmentID,
+            let new = sample.details.equipmentID, !old.isEmpty, !new.isEmpty, old != new,
+            sample.totalImportWh != 0 || sample.totalExportWh != 0
+        {
+            // A new meter (0-0:96.1.1 changed): its registers start anywhere. What the old one counted since the
+            // interval began is carried; the new one counts from its first reading.
+            func delta(_ a: Int64?, _ b: Int64?) -> Int64 { max(0, (a ?? 0) - (b ?? a ?? 0)) }
+            carried.import1 += max(0, last.importWh.tariff1 - base.importWh.tariff1)
+            carried.import2 += max(0, last.importWh.tariff2 - base.importWh.tariff2)
+            carried.export1 += max(0, last.exportWh.tariff1 - base.exportWh.tariff1)
+            carried.export2 += max(0, last.exportWh.tariff2 - base.exportWh.tariff2)
+            carried.gas += delta(last.gasLitres, base.gasLitres)
+            carried.water += delta(last.waterLitres, base.waterLitres)
+            baseline = sample
+            latest = nil
+            swaps += 1
+        }
         if let last = latest ?? baseline {
             let backwards =
                 sample.importWh.tariff1 < last.importWh.tariff1
@@ -386,19 +421,20 @@ struct P1Accumulator: Sendable {
         guard let base = baseline else { return (P1Interval(), 0) }
         let now = latest ?? base
         func delta(_ a: Int64?, _ b: Int64?) -> Int64 { max(0, (a ?? 0) - (b ?? a ?? 0)) }
-        let gas = delta(now.gasLitres, base.gasLitres)
+        let gas = delta(now.gasLitres, base.gasLitres) + carried.gas
         let interval = P1Interval(
-            importTariff1Wh: now.importWh.tariff1 - base.importWh.tariff1,
-            importTariff2Wh: now.importWh.tariff2 - base.importWh.tariff2,
-            exportTariff1Wh: now.exportWh.tariff1 - base.exportWh.tariff1,
-            exportTariff2Wh: now.exportWh.tariff2 - base.exportWh.tariff2,
+            importTariff1Wh: now.importWh.tariff1 - base.importWh.tariff1 + carried.import1,
+            importTariff2Wh: now.importWh.tariff2 - base.importWh.tariff2 + carried.import2,
+            exportTariff1Wh: now.exportWh.tariff1 - base.exportWh.tariff1 + carried.export1,
+            exportTariff2Wh: now.exportWh.tariff2 - base.exportWh.tariff2 + carried.export2,
             averagePowerW: Int64(power.close(at: end).rounded()),
             maxImportPowerW: maxImport, maxExportPowerW: maxExport,
             voltageMinDecivolts: vmin, voltageMaxDecivolts: vmax,
-            gasLitres: gas, waterLitres: delta(now.waterLitres, base.waterLitres),
+            gasLitres: gas, waterLitres: delta(now.waterLitres, base.waterLitres) + carried.water,
             quarterHourDemandW: now.quarterHourDemandW ?? 0, monthPeakDemandW: now.monthPeakDemandW ?? 0,
             monthPeakTime: now.monthPeakTime ?? 0, gasTime: gas > 0 ? now.details.gasTime : nil)
         let count = samples
+        carried = (0, 0, 0, 0, 0, 0)
         baseline = now
         latest = nil
         samples = 0

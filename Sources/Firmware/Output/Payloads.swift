@@ -290,7 +290,7 @@ public enum Payloads {
             ("samples_rejected", health.samplesRejected), ("records_closed", health.recordsClosed),
             ("ring_bytes_used", health.ringBytesUsed), ("ring_records", health.ringRecords),
             ("records_merged", health.recordsMerged), ("storage_bytes_written", health.storageBytesWritten),
-            ("peak_mismatches", health.peakMismatches),
+            ("peak_mismatches", health.peakMismatches), ("alerts_raised", health.alertsRaised),
             ("clock_steps", health.clockSteps), ("clock_skew_telegrams", health.clockSkewTelegrams),
             ("checkpoint_errors", health.checkpointErrors),
         ]

@@ -123,6 +123,7 @@ actor RunOutput: LoopOutput {
         health.ringBytesUsed = statistics.usedBytes
         health.recordsMerged = statistics.merges
         health.storageBytesWritten = statistics.bytesWritten
+        health.alertsRaised = alerts?.raisedCount.values.reduce(0, +) ?? 0
         logger.info(
             "health",
             metadata: [
