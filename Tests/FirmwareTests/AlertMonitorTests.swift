@@ -1,4 +1,6 @@
 import CivilTime
+import P1
+import TestSupport
 import Testing
 
 @testable import Firmware
@@ -170,4 +172,19 @@ private func ade(_ time: Int64, power: [Double], importMilliwattHours: Int64 = 0
     let months: [Int64] = [2500, 3000, 2500, 5000, 2500, 2600, 2700, 2800, 2900, 3100, 3200, 9999]
     #expect(tracker.billedPeakW(currentMonthPeakW: 1800) == months.reduce(0, +) / 12)
     #expect(DemandTracker(localTime: .utc).billedPeakW(currentMonthPeakW: 4000) == 4000)
+}
+
+/// The meter's 13-month history (0-0:98.1.0, parsed from a real Fluvius telegram) is reconciled with the months
+/// emeter tracked: a month that differs by more than 5 % is reported, agreeing and unknown months are not.
+@Test func theMetersPeakHistoryIsReconciledWithTheTrackedMonths() throws {
+    let telegram = try P1Telegram.parse(try Fixtures.bytes("be_fluvius_emucs171_gas_water.txt"))
+    let history = try P1Sample(reading: telegram.reading, receivedAt: 0).details.peakHistory
+    try #require(history.count >= 2, "the fixture's 0-0:98.1.0 has past months")
+    let agreeing = DemandTracker.MonthPeak(monthStart: history[0].monthStart, peakW: history[0].peakW + 50, peakTime: 0)
+    let differing = DemandTracker.MonthPeak(
+        monthStart: history[1].monthStart, peakW: history[1].peakW * 2 + 200, peakTime: 0)
+    let unknown = DemandTracker.MonthPeak(monthStart: 1, peakW: 9999, peakTime: 0)
+    let found = DemandTracker.disagreeing(meter: history, tracked: [agreeing, differing, unknown])
+    #expect(found.map(\.meter) == [history[1]])
+    #expect(found.first?.trackedW == history[1].peakW * 2 + 200)
 }

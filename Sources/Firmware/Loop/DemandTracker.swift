@@ -79,6 +79,20 @@ public struct DemandTracker: Sendable {
     /// Whether the quarter in progress is incomplete.
     public var quarterIncomplete: Bool { state.quarterIncomplete }
 
+    /// The months where the meter's own peak (`0-0:98.1.0`) and the one tracked from its registers differ by more
+    /// than 5 % and 100 W (months only one side knows are not compared).
+    public static func disagreeing(meter: [P1Sample.MonthPeak], tracked: [MonthPeak]) -> [(
+        meter: P1Sample.MonthPeak, trackedW: Int64
+    )] {
+        meter.compactMap { month in
+            guard let ours = tracked.first(where: { $0.monthStart == month.monthStart }), ours.peakW > 0 else {
+                return nil
+            }
+            let difference = abs(month.peakW - ours.peakW)
+            return difference > 100 && difference * 20 > month.peakW ? (month, ours.peakW) : nil
+        }
+    }
+
     /// The Flemish capacity tariff's billed figure: the mean of the last 12 monthly peaks — this month's so far
     /// (`currentMonthPeakW`) and the 11 before it that are known — each counted as at least 2.5 kW, W.
     public func billedPeakW(currentMonthPeakW: Int64) -> Int64 {

@@ -145,6 +145,8 @@ public struct MeasurementLoop<ADE: ADESampler> {
     private var skewLoggedAt: Int64?
     /// Hour (Unix ms / 3 600 000) of the last month-peak mismatch log line.
     private var lastPeakMismatchLog: Int64?
+    /// Months of the meter's 0-0:98.1.0 already compared.
+    private var reconciledMonths: Set<Int64> = []
 
     /// - Parameters:
     ///   - ade: The ADE9000 sampler, `nil` without one.
@@ -273,6 +275,7 @@ public struct MeasurementLoop<ADE: ADESampler> {
                     average: meterDemand, importW: sample.powerImportW - sample.powerExportW, time: sample.time)
                 view.billedPeakW = aggregator.p1DemandView.billedPeakW(currentMonthPeakW: view.monthPeakDemandW)
                 reconcile(meterPeakW: view.monthPeakDemandW, trackedPeakW: tracked, time: sample.time)
+                reconcile(history: sample.details.peakHistory, tracked: aggregator.p1DemandView.monthHistory)
             }
             await output.live(.p1(sample, demand: view))
         case .p1(.rejected(let reason)):
@@ -339,6 +342,24 @@ public struct MeasurementLoop<ADE: ADESampler> {
             projectedQuarterHourDemandW: DemandView.projection(
                 average: tracker.runningDemandW, importW: importW, time: time),
             billedPeakW: tracker.billedPeakW(currentMonthPeakW: tracker.monthPeakW))
+    }
+
+    /// The meter's past months (0-0:98.1.0) against the ones emeter tracked: each month that differs is counted
+    /// once and logged once (``DemandTracker/disagreeing(meter:tracked:)``).
+    private mutating func reconcile(history: [P1Sample.MonthPeak], tracked: [DemandTracker.MonthPeak]) {
+        let fresh = history.filter { !reconciledMonths.contains($0.monthStart) }
+        guard !fresh.isEmpty else { return }
+        let tracked = tracked.filter { month in fresh.contains { $0.monthStart == month.monthStart } }
+        for month in tracked { reconciledMonths.insert(month.monthStart) }
+        for (month, ours) in DemandTracker.disagreeing(meter: fresh, tracked: tracked) {
+            health.peakMismatches += 1
+            logger.warning(
+                "the meter's peak for a past month (0-0:98.1.0) differs from the one emeter tracked; the meter's is billed",
+                metadata: [
+                    "month_utc": "\(CivilTime.iso8601(unixSeconds: month.monthStart))", "meter_w": "\(month.peakW)",
+                    "tracked_w": "\(ours)",
+                ])
+        }
     }
 
     /// The meter's month peak (1-0:1.6.0) against the one emeter tracked from the registers: a difference of more

@@ -74,8 +74,22 @@ public struct P1Sample: Equatable, Sendable {
         public var waterTime: Int64?
         /// Every M-Bus device the meter lists.
         public var mbus: [MBus] = []
+        /// `0-0:98.1.0`: the meter's own peaks of past months (Belgium), oldest first.
+        public var peakHistory: [MonthPeak] = []
 
         public init() {}
+    }
+
+    /// One month's peak quarter-hour demand as the meter states it.
+    public struct MonthPeak: Equatable, Sendable {
+        /// Start of the month (1st, 00:00 local), Unix seconds.
+        public var monthStart: Int64
+        public var peakW: Int64
+
+        public init(monthStart: Int64, peakW: Int64) {
+            self.monthStart = monthStart
+            self.peakW = peakW
+        }
     }
 
     /// One M-Bus device: `value` in thousandths of `unit` (m³ → litres), exact.

@@ -91,6 +91,12 @@ extension P1Sample {
                     valueMilli: try milli(device), unit: device.unit?.symbol,
                     captureTime: device.captureTime?.utcSeconds))
         }
+        for peak in reading.demand?.history ?? [] {
+            guard let month = peak.month?.utcSeconds, let value = peak.value,
+                let watts = try integer(value.shifted(by: 3), Self.powerRange)
+            else { continue }
+            details.peakHistory.append(MonthPeak(monthStart: month, peakW: watts))
+        }
         let gas = try litres(.gas)
         let water = try litres(.water)
         details.gasTime = gas?.1
