@@ -53,6 +53,12 @@ extension BoardFile {
                     + " serial \(p1.serial ?? "auto")")
         }
         if let eeprom { parts.append("EEPROM " + (eeprom.bus == "simulate" ? "simulated" : "on \(eeprom.bus)")) }
+        for output in outputs ?? [] {
+            let line =
+                output.simulate == true
+                ? "simulated" : "on \(output.chip ?? "?") line \(output.line?.description ?? "?")"
+            parts.append("output \(output.name) \(line)")
+        }
         return parts.joined(separator: "; ")
     }
 }
