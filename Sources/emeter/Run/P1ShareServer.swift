@@ -56,7 +56,7 @@ final class P1ShareServer: Sendable {
         self.registry = registry
         self.logger = logger
         port = listener.localAddress?.port ?? 0
-        address = listener.localAddress.map { "\($0)" } ?? "?"
+        address = Self.text(listener.localAddress)
     }
 
     /// Connected clients.
@@ -86,6 +86,14 @@ final class P1ShareServer: Sendable {
         let server = P1ShareServer(listener: listener, registry: registry, logger: logger)
         logger.info("P1 sharing: listening", metadata: ["address": "\(server.address)"])
         return server
+    }
+
+    /// `192.168.1.20:51234` or `[::1]:51234` for logs (NIO's own description repeats the address).
+    static func text(_ address: SocketAddress?) -> String {
+        guard let address, let ip = address.ipAddress, let port = address.port else {
+            return address.map { "\($0)" } ?? "?"
+        }
+        return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
     }
 
     /// Queues one whole telegram (or frame) for every client; drops clients that would exceed their buffer.
@@ -132,7 +140,7 @@ final class P1ShareServer: Sendable {
 
         /// Registers a new connection; `nil` when stopped or full (the caller closes it).
         func add(_ channel: any Channel) -> Client? {
-            let address = channel.remoteAddress.map { "\($0)" } ?? "?"
+            let address = P1ShareServer.text(channel.remoteAddress)
             let client = Client(channel: channel, address: address)
             let (added, count) = state.withLock { state -> (Bool, Int) in
                 guard !state.stopped, state.clients.count < P1ShareServer.maximumClients else {
