@@ -93,7 +93,7 @@ let package = Package(
                 "HAL", "CivilTime", "ADE9000", "P1", "Simulator", "Firmware", "MQTT", "Forwarding", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "YAML", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ] + nio  // P1 sharing (Run/P1ShareServer.swift)
         ),
 
         // Test doubles (scripted SPI device, in-memory serial port, manual clock) and the mosquitto launcher.
@@ -133,7 +133,7 @@ let package = Package(
             dependencies: [
                 "emeter", "HAL", "P1", "Firmware", "MQTT", "Forwarding", "Simulator", "TestSupport",
                 "YAML", logging,
-            ]
+            ] + nio
         ),
     ],
     swiftLanguageModes: [.v6]

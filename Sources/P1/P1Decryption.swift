@@ -428,6 +428,14 @@ public struct P1EncryptedStreamDecoder: Sendable {
     }
 
     public mutating func feed(_ bytes: some Sequence<UInt8>, _ handler: (P1StreamEvent) -> Void) {
+        feed(bytes, decrypted: { _ in }, handler)
+    }
+
+    /// ``feed(_:_:)`` that also hands each decrypted telegram (authentic, not replayed) to `decrypted`, before
+    /// it is framed.
+    public mutating func feed(
+        _ bytes: some Sequence<UInt8>, decrypted: ([UInt8]) -> Void, _ handler: (P1StreamEvent) -> Void
+    ) {
         var frames: [[UInt8]] = []
         for byte in bytes {
             if splitter.isSeeking && byte != P1DLMSFrame.tag {
@@ -453,6 +461,7 @@ public struct P1EncryptedStreamDecoder: Sendable {
                         lastAccepted: last.counter)
                 }
                 lastAccepted = P1FrameCounter(systemTitle: parsed.systemTitle, counter: parsed.frameCounter)
+                decrypted(plaintext)
                 framer.feed(plaintext) { event in
                     switch event {
                     case .telegram(let telegram): handler(.telegram(telegram))

@@ -62,6 +62,15 @@ public struct P1Reader<Port: SerialPort> {
     /// - Throws: `HALError` from opening the port (the caller backs off and polls again) or any read error other
     ///   than `.unavailable`.
     public mutating func poll(timeout: Duration, _ handler: (P1StreamEvent) -> Void) throws(HALError) {
+        var tap = P1NoTap()
+        try poll(timeout: timeout, tap: &tap, handler)
+    }
+
+    /// ``poll(timeout:_:)`` that also shows `tap` the bytes read and, for an encrypted meter, each decrypted
+    /// telegram (P1 sharing re-serves them).
+    public mutating func poll(
+        timeout: Duration, tap: inout some P1StreamTap, _ handler: (P1StreamEvent) -> Void
+    ) throws(HALError) {
         if port == nil {
             port = try open(configuration)
             openCount += 1
@@ -82,13 +91,19 @@ public struct P1Reader<Port: SerialPort> {
             throw error
         }
         port = current
-        feed(bytes, handler)
+        tap.received(bytes)
+        feed(bytes, tap: &tap, handler)
     }
 
     /// Feeds bytes received some other way (e.g. already read during auto-detection).
     public mutating func feed(_ bytes: [UInt8], _ handler: (P1StreamEvent) -> Void) {
+        var tap = P1NoTap()
+        feed(bytes, tap: &tap, handler)
+    }
+
+    private mutating func feed(_ bytes: [UInt8], tap: inout some P1StreamTap, _ handler: (P1StreamEvent) -> Void) {
         if decoder != nil {
-            decoder?.feed(bytes, handler)
+            decoder?.feed(bytes, decrypted: { tap.decrypted($0) }, handler)
         } else {
             framer.feed(bytes) { event in
                 switch event {
@@ -98,6 +113,21 @@ public struct P1Reader<Port: SerialPort> {
             }
         }
     }
+}
+
+/// Sees the bytes a ``P1Reader`` handles, e.g. to re-serve them to other readers (P1 sharing).
+public protocol P1StreamTap {
+    /// Bytes exactly as read from the port, before framing or decryption.
+    mutating func received(_ bytes: [UInt8])
+    /// One decrypted telegram of an encrypted meter, after its frame was authenticated and found not replayed.
+    mutating func decrypted(_ plaintext: [UInt8])
+}
+
+/// A tap that ignores everything.
+public struct P1NoTap: P1StreamTap {
+    public init() {}
+    public mutating func received(_ bytes: [UInt8]) {}
+    public mutating func decrypted(_ plaintext: [UInt8]) {}
 }
 
 /// Finds the line setting of an unknown meter.

@@ -87,7 +87,7 @@ let brokenBoards: [BrokenBoard] = [
     BrokenBoard(
         name: "typo in a key", yaml: replacing(validP1, "serial:", "serail:"),
         expected:
-            "bad.yaml:4:3: p1.serail: unknown key; did you mean `serial`? (known here: auth_key, data_request, key, port, serial, simulate)"
+            "bad.yaml:4:3: p1.serail: unknown key; did you mean `serial`? (known here: auth_key, data_request, key, port, serial, share, simulate)"
     ),
     BrokenBoard(
         name: "missing required field", yaml: replacing(validADE, "    wiring: 3P4W\n", ""),

@@ -178,3 +178,41 @@ extension P1Reader {
     }
 
 }
+
+/// Records what a reader's tap sees (P1 sharing).
+private struct RecordingTap: P1StreamTap {
+    var received: [UInt8] = []
+    var decrypted: [[UInt8]] = []
+    mutating func received(_ bytes: [UInt8]) { received += bytes }
+    mutating func decrypted(_ plaintext: [UInt8]) { decrypted.append(plaintext) }
+}
+
+@Test func tapSeesTheBytesAsReadAndEachDecryptedTelegram() throws {
+    let key: [UInt8] = Array(100..<116)
+    let box = MeterBox(try P1MeterSimulator(profile: .smartyEncrypted, seed: 3, encryptionKey: key))
+    let frames = [box.next(), box.next(), box.next()]
+    let port = InMemorySerialPort(maxChunk: 97)
+    port.enqueue(frames.flatMap { $0 })
+    var reader = P1Reader<InMemorySerialPort>(
+        configuration: .dsmr5, decryptor: try P1Decryptor(encryptionKey: key), port: port
+    ) { _ throws(HALError) in port }
+    var tap = RecordingTap()
+    var telegrams = 0
+    for _ in 0..<100 where tap.received.count < frames.joined().count {
+        try reader.poll(timeout: .milliseconds(10), tap: &tap) { if case .telegram = $0 { telegrams += 1 } }
+    }
+    #expect(tap.received == frames.flatMap { $0 })
+    #expect(telegrams == 3)
+    #expect(tap.decrypted.count == 3)
+    #expect(tap.decrypted.allSatisfy { $0.first == UInt8(ascii: "/") })
+    // The decrypted telegram is what a plaintext meter would send: it splits as one whole telegram.
+    var splitter = P1TelegramSplitter()
+    var whole: [[UInt8]] = []
+    for plaintext in tap.decrypted { splitter.feed(plaintext) { whole.append($0) } }
+    #expect(whole == tap.decrypted)
+    // Whole frames as read, cut by the frame splitter.
+    var frameSplitter = P1FrameSplitter()
+    var cut: [[UInt8]] = []
+    frameSplitter.feed(tap.received) { cut.append($0) }
+    #expect(cut == frames)
+}

@@ -290,12 +290,24 @@ struct BoardFile: ValidatedConfig, Equatable {
         /// the GCM tag check (the telegram CRC is still checked).
         var authKey: String?
         var simulate: P1Simulation?
+        /// Re-serve the telegrams to TCP clients (Home Assistant's DSMR integration, dsmr-reader), like ser2net.
+        var share: P1Share?
 
         enum CodingKeys: String, CodingKey {
-            case port, serial, key, simulate
+            case port, serial, key, simulate, share
             case authKey = "auth_key"
             case dataRequest = "data_request"
         }
+    }
+
+    /// P1 sharing: the telegrams exactly as read, served to any number of TCP clients.
+    struct P1Share: Codable, Equatable {
+        /// `address:port` to listen on: `0.0.0.0:2001` (every IPv4 interface), `127.0.0.1:2001`, `[::1]:2001`,
+        /// `[::]:2001`.
+        var listen: String
+        /// Encrypted meters (Smarty): serve the decrypted telegrams (`true`) or the frames as received (`false`,
+        /// default).
+        var decrypted: Bool?
     }
 
     struct DataRequest: Codable, Equatable {
@@ -560,10 +572,50 @@ extension BoardFile.P1Board {
         if authKey != nil && key == nil && simulate == nil {
             problems.append(FieldError(path + ["auth_key"], "only used with `key:` (an encrypted meter)"))
         }
+        if let share, ShareAddress(share.listen) == nil {
+            problems.append(
+                FieldError(
+                    path + ["share", "listen"],
+                    "expected an IP address and a port from 1 to 65535 like 0.0.0.0:2001, 127.0.0.1:2001 or "
+                        + "[::1]:2001, got `\(share.listen)`"))
+        }
+        if share?.decrypted == true && key == nil && simulate?.profile != "smarty" {
+            problems.append(
+                FieldError(path + ["share", "decrypted"], "only used with `key:` (an encrypted meter)"))
+        }
         return problems
     }
 }
 
 extension GPIOLineRef: Hashable {
     func hash(into hasher: inout Hasher) { hasher.combine(selector.description) }
+}
+
+/// The address P1 sharing listens on: an IPv4 literal and a port (`0.0.0.0:2001`), or a bracketed IPv6 literal and
+/// a port (`[::1]:2001`).
+struct ShareAddress: Equatable, CustomStringConvertible {
+    var host: String
+    var port: Int
+
+    init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (1...65535).contains(port)
+        else { return nil }
+        let host = text[..<colon]
+        if host.first == "[" && host.last == "]" {
+            let inner = host.dropFirst().dropLast()
+            let allowed = Set("0123456789abcdefABCDEF:.")
+            guard inner.contains(":"), inner.count <= 45, inner.allSatisfy(allowed.contains) else { return nil }
+            self.host = String(inner)
+        } else {
+            let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+            guard parts.count == 4,
+                parts.allSatisfy({ !$0.isEmpty && $0.count <= 3 && $0.allSatisfy(\.isASCII) && UInt8($0) != nil })
+            else { return nil }
+            self.host = String(host)
+        }
+        self.port = port
+    }
+
+    var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }

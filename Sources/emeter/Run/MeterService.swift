@@ -41,8 +41,11 @@ struct MeterService: Service {
         let (events, continuation) = AsyncStream<LoopEvent>.makeStream(bufferingPolicy: .bufferingNewest(4096))
         // The first telegram's equipment id, for choosing the device id (readings wait in `events` meanwhile).
         let firstEquipmentID = Mutex<String?>(nil)
+        let share = try await startP1Share()
+        defer { share?.stop() }
         let p1 = try P1Source.start(
-            board: board, boardPath: boardPath, stateDirectory: stateDirectory, wallClock: wallClock, logger: logger
+            board: board, boardPath: boardPath, stateDirectory: stateDirectory, share: share, wallClock: wallClock,
+            logger: logger
         ) { event in
             if case .sample(let sample) = event {
                 firstEquipmentID.withLock { $0 = $0 ?? sample.details.equipmentID ?? "" }
@@ -279,6 +282,25 @@ struct MeterService: Service {
                     privateKeyFile: entry.keyFile)
             }
             return MQTTForwarder(configuration: configuration, logger: logger)
+        }
+    }
+
+    /// P1 sharing (`p1.share.listen`), when configured: listening before the reader starts, so no telegram is
+    /// missed.
+    /// - Throws: `RunFailure` (unavailable) when the address cannot be bound.
+    private func startP1Share() async throws -> P1ShareServer? {
+        guard let share = board.p1?.share else { return nil }
+        guard let address = ShareAddress(share.listen) else {
+            throw RunFailure(
+                description: "\(boardPath): p1.share.listen: not an address:port: `\(share.listen)`",
+                exitCode: ExitStatus.dataError)
+        }
+        do {
+            return try await P1ShareServer.start(host: address.host, port: address.port, logger: logger)
+        } catch {
+            throw RunFailure(
+                description: "\(boardPath): p1.share.listen: cannot listen on \(address): \(error)",
+                exitCode: ExitStatus.unavailable)
         }
     }
 

@@ -62,6 +62,10 @@ final class P1ReaderThread: Sendable {
     let detectionWindow: Duration
     /// Encrypted meters: where the last accepted frame counter is kept across restarts (`nil`: memory only).
     let frameCounterPath: String?
+    /// P1 sharing: where every telegram read is re-served (`nil`: not shared).
+    let share: P1ShareServer?
+    /// Encrypted meters: share the decrypted telegrams instead of the frames as read.
+    let shareDecrypted: Bool
     private let logger: Logger
     private let onEvent: @Sendable (Event) -> Void
     /// The board's wall clock, Unix milliseconds: when a telegram was received.
@@ -76,12 +80,15 @@ final class P1ReaderThread: Sendable {
 
     init(
         endpoint: P1Endpoint, serial: SerialConfiguration?, decryptor: P1Decryptor?, dataRequest: DataRequestLine,
-        detectionWindow: Duration = .seconds(22), frameCounterPath: String? = nil,
+        detectionWindow: Duration = .seconds(22), frameCounterPath: String? = nil, share: P1ShareServer? = nil,
+        shareDecrypted: Bool = false,
         wallClock: @escaping @Sendable () -> Int64 = SystemClock.unixMilliseconds, logger: Logger,
         onEvent: @escaping @Sendable (Event) -> Void
     ) {
         self.wallClock = wallClock
         self.frameCounterPath = frameCounterPath
+        self.share = share
+        self.shareDecrypted = shareDecrypted
         self.detectionWindow = detectionWindow
         self.endpoint = endpoint
         self.serial = serial
@@ -162,6 +169,8 @@ final class P1ReaderThread: Sendable {
         let start = ContinuousClock.now
         var saved = loadFrameCounter()
         var savedAt = ContinuousClock.now
+        // Bytes read during auto-detection are not shared: sharing starts at the first telegram after it.
+        var tap = P1ShareTap(server: share, encrypted: decryptor != nil, decrypted: shareDecrypted)
         defer {
             if let last = reader?.lastAccepted, last != saved { saveFrameCounter(last) }
         }
@@ -204,11 +213,12 @@ final class P1ReaderThread: Sendable {
             do {
                 let lostBefore = current.lostCount
                 let bytesBefore = current.statistics.bytes
-                try current.poll(timeout: .milliseconds(200)) { event in
+                try current.poll(timeout: .milliseconds(200), tap: &tap) { event in
                     onEvent(.stream(event, receivedAt: wallClock()))
                 }
                 reader = current
                 if current.lostCount > lostBefore {
+                    tap.reset()
                     // Gone during this poll, even right after opening (a dongle or ser2net that accepts and
                     // closes): back off, or the reader would reconnect in a tight loop.
                     onEvent(

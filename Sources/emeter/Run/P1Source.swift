@@ -21,7 +21,7 @@ struct P1Source {
     /// - Parameter stateDirectory: Where an encrypted meter's last frame counter is kept (`p1-frame-counter`).
     /// - Parameter wallClock: The board's wall clock, Unix milliseconds (stamps every telegram).
     static func start(
-        board: BoardFile, boardPath: String, stateDirectory: String? = nil,
+        board: BoardFile, boardPath: String, stateDirectory: String? = nil, share: P1ShareServer? = nil,
         wallClock: @escaping @Sendable () -> Int64 = SystemClock.unixMilliseconds, logger: Logger,
         onEvent: @escaping @Sendable (P1Event) -> Void
     ) throws -> P1Source? {
@@ -75,7 +75,8 @@ struct P1Source {
         let serial = p1.serial.flatMap { $0 == "auto" ? nil : SerialConfiguration(parsing: $0) }
         let thread = P1ReaderThread(
             endpoint: endpoint, serial: serial, decryptor: decryptor, dataRequest: request,
-            frameCounterPath: stateDirectory.map { $0 + "/p1-frame-counter" }, wallClock: wallClock, logger: logger
+            frameCounterPath: stateDirectory.map { $0 + "/p1-frame-counter" }, share: share,
+            shareDecrypted: p1.share?.decrypted ?? false, wallClock: wallClock, logger: logger
         ) { event in
             switch event {
             case .stream(let event, let time): onEvent(P1Event(event, receivedAt: time))
