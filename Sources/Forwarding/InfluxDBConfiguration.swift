@@ -51,9 +51,14 @@ public struct InfluxDBConfiguration: Codable, Sendable, Equatable {
     public var token: HTTPSecret?
     /// Measurement name (default `emeter_interval`).
     public var measurement: String?
+    /// At most this many records per write request when a backlog drains (default 100; 1 = one per request).
+    public var batchSize: Int?
     public var timeout: HTTPTimeouts
     /// Pause on 401/403/404 or a redirect, seconds (default 600).
     public var pause: Double?
+
+    /// The default ``batchSize``.
+    public static let defaultBatchSize = 100
 
     /// The default measurement.
     public static let defaultMeasurement = "emeter_interval"
@@ -61,8 +66,8 @@ public struct InfluxDBConfiguration: Codable, Sendable, Equatable {
     public init(
         url: String, version: Int? = nil, database: String? = nil, retentionPolicy: String? = nil,
         username: String? = nil, password: HTTPSecret? = nil, org: String? = nil, bucket: String? = nil,
-        token: HTTPSecret? = nil, measurement: String? = nil, timeout: HTTPTimeouts = HTTPTimeouts(),
-        pause: Double? = nil
+        token: HTTPSecret? = nil, measurement: String? = nil, batchSize: Int? = nil,
+        timeout: HTTPTimeouts = HTTPTimeouts(), pause: Double? = nil
     ) {
         self.url = url
         self.version = version
@@ -74,6 +79,7 @@ public struct InfluxDBConfiguration: Codable, Sendable, Equatable {
         self.bucket = bucket
         self.token = token
         self.measurement = measurement
+        self.batchSize = batchSize
         self.timeout = timeout
         self.pause = pause
     }
@@ -81,6 +87,7 @@ public struct InfluxDBConfiguration: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case url, version, database, username, password, org, bucket, token, measurement, timeout, pause
         case retentionPolicy = "retention_policy"
+        case batchSize = "batch_size"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -95,6 +102,7 @@ public struct InfluxDBConfiguration: Codable, Sendable, Equatable {
         bucket = try container.decodeIfPresent(String.self, forKey: .bucket)
         token = try container.decodeIfPresent(HTTPSecret.self, forKey: .token)
         measurement = try container.decodeIfPresent(String.self, forKey: .measurement)
+        batchSize = try container.decodeIfPresent(Int.self, forKey: .batchSize)
         timeout = try container.decodeIfPresent(HTTPTimeouts.self, forKey: .timeout) ?? HTTPTimeouts()
         pause = try container.decodeIfPresent(Double.self, forKey: .pause)
     }
@@ -115,6 +123,8 @@ public struct InfluxDBEndpoint: Sendable, Equatable {
     /// For logs: the write URL without userinfo (the query holds no secret: credentials go in a header).
     public var displayName: String
     public var measurement: String
+    /// Records per write request at most.
+    public var batchSize: Int
 
     /// Checks `configuration` and resolves its secrets.
     /// - Parameters:
@@ -137,6 +147,10 @@ public struct InfluxDBEndpoint: Sendable, Equatable {
                 field: "measurement", "expected a non-empty name not starting with `_`, got `\(measurement)`")
         }
         self.measurement = measurement
+        batchSize = configuration.batchSize ?? InfluxDBConfiguration.defaultBatchSize
+        guard (1...5000).contains(batchSize) else {
+            throw HTTPConfigurationError(field: "batch_size", "expected 1 to 5000 records, got \(batchSize)")
+        }
         var base = configuration.url
         while base.hasSuffix("/") { base.removeLast() }
 

@@ -12,9 +12,9 @@ import NIOHTTP1
 /// Forwards interval records to InfluxDB as line protocol (``InfluxLineProtocol``): one `POST` per record, to
 /// `/write?db=…&precision=s` (v1) or `/api/v2/write?org=…&bucket=…&precision=s` with `Authorization: Token …` (v2).
 ///
-/// One record per request (one point per record part): the drain sends one record at a time and acknowledges it in
-/// the ring only after InfluxDB's `204`. A re-sent point has the same series and timestamp, so InfluxDB overwrites
-/// it (at least once, never counted twice).
+/// A backlog drains in batches of up to `batch_size` records per request (``maximumBatch``; one point per record
+/// part), acknowledged in the ring only after InfluxDB's `204`. A re-sent point has the same series and timestamp,
+/// so InfluxDB overwrites it (at least once, never counted twice).
 ///
 /// Statuses map by ``HTTPStatusPolicy`` (generic backend): 2xx acknowledged; 400 (unparsable or partial write,
 /// e.g. a field type conflict), 413 and 422 (outside the retention period) drop the record; 401/403 (credentials)
@@ -23,6 +23,8 @@ import NIOHTTP1
 /// Live readings and health are not sent. Call ``shutdown()`` before releasing the forwarder.
 public actor InfluxDBForwarder: Forwarder {
     public nonisolated let name: String
+    /// `batch_size` (default 100).
+    public nonisolated let maximumBatch: Int
 
     private let endpoint: InfluxDBEndpoint
     private let device: String
@@ -52,6 +54,7 @@ public actor InfluxDBForwarder: Forwarder {
         self.logger = logger
         self.now = now
         name = endpoint.displayName
+        maximumBatch = endpoint.batchSize
         transport = HTTPTransport(timeouts: configuration.timeout)
     }
 
@@ -61,9 +64,17 @@ public actor InfluxDBForwarder: Forwarder {
     /// Writes `record`'s points; returns when InfluxDB answered 2xx. A record with no part succeeds without a
     /// request.
     public func send(_ record: IntervalRecord) async throws(ForwardError) {
+        try await send(batch: [record])
+    }
+
+    /// Writes the points of `records` in one request; returns when InfluxDB answered 2xx. Records with no part
+    /// are skipped (no request when none has one).
+    public func send(batch records: [IntervalRecord]) async throws(ForwardError) {
         guard !isShutDown else { throw ForwardError(.retry(after: nil), "\(name): forwarder is shut down") }
-        let lines = InfluxLineProtocol.lines(for: record, device: device, measurement: endpoint.measurement)
-        guard !lines.isEmpty else { return }
+        let lines = records.flatMap {
+            InfluxLineProtocol.lines(for: $0, device: device, measurement: endpoint.measurement)
+        }
+        guard !lines.isEmpty, let first = records.first, let last = records.last else { return }
         var headers: HTTPHeaders = ["Content-Type": "text/plain; charset=utf-8"]
         headers.add(name: "User-Agent", value: "emeter")
         if let authorization = endpoint.authorization { headers.add(name: "Authorization", value: authorization) }
@@ -79,7 +90,8 @@ public actor InfluxDBForwarder: Forwarder {
             throw ForwardError(
                 action, "\(name): \(HTTPResponseText.problem(url: endpoint.writeURL, response, slashHint: false))")
         } catch {
-            HTTPForwarderLog.log(error, what: "record \(record.id)", logger: logger)
+            let what = records.count == 1 ? "record \(first.id)" : "\(records.count) records \(first.id)...\(last.id)"
+            HTTPForwarderLog.log(error, what: what, logger: logger)
             throw error
         }
     }

@@ -115,6 +115,7 @@ struct InfluxDBForwarderTests {
             endpointError(InfluxDBConfiguration(url: url, database: "d", org: "o", bucket: "b", token: "t"))?.field
                 == "database")
         #expect(endpointError(InfluxDBConfiguration(url: url, database: "d", measurement: ""))?.field == "measurement")
+        #expect(endpointError(InfluxDBConfiguration(url: url, database: "d", batchSize: 0))?.field == "batch_size")
         #expect(endpointError(InfluxDBConfiguration(url: url, database: "d")) == nil)
     }
 
@@ -213,6 +214,42 @@ struct InfluxDBForwarderTests {
             #expect(error?.action == action)
             #expect(error?.message.contains("HTTP \(status)") == true)
             #expect(error?.message.contains("field type conflict") == true)
+        }
+    }
+
+    /// Batched drain: 5 records, batches of 3. The first batch is refused for good (400), so its records go one at
+    /// a time and only the bad one (the second) is dropped; the rest drains as one batch of 2. Everything else is
+    /// acknowledged exactly once in the ring.
+    @Test func backlogDrainsInBatchesAndARefusedBatchIsSentOneByOne() async throws {
+        try await withHTTPTestServer { server in
+            server.enqueue(
+                "/write", .status(400, #"{"error":"unable to parse"}"#), .status(204),
+                .status(400, #"{"error":"partial write"}"#), .status(204), .status(204))
+            let store = try RecordStore(storage: RAMRingStorage(), nominalInterval: 60, logger: Logger(label: "test"))
+            let consumer = ConsumerID("influxdb")
+            try await store.register(consumer)
+            for minute in 0..<5 { _ = try await store.append(record(Int64(minute), importWh: Int64(10 + minute))) }
+            let forwarder = try InfluxDBForwarder(
+                configuration: InfluxDBConfiguration(url: server.baseURL, database: "emeter", batchSize: 3),
+                device: "d", logger: HTTPLogCapture().logger())
+            #expect(forwarder.maximumBatch == 3)
+            let drain = ForwardingDrain(
+                store: store, consumer: consumer, forwarder: forwarder, clock: ManualClock(),
+                logger: Logger(label: "test"))
+            let task = Task { await drain.run() }
+            for _ in 0..<2000 where await store.statistics.backlog["influxdb"] != 0 {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            task.cancel()
+            let statistics = await task.value
+            await forwarder.shutdown()
+            #expect(statistics.delivered == 4)
+            #expect(statistics.dropped == 1)
+            let lineCounts = server.requests.map { $0.text.split(separator: "\n").count }
+            #expect(lineCounts == [3, 1, 1, 1, 2])
+            // The third request was the second record alone: the one dropped.
+            #expect(server.requests.count == 5 && server.requests[2].text.contains("import_t1_wh=11i"))
+            #expect(await store.statistics.backlog["influxdb"] == 0)
         }
     }
 

@@ -49,7 +49,8 @@ struct InfluxDBRoundTripTests {
             for minute in 0..<5 { _ = try await store.append(Self.backlogRecord(Int64(minute))) }
             let device = "meter 1,a=b"  // needs escaping as a tag value
             let forwarder = try InfluxDBForwarder(
-                configuration: InfluxDBConfiguration(url: influx.baseURL, version: 1, database: "emeter"),
+                configuration: InfluxDBConfiguration(
+                    url: influx.baseURL, version: 1, database: "emeter", batchSize: 2),
                 device: device, logger: HTTPLogCapture().logger())
             let drain = ForwardingDrain(
                 store: store, consumer: consumer, forwarder: forwarder, clock: ManualClock(),
