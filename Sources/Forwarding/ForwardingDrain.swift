@@ -20,8 +20,8 @@ public struct DrainStatistics: Sendable, Equatable {
 ///
 /// One record is in flight per forwarder (or one batch of consecutive records, for a forwarder whose
 /// ``Forwarder/maximumBatch`` is above 1, such as InfluxDB), so a backlog drains at the backend's acknowledgement
-/// rate and never floods it. A record that failed stays pinned in the ring (it is not merged) until it is delivered, so a
-/// backend never receives two records that overlap. Failures follow `ForwardError.Action`: `.retry` backs off
+/// rate and never floods it. A record that failed stays pinned in the ring (it is not merged) until it is
+/// delivered, so a backend never receives two records that overlap. Failures follow `ForwardError.Action`: `.retry` backs off
 /// (exponential with full jitter, base 1 s, cap 60 s, at least `Retry-After`), `.pause` waits long and logs
 /// critically, `.drop` counts the record as dead-lettered and acknowledges it so the queue moves on.
 ///
