@@ -38,6 +38,12 @@ public protocol Forwarder: Sendable {
     func run() async
     /// Delivers one closed interval record; returns when the backend acknowledged it.
     func send(_ record: IntervalRecord) async throws(ForwardError)
+    /// How many records ``send(batch:)`` takes at most. Default 1: the drain calls ``send(_:)`` only.
+    var maximumBatch: Int { get }
+    /// Delivers consecutive records (oldest first) in one request; returns when the backend acknowledged all of
+    /// them. A `.drop` means at least one of them is refused for good (the drain then sends them one at a time to
+    /// find it). Default: ``send(_:)`` for each.
+    func send(batch records: [IntervalRecord]) async throws(ForwardError)
     /// Publishes a live reading, best effort (a backend may drop or rate-limit live data).
     func publish(_ reading: LiveReading) async
     /// Publishes the health counters, best effort.
@@ -51,6 +57,12 @@ public protocol Forwarder: Sendable {
 }
 
 extension Forwarder {
+    public var maximumBatch: Int { 1 }
+
+    public func send(batch records: [IntervalRecord]) async throws(ForwardError) {
+        for record in records { try await send(record) }
+    }
+
     public func publish(_ event: ControlEvent) async {}
     public func publish(_ alert: AlertMonitor.Event) async {}
 }

@@ -18,9 +18,10 @@ public struct DrainStatistics: Sendable, Equatable {
 /// after the forwarder's `send` returned (PUBACK or 2xx), so nothing acknowledged by the backend is ever kept
 /// back and nothing unacknowledged is ever lost.
 ///
-/// One record is in flight per forwarder, so a backlog drains at the backend's acknowledgement rate and never
-/// floods it. A record that failed stays pinned in the ring (it is not merged) until it is delivered, so a
-/// backend never receives two records that overlap. Failures follow `ForwardError.Action`: `.retry` backs off
+/// One record is in flight per forwarder (or one batch of consecutive records, for a forwarder whose
+/// ``Forwarder/maximumBatch`` is above 1, such as InfluxDB), so a backlog drains at the backend's acknowledgement
+/// rate and never floods it. A record that failed stays pinned in the ring (it is not merged) until it is
+/// delivered, so a backend never receives two records that overlap. Failures follow `ForwardError.Action`: `.retry` backs off
 /// (exponential with full jitter, base 1 s, cap 60 s, at least `Retry-After`), `.pause` waits long and logs
 /// critically, `.drop` counts the record as dead-lettered and acknowledges it so the queue moves on.
 ///
@@ -86,6 +87,37 @@ public struct ForwardingDrain<C: Clock>: Sendable where C.Duration == Duration {
         return .delivered
     }
 
+    /// Sends `records` (consecutive, handed out together by the ring for this consumer, all pinned) in one request
+    /// and settles them: all acknowledged through the last when the backend took them. When the backend refuses
+    /// the batch for good (`.drop`), one of them is bad: they are sent again one at a time, so only the bad one is
+    /// dropped (at least once: InfluxDB overwrites a point written twice, other backends de-duplicate by `id`).
+    /// Any other failure keeps them all pinned.
+    public func deliver(batch records: [IntervalRecord], statistics: inout DrainStatistics) async -> Outcome {
+        guard records.count > 1, let last = records.last else {
+            guard let record = records.first else { return .delivered }
+            return await deliver(record, statistics: &statistics)
+        }
+        do {
+            try await forwarder.send(batch: records)
+        } catch {
+            statistics.failedAttempts += 1
+            guard error.action == .drop else { return .failed(error) }
+            logger.warning(
+                "\(forwarder.name): a batch of \(records.count) records was refused (\(error.message)); sending them one at a time"
+            )
+            for record in records {
+                switch await deliver(record, statistics: &statistics) {
+                case .delivered, .dropped: continue
+                case let other: return other
+                }
+            }
+            return .delivered
+        }
+        if let failure = await acknowledge(last, statistics: &statistics) { return .storageFailed(failure) }
+        statistics.delivered += records.count
+        return .delivered
+    }
+
     /// Acknowledges `record` in the ring; the error when the ring could not store that (counted, logged).
     private func acknowledge(_ record: IntervalRecord, statistics: inout DrainStatistics) async -> RingError? {
         do {
@@ -109,9 +141,18 @@ public struct ForwardingDrain<C: Clock>: Sendable where C.Duration == Duration {
         var random = random
         var statistics = DrainStatistics()
         var attempt = 0
+        let batchLimit = max(1, forwarder.maximumBatch)
         while !Task.isCancelled {
-            guard let record = await store.next(for: consumer) else { break }
-            switch await deliver(record, statistics: &statistics) {
+            let outcome: Outcome
+            if batchLimit > 1 {
+                let records = await store.next(for: consumer, limit: batchLimit)
+                guard !records.isEmpty else { break }
+                outcome = await deliver(batch: records, statistics: &statistics)
+            } else {
+                guard let record = await store.next(for: consumer) else { break }
+                outcome = await deliver(record, statistics: &statistics)
+            }
+            switch outcome {
             case .delivered, .dropped:
                 attempt = 0
             case .storageFailed:

@@ -43,7 +43,8 @@ struct Emeter: AsyncParsableCommand {
 
             \(ExitStatus.help)
             """,
-        version: "emeter 0.9.0 (P1: DSMR 2.2–5, e-MUCS, Smarty; ADE9000; MQTT 3.1.1, HTTP JSON, Orion, ThingSpeak)",
+        version:
+            "emeter 0.9.0 (P1: DSMR 2.2–5, e-MUCS, Smarty; ADE9000; MQTT 3.1.1, HTTP JSON, Orion, ThingSpeak, InfluxDB)",
         subcommands: [
             RunCommand.self, P1Command.self, ADE9000Command.self, CalibrateCommand.self, SimulateCommand.self,
             BoardCommand.self, RingCommand.self,

@@ -301,6 +301,15 @@ func brokenConfigurationGivesAPreciseError(yaml: String, expected: String) {
         yaml: "forward:\n  - thingspeak:\n      api_key: env:TS_KEY\n      fields: {field1: p1.import_t1_wh}\n",
         file: "t.yaml")
     #expect(thingspeak.forward?.first?.thingspeak?.fields?["field1"] == "p1.import_t1_wh")
+    let influxdb = try YAMLFile.decode(
+        RunConfig.self,
+        yaml: "forward:\n  - influxdb:\n      url: http://influx.local:8086\n      version: 1\n      database: emeter\n"
+            + "      retention_policy: one_year\n      username: meter\n      password: file:/etc/emeter/pw\n"
+            + "      measurement: energy\n      timeout: 10\n      pause: 60\n"
+            + "  - influxdb: {url: http://h:8086, version: 2, org: home, bucket: b, token: env:T}\n",
+        file: "i.yaml")
+    #expect(influxdb.forward?.first?.influxdb?.retentionPolicy == "one_year")
+    #expect(influxdb.forward?.last?.influxdb?.org == "home")
     #expect(config.forward?[1].http?.url == "https://example.org/api/readings/")
     #expect(config.forward?[2].orion?.service == "energy")
 }
@@ -311,6 +320,6 @@ func brokenConfigurationGivesAPreciseError(yaml: String, expected: String) {
         _ = try YAMLFile.decode(RunConfig.self, yaml: yaml, file: "c.yaml")
     } throws: { error in
         (error as? ConfigErrors)?.errors.first?.message
-            == "expected exactly one of `url:`, `http:`, `orion:` or `thingspeak:`"
+            == "expected exactly one of `url:`, `http:`, `orion:`, `thingspeak:` or `influxdb:`"
     }
 }

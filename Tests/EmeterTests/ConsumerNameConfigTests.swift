@@ -34,3 +34,30 @@ import Testing
             == "forward[0] has the same ring name `mqtt:broker/emeter`; give one of them another `name:`"
     }
 }
+
+/// Issue 13: `influxdb:` entries decode (v1 and v2) and get a ring name from host, path and database or org/bucket.
+@Test func influxDBForwardersDecodeWithRingNames() throws {
+    let yaml = """
+        stdout: {records: false}
+        forward:
+          - influxdb: {url: "http://influx.local:8086/", version: 1, database: emeter, password: env:P, username: u}
+          - influxdb:
+              url: https://cloud.example/influx
+              version: 2
+              org: home
+              bucket: meters
+              token: file:/etc/emeter/influx-token
+        """
+    let config = try YAMLFile.decode(RunConfig.self, yaml: yaml, file: "c.yaml")
+    #expect(config.consumerNames == ["influxdb:influx.local/emeter", "influxdb:cloud.example/influx/home/meters"])
+    #expect(config.forward?[0].influxdb?.database == "emeter")
+    #expect(config.forward?[1].influxdb?.effectiveVersion == 2)
+    #expect {
+        _ = try YAMLFile.decode(
+            RunConfig.self,
+            yaml: "forward:\n  - influxdb: {url: http://h:8086, database: d}\n    url: http://h/x\n", file: "c.yaml")
+    } throws: { error in
+        (error as? ConfigErrors)?.errors.first?.message
+            == "expected exactly one of `url:`, `http:`, `orion:`, `thingspeak:` or `influxdb:`"
+    }
+}

@@ -93,6 +93,27 @@ struct RingConsumerTests {
         #expect(RingTotals(ring.records.map { $0 }) == RingTotals(records.dropFirst()))
     }
 
+    /// A batch handed out with `next(for:limit:)` (InfluxDB's batched drain) is pinned as a whole: none of its records
+    /// merges while it is in flight, the same batch is handed out again until acknowledged, and one acknowledgement
+    /// through its last record frees it all.
+    @Test func inFlightBatchIsNotMerged() throws {
+        var ring = try ReadingRing(storage: RAMRingStorage())
+        try ring.register(a)
+        let records = typicalRingRecords(500)
+        for record in records.prefix(3) { try ring.append(record) }
+        let batch = try ring.next(for: a, limit: 5)
+        #expect(batch.map(\.sequences) == [1...1, 2...2, 3...3])
+        for record in records.dropFirst(3) { try ring.append(record) }
+        #expect(ring.mergeCount > 400)
+        #expect(Array(ring.records.prefix(3)) == batch)
+        #expect(ring.records[3].flags.contains(.merged))
+        #expect(try ring.next(for: a, limit: 3) == batch)
+        try ring.acknowledge(a, through: 3)
+        #expect(ring.records.first?.firstSequence == 4)
+        #expect(RingTotals(ring.records.map { $0 }) == RingTotals(records.dropFirst(3)))
+        #expect(try ring.next(for: a, limit: 0).count == 1)
+    }
+
     /// Records one consumer acknowledged may still merge for the other, never across either's position.
     @Test func mergesNeverStraddleAConsumerPosition() throws {
         var ring = try ReadingRing(storage: RAMRingStorage())

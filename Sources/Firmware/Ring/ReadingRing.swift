@@ -445,6 +445,20 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         return entry.record
     }
 
+    /// Up to `limit` (at least 1) of the oldest records `consumer` has not acknowledged, oldest first, all now pinned
+    /// as in flight (none of them will be merged) for a backend that takes several records per request. Returns
+    /// the same first record until it is acknowledged; empty when the consumer is up to date.
+    /// - Throws: `.unknownConsumer` when `consumer` is not registered.
+    public mutating func next(for consumer: ConsumerID, limit: Int) throws(RingError) -> [IntervalRecord] {
+        guard let slot = slot(of: consumer), let acked = state.cursors[slot] else {
+            throw RingError(.unknownConsumer, "\(consumer) is not registered")
+        }
+        let records = state.entries.lazy.filter { $0.record.lastSequence > acked }.prefix(max(1, limit)).map(\.record)
+        guard let last = records.last else { return [] }
+        inFlight[slot] = max(inFlight[slot] ?? 0, last.lastSequence)
+        return Array(records)
+    }
+
     /// Records that `consumer`'s backend accepted everything up to and including `lastSequence`, which must be
     /// the `lastSequence` of a record handed out by ``next(for:)``. Acknowledging an older position again is a
     /// no-op (a duplicate ack). Records every consumer acknowledged are freed.

@@ -13,6 +13,9 @@ public protocol RecordStoring: Actor {
     func setConsumers(_ consumers: [ConsumerID]) throws(RingError)
     /// The oldest record `consumer` has not acknowledged, waiting until one is stored; `nil` when cancelled.
     func next(for consumer: ConsumerID) async -> IntervalRecord?
+    /// Up to `limit` of the oldest records `consumer` has not acknowledged, oldest first and all pinned, waiting
+    /// until one is stored; empty when cancelled. Default: the one record of ``next(for:)``.
+    func next(for consumer: ConsumerID, limit: Int) async -> [IntervalRecord]
     /// The oldest unacknowledged record right now, without waiting.
     func peek(for consumer: ConsumerID) -> IntervalRecord?
     /// The backend accepted everything through `lastSequence`.
@@ -28,6 +31,11 @@ public protocol RecordStoring: Actor {
 
 extension RecordStoring {
     public var lastRecordEnd: Int64? { nil }
+
+    public func next(for consumer: ConsumerID, limit: Int) async -> [IntervalRecord] {
+        guard let record = await next(for: consumer) else { return [] }
+        return [record]
+    }
 }
 
 public struct RecordStoreStatistics: Sendable, Equatable {
@@ -141,6 +149,16 @@ public actor RecordStore<Storage: RingStorage>: RecordStoring {
             }
         }
         return nil
+    }
+
+    public func next(for consumer: ConsumerID, limit: Int) async -> [IntervalRecord] {
+        guard let first = await next(for: consumer) else { return [] }
+        do {
+            let records = try ring.next(for: consumer, limit: limit)
+            return records.isEmpty ? [first] : records
+        } catch {
+            return [first]
+        }
     }
 
     public func acknowledge(_ consumer: ConsumerID, through lastSequence: UInt32) throws(RingError) {

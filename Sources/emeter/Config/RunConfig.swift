@@ -117,7 +117,7 @@ struct RunConfig: ValidatedConfig, Equatable {
     }
 
     /// One backend: `url:` (MQTT, or a plain HTTP JSON endpoint), or one of the sections `http:`, `orion:`,
-    /// `thingspeak:` for the HTTP backends with their own settings.
+    /// `thingspeak:`, `influxdb:` for the HTTP backends with their own settings.
     struct ForwardConfig: Codable, Equatable {
         /// `mqtt://[user[:password]@]host[:port][/prefix]`, `mqtts://…`, or `http(s)://…` (JSON POST, no auth).
         var url: String?
@@ -127,6 +127,8 @@ struct RunConfig: ValidatedConfig, Equatable {
         var orion: OrionConfiguration?
         /// ThingSpeak channel update (field1..8).
         var thingspeak: ThingSpeakConfiguration?
+        /// InfluxDB line protocol (v1 `/write?db=`, v2 `/api/v2/write?org=&bucket=`).
+        var influxdb: InfluxDBConfiguration?
         /// Overrides a password in the URL: the value, `env:NAME` or `file:PATH` (a file readable only by you).
         var password: String?
         /// MQTT: announce Home Assistant discovery configs (default true).
@@ -147,7 +149,7 @@ struct RunConfig: ValidatedConfig, Equatable {
         init(url: String) { self.url = url }
 
         enum CodingKeys: String, CodingKey {
-            case url, password, discovery, http, orion, thingspeak, name
+            case url, password, discovery, http, orion, thingspeak, influxdb, name
             case discoveryPrefix = "discovery_prefix"
             case caFile = "ca_file"
             case certFile = "cert_file"
@@ -219,12 +221,15 @@ struct RunConfig: ValidatedConfig, Equatable {
             }
         }
         for (index, forward) in (forward ?? []).enumerated() {
-            let kinds = [forward.url != nil, forward.http != nil, forward.orion != nil, forward.thingspeak != nil]
+            let kinds = [
+                forward.url != nil, forward.http != nil, forward.orion != nil, forward.thingspeak != nil,
+                forward.influxdb != nil,
+            ]
             if kinds.filter({ $0 }).count != 1 {
                 problems.append(
                     FieldError(
                         ["forward", String(index)],
-                        "expected exactly one of `url:`, `http:`, `orion:` or `thingspeak:`"))
+                        "expected exactly one of `url:`, `http:`, `orion:`, `thingspeak:` or `influxdb:`"))
             }
             if let url = forward.url {
                 let scheme = url.split(separator: ":").first.map { $0.lowercased() } ?? ""
@@ -381,13 +386,21 @@ extension RunConfig.ControllerConfig {
 extension RunConfig.ForwardConfig {
     /// The stable name under which the offline ring keeps this forwarder's position: `name:` when given,
     /// otherwise `mqtt:<host>/<prefix>` for an MQTT URL, `http:<host><path>` for an HTTP URL or `http:` section,
-    /// `orion:<host><path>`, `thingspeak:<host><path>`. No credentials, port or query go into it, so changing a
+    /// `orion:<host><path>`, `thingspeak:<host><path>`, `influxdb:<host><path>/<database or org/bucket>`. No credentials, port or query go into it, so changing a
     /// password or port keeps the position; the order of the `forward:` list does not matter.
     var consumerName: String {
         if let name { return name }
         if let http { return "http:" + Self.hostAndPath(http.url) }
         if let orion { return "orion:" + Self.hostAndPath(orion.url) }
         if let thingspeak { return "thingspeak:" + Self.hostAndPath(thingspeak.url) }
+        if let influxdb {
+            var path = Self.hostAndPath(influxdb.url)
+            while path.hasSuffix("/") { path.removeLast() }
+            let target =
+                influxdb.effectiveVersion == 1
+                ? (influxdb.database ?? "") : "\(influxdb.org ?? "")/\(influxdb.bucket ?? "")"
+            return "influxdb:\(path)/\(target)"
+        }
         guard let url else { return "forward" }
         if url.lowercased().hasPrefix("http") { return "http:" + Self.hostAndPath(url) }
         if case .success(let mqtt) = MQTTForwarderConfiguration.parse(url: url, device: "emeter") {

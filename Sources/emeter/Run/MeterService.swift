@@ -222,6 +222,8 @@ struct MeterService: Service {
                 } else if let thingspeak = entry.thingspeak {
                     forwarders.append(
                         try ThingSpeakForwarder(configuration: thingspeak, device: device, logger: logger))
+                } else if let influxdb = entry.influxdb {
+                    forwarders.append(try InfluxDBForwarder(configuration: influxdb, device: device, logger: logger))
                 } else if let url = entry.url, url.lowercased().hasPrefix("http") {
                     forwarders.append(
                         try HTTPJSONForwarder(
