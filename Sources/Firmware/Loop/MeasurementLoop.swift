@@ -233,7 +233,7 @@ public struct MeasurementLoop<ADE: ADESampler> {
                     if accepted {
                         let view = demand(
                             aggregator.adeDemandView,
-                            importW: Int64(sample.totalPowerW.isFinite ? sample.totalPowerW : 0),
+                            importW: Payloads.scaled(sample.totalPowerW, 1) ?? 0,
                             time: sample.time)
                         await output.live(.ade9000(sample, demand: view))
                     }
