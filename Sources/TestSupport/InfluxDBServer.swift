@@ -3,11 +3,11 @@ import NIOCore
 import NIOPosix
 
 /// A real InfluxDB 1.x server (`influxd`, Debian package `influxdb`) for integration tests, on random free loopback
-/// ports (HTTP API and the RPC bind address), with its own generated config and data directories in a temporary
+/// ports outside the kernel's ephemeral range (HTTP API and the RPC bind address, ``ServerProcess/loopbackPort()``), with its own generated config and data directories in a temporary
 /// directory (never `/etc/influxdb` or `/var/lib/influxdb`), usage reporting disabled.
 ///
-/// Every wait is bounded: readiness is polled with `GET /ping` (100 ms steps, 30 s at most: the full suite runs many
-/// tests at once on two cores); every query has a 10 s limit; `stop()` sends SIGTERM and waits at most 5 s before
+/// Every wait is bounded: readiness is polled with `GET /ping` (100 ms steps, ``ServerProcess/startLimit`` at most: the full suite runs
+/// many tests at once on two cores); every query has a 10 s limit; `stop()` sends SIGTERM and waits at most 5 s before
 /// SIGKILL. Use `InfluxDBServer.with { … }` so the server stops on every path.
 public actor InfluxDBServer {
     public struct ServerError: Error, CustomStringConvertible {
@@ -15,13 +15,8 @@ public actor InfluxDBServer {
     }
 
     /// Path of the `influxd` executable, or nil (tests are then disabled with a message).
-    public static let executablePath: String? = {
-        let candidates = ["/usr/bin/influxd", "/usr/sbin/influxd", "/usr/local/bin/influxd"]
-        let fromPath = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map {
-            "\($0)/influxd"
-        }
-        return (candidates + fromPath).first { FileManager.default.isExecutableFile(atPath: $0) }
-    }()
+    public static let executablePath = ServerProcess.executable(
+        "influxd", candidates: ["/usr/bin/influxd", "/usr/sbin/influxd", "/usr/local/bin/influxd"])
     public static let isAvailable = executablePath != nil
     public static let missingMessage = "influxd is not installed: apt-get install -y influxdb (InfluxDB 1.x)"
 
@@ -35,58 +30,61 @@ public actor InfluxDBServer {
     /// Writes the config and starts the server.
     public init() async throws {
         guard let executable = Self.executablePath else { throw ServerError(description: Self.missingMessage) }
-        port = try await Self.freePort()
-        let rpcPort = try await Self.freePort()
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "influxd-test-\(port)-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "influxd-test-\(UUID().uuidString)")
+        self.directory = directory
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let config = """
-            reporting-disabled = true
-            bind-address = "127.0.0.1:\(rpcPort)"
-
-            [meta]
-              dir = "\(directory.path)/meta"
-
-            [data]
-              dir = "\(directory.path)/data"
-              wal-dir = "\(directory.path)/wal"
-              query-log-enabled = false
-
-            [http]
-              enabled = true
-              bind-address = "127.0.0.1:\(port)"
-              auth-enabled = false
-              log-enabled = true
-
-            [monitor]
-              store-enabled = false
-
-            [subscriber]
-              enabled = false
-
-            [continuous_queries]
-              enabled = false
-
-            """
-        try config.write(to: directory.appendingPathComponent("influxdb.conf"), atomically: true, encoding: .utf8)
         let logURL = directory.appendingPathComponent("influxd.log")
-        _ = FileManager.default.createFile(atPath: logURL.path, contents: Data())
-        let process = try ChildProcess(
-            executable, ["-config", directory.appendingPathComponent("influxdb.conf").path],
-            stderrPath: logURL.path)
-        self.process = process
-
-        let deadline = ContinuousClock.now + .seconds(30)
-        while (try? await Self.request("GET", "/ping", port: port, timeout: .seconds(1)))?.status != 204 {
-            guard process.isRunning else {
-                throw ServerError(description: "influxd exited at start:\n\(self.log)")
+        (port, process) = try await ServerProcess.launch { port in
+            // The RPC bind address is a second port; a clash there is retried like one on the HTTP port.
+            let rpcPort = try ServerProcess.loopbackPort()
+            try Self.config(directory: directory, port: port, rpcPort: rpcPort).write(
+                to: directory.appendingPathComponent("influxdb.conf"), atomically: true, encoding: .utf8)
+            _ = FileManager.default.createFile(atPath: logURL.path, contents: Data())
+            let process = try ChildProcess(
+                executable, ["-config", directory.appendingPathComponent("influxdb.conf").path],
+                stderrPath: logURL.path)
+            try await process.waitUntilReady(
+                name: "influxd", port: port, every: .milliseconds(100),
+                log: { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
+            ) {
+                // influxd answers `/ping` with 204 and its version header: nothing else on the port passes.
+                let response = try? await Self.request("GET", "/ping", port: port, timeout: .seconds(1))
+                return response?.status == 204 && response?.isInfluxDB == true
             }
-            guard ContinuousClock.now < deadline else {
-                await stop()
-                throw ServerError(description: "influxd did not answer /ping on port \(port) within 30 s")
-            }
-            try await Task.sleep(for: .milliseconds(100))
+            return (port, process)
         }
+    }
+
+    private static func config(directory: URL, port: Int, rpcPort: Int) -> String {
+        """
+        reporting-disabled = true
+        bind-address = "127.0.0.1:\(rpcPort)"
+
+        [meta]
+          dir = "\(directory.path)/meta"
+
+        [data]
+          dir = "\(directory.path)/data"
+          wal-dir = "\(directory.path)/wal"
+          query-log-enabled = false
+
+        [http]
+          enabled = true
+          bind-address = "127.0.0.1:\(port)"
+          auth-enabled = false
+          log-enabled = true
+
+        [monitor]
+          store-enabled = false
+
+        [subscriber]
+          enabled = false
+
+        [continuous_queries]
+          enabled = false
+
+        """
     }
 
     /// Runs `body` with a fresh server and stops it afterwards, also when `body` throws.
@@ -127,12 +125,7 @@ public actor InfluxDBServer {
     public func stop() async {
         guard let process else { return }
         self.process = nil
-        guard process.isRunning else { return }
-        process.signal(SIGTERM)
-        if !(await process.waitForExit(timeout: .seconds(5))) {
-            process.signal(SIGKILL)
-            _ = await process.waitForExit(timeout: .seconds(5))
-        }
+        await process.terminate()
     }
 
     /// The server's log so far (stderr).
@@ -166,9 +159,9 @@ public actor InfluxDBServer {
     /// One HTTP/1.0 exchange (the server closes the connection after the response, which delimits the body):
     /// status and body. Bounded by `timeout`.
     static func request(_ method: String, _ target: String, port: Int, timeout: Duration) async throws -> (
-        status: Int, body: [UInt8]
+        status: Int, body: [UInt8], isInfluxDB: Bool
     ) {
-        try await withThrowingTaskGroup(of: (status: Int, body: [UInt8]).self) { group in
+        try await withThrowingTaskGroup(of: (status: Int, body: [UInt8], isInfluxDB: Bool).self) { group in
             group.addTask {
                 let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                     .connectTimeout(.seconds(2))
@@ -201,7 +194,7 @@ public actor InfluxDBServer {
         }
     }
 
-    private static func parse(_ bytes: [UInt8]) throws -> (status: Int, body: [UInt8]) {
+    private static func parse(_ bytes: [UInt8]) throws -> (status: Int, body: [UInt8], isInfluxDB: Bool) {
         let separator: [UInt8] = Array("\r\n\r\n".utf8)
         guard let end = bytes.firstRange(of: separator) else {
             throw ServerError(description: "incomplete HTTP response")
@@ -212,17 +205,7 @@ public actor InfluxDBServer {
         guard words.count >= 2, let status = Int(words[1]) else {
             throw ServerError(description: "bad status line `\(statusLine)`")
         }
-        return (status, Array(bytes[end.upperBound...]))
-    }
-
-    /// Binds 127.0.0.1:0, reads the port the kernel chose, closes.
-    private static func freePort() async throws -> Int {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: "127.0.0.1", port: 0).get()
-        let port = channel.localAddress?.port
-        try await channel.close()
-        guard let port else { throw ServerError(description: "could not read the port of a bound socket") }
-        return port
+        let isInfluxDB = head.lowercased().contains("\r\nx-influxdb-version:")
+        return (status, Array(bytes[end.upperBound...]), isInfluxDB)
     }
 }

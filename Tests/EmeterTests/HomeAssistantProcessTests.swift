@@ -125,7 +125,7 @@ func runAnnouncesExactlyWhatASinglePhaseMeterWithoutPVSends() async throws {
         #expect(live["export_t1_wh"] as? Int == 0 && live["export_t2_wh"] as? Int == 0, "\(live)")
         #expect(live["device"] as? String == device)
         emeter.signal(SIGTERM)
-        #expect(await emeter.wait(timeout: .seconds(15)) == 0)
+        #expect(await emeter.wait(timeout: .seconds(60)) == 0)
     }
 }
 
@@ -189,7 +189,7 @@ func aSurplusRuleSwitchesTheSimulatedRelayThroughAPVDay() async throws {
     }
     #expect(switchedTwice, "\(emeter.standardError.suffix(3000))")
     emeter.signal(SIGTERM)
-    #expect(await emeter.wait(timeout: .seconds(15)) == 0)
+    #expect(await emeter.wait(timeout: .seconds(60)) == 0)
     let switches = emeter.outputLines.compactMap(jsonObject).filter { $0["type"] as? String == "switch" }
     #expect(switches.map { $0["on"] as? Bool } == [true, false])
     #expect((switches.first?["reason"] as? String)?.hasPrefix("surplus: export") == true)
@@ -301,7 +301,7 @@ func aManualOutputIsAHomeAssistantSwitchCommandedOverMQTT() async throws {
         #expect(event["output"] as? String == "pump" && event["on"] as? Bool == true)
         #expect(event["reason"] as? String == "command from MQTT")
         emeter.signal(SIGTERM)
-        #expect(await emeter.wait(timeout: .seconds(15)) == 0)
+        #expect(await emeter.wait(timeout: .seconds(60)) == 0)
     }
 }
 
@@ -369,7 +369,7 @@ func aSilentMeterRaisesOneAlertEverywhere() async throws {
         #expect(latest("emeter/quiet/alert/forwarder_stalled") == "OFF")
         #expect(latest("emeter/quiet/alert").flatMap(jsonObject)?["alert"] as? String == "p1_missing")
         emeter.signal(SIGTERM)
-        #expect(await emeter.wait(timeout: .seconds(15)) == 0)
+        #expect(await emeter.wait(timeout: .seconds(60)) == 0)
     }
 }
 

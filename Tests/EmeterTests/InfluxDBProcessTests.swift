@@ -38,7 +38,7 @@ func emeterRunWritesRecordsToInfluxDB() async throws {
             points = timesAndIDs(body)
         }
         emeter.signal(SIGTERM)
-        let status = await emeter.wait(timeout: .seconds(15))
+        let status = await emeter.wait(timeout: .seconds(60))
         #expect(points.count >= 3, "emeter log: \(emeter.standardError.suffix(3000))")
         // Every point is a record stdout printed, at that record's end.
         var ends: [String: Int64] = [:]

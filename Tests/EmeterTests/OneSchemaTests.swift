@@ -82,7 +82,7 @@ func stdoutMQTTAndHTTPCarryTheSameJSON() async throws {
             return true
         }
         emeter.signal(SIGTERM)
-        _ = await emeter.wait(timeout: .seconds(15))
+        _ = await emeter.wait(timeout: .seconds(60))
         await subscriber.shutdown()
         #expect(found, "no record/reading reached all three sinks: \(emeter.standardError.suffix(2000))")
         guard let common else { return }

@@ -238,16 +238,6 @@ private func telegram(_ number: Int) -> [UInt8] {
         init(_ description: String) { self.description = description }
     }
 
-    /// Binds 127.0.0.1:0, reads the port the kernel chose, closes.
-    static func freePort() async throws -> Int {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(host: "127.0.0.1", port: 0).get()
-        let port = channel.localAddress?.port
-        try await channel.close()
-        guard let port else { throw ShareTestError("no port from a bound socket") }
-        return port
-    }
-
     /// One way of sharing: the simulated meter, the share settings, how dsmr-parser reads it, what to compare.
     struct Case: CustomStringConvertible, Sendable {
         var description: String
@@ -282,7 +272,7 @@ private func telegram(_ number: Int) -> [UInt8] {
         .timeLimit(.minutes(5)), arguments: cases)
     func dsmrParserReadsTheShareOfEmeterRun(_ sharing: Case) async throws {
         let python = try Self.python()
-        let port = try await Self.freePort()
+        let port = try ServerProcess.loopbackPort()
         let directory = try temporaryDirectory("p1-share")
         defer { try? FileManager.default.removeItem(at: directory) }
         let board = directory.appendingPathComponent("p1-share.yaml")
@@ -343,7 +333,7 @@ private func telegram(_ number: Int) -> [UInt8] {
             }
         }
         emeter.signal(SIGTERM)
-        #expect(await emeter.wait(timeout: .seconds(15)) == 0)
+        #expect(await emeter.wait(timeout: .seconds(60)) == 0)
         #expect(emeter.standardError.contains("P1 sharing: client disconnected"))
     }
 }

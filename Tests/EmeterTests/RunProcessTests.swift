@@ -27,7 +27,7 @@ import Testing
         }
         #expect(gotRecord, "stderr: \(process.standardError)")
         process.signal(SIGTERM)
-        let status = await process.wait(timeout: .seconds(10))
+        let status = await process.wait(timeout: .seconds(30))
         #expect(status == 0)
         #expect(process.standardError.contains("stopped"))
         let records = process.outputLines.compactMap(jsonObject).filter { $0["type"] as? String == "interval" }
@@ -69,7 +69,7 @@ import Testing
             }
             try await Task.sleep(for: .milliseconds(Int.random(in: 0...400)))
             process.signal(SIGKILL)
-            _ = await process.wait(timeout: .seconds(5))
+            _ = await process.wait(timeout: .seconds(30))
             let confirmed = Self.storedSequences(process.standardError)
             #expect(!confirmed.isEmpty, "round \(round) stored nothing: \(process.standardError.suffix(2000))")
             if round > 0 {

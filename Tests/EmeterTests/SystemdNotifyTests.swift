@@ -61,7 +61,7 @@ final class NotifySocket {
         messages += socket.drain()
         try await Task.sleep(for: .milliseconds(50))
     }
-    let status = await process.wait(timeout: .seconds(5))
+    let status = await process.wait(timeout: .seconds(30))
     messages += socket.drain()
     #expect(status == 0, "\(process.standardError)")
     #expect(messages.first == "READY=1\nSTATUS=measuring")

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import TestSupport
@@ -292,6 +293,71 @@ struct MQTTMosquittoTests {
                 seen.value == Set(0..<total),
                 "acknowledged but never delivered: \(Set(0..<total).subtracting(seen.value).sorted())")
             await online.disconnect()
+        }
+    }
+}
+
+/// The launcher behind every real-peer test: ports outside the kernel's ephemeral range, another port when the
+/// chosen one was taken (a CI run once lost two brokers and an influxd to ports a parallel test held).
+@Suite struct ServerProcessTests {
+    @Test func portsAreOutsideTheEphemeralRangeAndBindable() throws {
+        let ephemeral = ServerProcess.ephemeralRangeForTests
+        for _ in 0..<50 {
+            let port = try ServerProcess.loopbackPort()
+            #expect(!ephemeral.contains(port))
+            #expect((1024..<65_536).contains(port))
+        }
+    }
+
+    @Test func aTakenPortIsRetriedWithAnotherAndOtherErrorsAreNot() async throws {
+        var tried: [Int] = []
+        let port = try await ServerProcess.launch { port in
+            tried.append(port)
+            if tried.count < 3 { throw ServerProcess.PortTaken("taken") }
+            return port
+        }
+        #expect(tried.count == 3)
+        #expect(port == tried.last)
+        #expect(Set(tried).count == 3)
+
+        var calls = 0
+        await #expect(throws: ServerProcess.LaunchError.self) {
+            try await ServerProcess.launch { (_: Int) -> Int in
+                calls += 1
+                throw ServerProcess.LaunchError("exited at start")
+            }
+        }
+        #expect(calls == 1)
+        await #expect(throws: ServerProcess.PortTaken.self) {
+            try await ServerProcess.launch(attempts: 2) { (_: Int) -> Int in throw ServerProcess.PortTaken("taken") }
+        }
+    }
+
+    /// The retry rests on mosquitto's own words when its listener port is in use: checked on the real binary.
+    @Test(.enabled(if: MosquittoBroker.isAvailable, Comment(rawValue: MosquittoBroker.missingMessage)))
+    func mosquittoSaysSoWhenItsPortIsTaken() async throws {
+        try await MosquittoBroker.with { holder in
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "port-taken-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let config = directory.appendingPathComponent("mosquitto.conf")
+            try "listener \(holder.port) 127.0.0.1\nlog_dest stderr\nallow_anonymous true\n".write(
+                to: config, atomically: true, encoding: .utf8)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: MosquittoBroker.executablePath ?? "/usr/sbin/mosquitto")
+            process.arguments = ["-c", config.path]
+            let errors = Pipe()
+            process.standardError = errors
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            let deadline = ContinuousClock.now + .seconds(30)
+            while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            if process.isRunning { process.terminate() }
+            process.waitUntilExit()
+            let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(process.terminationStatus != 0)
+            #expect(ServerProcess.saysPortInUse(log), "mosquitto said: \(log)")
         }
     }
 }
