@@ -100,6 +100,33 @@ extension ADE9000 {
         return try readSnapshot(.loop)
     }
 
+    /// Waits for the *next* end of an energy interval (EGYRDY, every EGY_TIME + 1 samples) and returns; a reading
+    /// taken right after holds the energy of whole intervals only, so two such readings N intervals apart measure
+    /// exactly N × (EGY_TIME + 1) / 8000 s. What `emeter ade9000 verify` times its energy against.
+    ///
+    /// A pending EGYRDY is cleared first (it belongs to an interval that ended earlier). With IRQ0 wired the
+    /// wait is on the line; without, STATUS0 is polled every millisecond through `delay`.
+    /// - Throws: `.interruptTimedOut` when no interval ends within `timeout`.
+    public mutating func waitForEnergyReady(timeout: Duration) throws(ADE9000Error) {
+        var status = Status0(rawValue: try io.read(Status0.register))
+        if status.contains(.energyReady) { try io.write(Status0.register, Status0.energyReady.rawValue) }
+        if irq0 != nil, !pollingFallback {
+            _ = try waitForInterrupt0(.energyReady, timeout: timeout)
+            return
+        }
+        var waited = Duration.zero
+        while waited <= timeout {
+            delay.delay(.milliseconds(1))
+            waited += .milliseconds(1)
+            status = Status0(rawValue: try io.read(Status0.register))
+            if status.contains(.energyReady) {
+                try io.write(Status0.register, Status0.energyReady.rawValue)
+                return
+            }
+        }
+        throw .interruptTimedOut(line: "STATUS0.EGYRDY (polled)", after: timeout, status: status.rawValue)
+    }
+
     /// Waits without an IRQ0 edge in a row before `readWhenEnergyReady` falls back to polling.
     public static var interruptFailuresBeforePolling: Int { 3 }
 }

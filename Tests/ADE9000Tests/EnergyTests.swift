@@ -78,3 +78,20 @@ private let profile = Scenario(
     #expect(abs(step - 236_756) <= 1)
     #expect(try rig.meter.read(.activeEnergyHigh(.a)) == 0)  // cleared by the read
 }
+
+/// `waitForEnergyReady` (what `emeter ade9000 verify` times its energy by) ends exactly at interval ends, with IRQ0
+/// and by polling STATUS0 without it; the energy between two such points is whole intervals of the source's power.
+@Test(arguments: [true, false]) func energyReadyWaitsEndOnIntervalBoundaries(irq: Bool) throws {
+    var rig = Rig(Scenario.balanced(voltage: 230, current: 5, angle: 0), lines: irq)
+    try rig.meter.start()
+    try rig.meter.waitForEnergyReady(timeout: .seconds(3))
+    let first = rig.seconds
+    let before = try rig.meter.readSnapshot()
+    for _ in 0..<3 { try rig.meter.waitForEnergyReady(timeout: .seconds(3)) }
+    let elapsed = rig.seconds - first
+    let after = try rig.meter.readSnapshot()
+    // 8000 samples per interval at 8 kSPS: 3 s, within the 1 ms polling step.
+    #expect(abs(elapsed - 3) < 0.0011, "elapsed \(elapsed) s")
+    let wattHours = after.energy[0].activeNetWh - before.energy[0].activeNetWh
+    #expect(relativeError(wattHours, 230 * 5 * 3 / 3600) < 1e-4, "\(wattHours) Wh")
+}
