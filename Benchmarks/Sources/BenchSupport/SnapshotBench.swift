@@ -16,17 +16,24 @@ public enum SnapshotApproach: String, CaseIterable, Sendable {
     /// consistency re-read. Reads carry CRC_SPI here (the driver always requests it; the vendor library reads
     /// 4 bytes without it, so its bytes on the wire are 2 fewer per read).
     case oneAtATime = "one-at-a-time"
+    /// `readSnapshot(.loop)` register by register (the default board): only what `emeter run` publishes — RMS,
+    /// active power, power factor, period, active energy; no reactive/apparent power or energy, no angles.
+    case loopPerRegister = "loop-per-register"
+    /// `readSnapshot(.loop)` with `burstReads: true`.
+    case loopBurst = "loop-burst"
 
     public var label: String {
         switch self {
-        case .burst: "burst (driver default)"
-        case .perRegister: "per-register (burstReads: false)"
+        case .burst: "full, burst (burst: true)"
+        case .perRegister: "full, per-register (default)"
         case .oneAtATime: "one register at a time (vendor-style)"
+        case .loopPerRegister: "loop scope, per-register (emeter run)"
+        case .loopBurst: "loop scope, burst (emeter run, burst: true)"
         }
     }
 
     public var configuration: ADE9000Configuration {
-        ADE9000Configuration(burstReads: self == .burst)
+        ADE9000Configuration(burstReads: self == .burst || self == .loopBurst)
     }
 }
 
@@ -140,6 +147,9 @@ public struct SnapshotRig {
         switch approach {
         case .burst, .perRegister:
             let readings = try driver.readSnapshot()
+            return SnapshotValues(phases: readings.phases, neutralCurrent: readings.neutralCurrent)
+        case .loopPerRegister, .loopBurst:
+            let readings = try driver.readSnapshot(.loop)
             return SnapshotValues(phases: readings.phases, neutralCurrent: readings.neutralCurrent)
         case .oneAtATime:
             return try readOneRegisterAtATime(&driver)
