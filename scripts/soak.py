@@ -25,33 +25,17 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 
+from peers import free_port, wait_port
+
 DEVICE = "soak"
 REGISTERS = [("import_t1_wh", 1), ("import_t2_wh", 2), ("export_t1_wh", 3), ("export_t2_wh", 4),
              ("gas_l", 5), ("water_l", 6)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
-        except OSError:
-            time.sleep(0.1)
-    return False
 
 
 class Soak:
