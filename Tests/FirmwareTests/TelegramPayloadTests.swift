@@ -136,3 +136,22 @@ func parseReadingEqualsTheLiveReading(name: String) throws {
     let bytes = try JSONWriter.encode([Phase(name: "a\"", gains: [-1, 2], error: nil, nested: ["k": 1])])
     #expect(String(decoding: bytes, as: UTF8.self) == #"[{"name":"a\"","gains":[-1,2],"nested":{"k":1}}]"#)
 }
+
+/// The writer's own time formatting (two digits at a time, floor division for times before 1970) agrees with the
+/// calendar's ISO-8601 text everywhere, including leap days, the last second of a day and before the epoch.
+@Test func jsonTimesAgreeWithTheCalendar() {
+    var values: [Int64] = [
+        0, -1, -86_400, -86_401, 951_782_399, 951_782_400, 951_868_799, 1_743_296_399, 4_102_444_799,
+        253_402_300_799, -62_167_219_200,
+    ]
+    var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+    for _ in 0..<2000 {
+        seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        values.append(Int64(bitPattern: seed >> 1) % 253_402_300_799)
+    }
+    for value in values {
+        var json = JSONWriter()
+        json.time(value)
+        #expect(json.text == "\"\(Payloads.iso8601(value))\"", "\(value)")
+    }
+}

@@ -28,9 +28,12 @@ extension Payloads {
         json.field("crc", telegram.transmittedCRC.map(P1Framer.hex4))
         json.key("obis")
         json.objectStart()
-        for line in telegram.lines {
-            json.key(line.obisText)
-            value(line.value, into: &json)
+        // Read in place: `for line in lines` copied every line (a retain and release of its text and value).
+        telegram.lines.withUnsafeBufferPointer { lines in
+            for index in lines.indices {
+                json.key(lines[index].obisText)
+                value(lines[index].value, into: &json)
+            }
         }
         json.objectEnd()
         json.key("reading")
