@@ -436,19 +436,9 @@ public struct P1EncryptedStreamDecoder: Sendable {
     public mutating func feed(
         _ bytes: some Sequence<UInt8>, decrypted: ([UInt8]) -> Void, _ handler: (P1StreamEvent) -> Void
     ) {
-        var frames: [[UInt8]] = []
-        for byte in bytes {
-            if splitter.isSeeking && byte != P1DLMSFrame.tag {
-                plaintextFramer.feed(byte) { event in
-                    switch event {
-                    case .telegram(let telegram): handler(.telegram(telegram))
-                    case .rejected(let rejection): handler(.rejected(rejection))
-                    }
-                }
-            } else {
-                splitter.feed(byte) { frames.append($0) }
-            }
-        }
+        let frames =
+            bytes.withContiguousStorageIfAvailable { split($0, handler) }
+            ?? Array(bytes).withUnsafeBufferPointer { split($0, handler) }
         for frame in frames {
             do throws(P1Error) {
                 let parsed = try P1DLMSFrame.parse(frame)
@@ -474,6 +464,34 @@ public struct P1EncryptedStreamDecoder: Sendable {
                 handler(.frameFailed(error))
             }
         }
+    }
+}
+
+extension P1EncryptedStreamDecoder {
+    /// Hands the bytes between frames to the plaintext framer, a run at a time (its fast path; byte by byte it
+    /// cost a fuzz input a fifth of its time), and frame bytes to the splitter; returns the frames completed.
+    fileprivate mutating func split(
+        _ buffer: UnsafeBufferPointer<UInt8>, _ handler: (P1StreamEvent) -> Void
+    ) -> [[UInt8]] {
+        var frames: [[UInt8]] = []
+        var index = 0
+        while index < buffer.count {
+            if splitter.isSeeking && buffer[index] != P1DLMSFrame.tag {
+                var end = index + 1
+                while end < buffer.count && buffer[end] != P1DLMSFrame.tag { end += 1 }
+                plaintextFramer.feed(buffer: UnsafeBufferPointer(rebasing: buffer[index..<end])) { event in
+                    switch event {
+                    case .telegram(let telegram): handler(.telegram(telegram))
+                    case .rejected(let rejection): handler(.rejected(rejection))
+                    }
+                }
+                index = end
+            } else {
+                splitter.feed(buffer[index]) { frames.append($0) }
+                index += 1
+            }
+        }
+        return frames
     }
 }
 
