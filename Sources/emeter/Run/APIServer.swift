@@ -2,6 +2,7 @@ import Firmware
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 import Synchronization
 
 /// The HTTP API of `emeter run` (`api: {listen: …}` in the configuration), on Hummingbird:
@@ -18,11 +19,18 @@ final class APIServer: Sendable {
     /// Where it listens (the port the kernel chose when 0 was asked for).
     let address: String
     private let task: Task<Void, Never>
+    /// Runs the application: a graceful shutdown closes the listener and lets requests in progress finish.
+    private let group: ServiceGroup
+    private let stopped = Mutex(false)
     private let logger: Logger
 
-    private init(address: String, task: Task<Void, Never>, logger: Logger) {
+    /// How long ``shutdown()`` lets requests in progress finish.
+    static let shutdownWait: Duration = .seconds(2)
+
+    private init(address: String, task: Task<Void, Never>, group: ServiceGroup, logger: Logger) {
         self.address = address
         self.task = task
+        self.group = group
         self.logger = logger
     }
 
@@ -43,9 +51,10 @@ final class APIServer: Sendable {
                 continuation.yield(.success(P1ShareServer.text(channel.localAddress)))
             },
             logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [application], logger: logger))
         let task = Task {
             do {
-                try await application.run()
+                try await group.run()
             } catch {
                 continuation.yield(.failure(error))
             }
@@ -55,7 +64,7 @@ final class APIServer: Sendable {
             switch result {
             case .success(let address):
                 logger.info("HTTP API: listening", metadata: ["address": "\(address)"])
-                return APIServer(address: address, task: task, logger: logger)
+                return APIServer(address: address, task: task, group: group, logger: logger)
             case .failure(let error):
                 throw error
             }
@@ -63,10 +72,33 @@ final class APIServer: Sendable {
         throw CancellationError()
     }
 
-    /// Stops listening; requests in progress are cut.
+    /// Stops listening and lets requests in progress finish, at most ``shutdownWait``.
+    func shutdown() async {
+        guard markStopped() else { return }
+        await group.triggerGracefulShutdown()
+        let task = task
+        await withTaskGroup(of: Void.self) { race in
+            race.addTask { await task.value }
+            race.addTask { try? await Task.sleep(for: Self.shutdownWait) }
+            await race.next()
+            task.cancel()  // cuts what is still running after the wait; the other child then returns
+            race.cancelAll()
+        }
+        logger.info("HTTP API: stopped", metadata: ["address": "\(address)"])
+    }
+
+    /// Stops at once (a start that failed later on): requests in progress are cut.
     func stop() {
+        guard markStopped() else { return }
         task.cancel()
         logger.info("HTTP API: stopped", metadata: ["address": "\(address)"])
+    }
+
+    private func markStopped() -> Bool {
+        stopped.withLock { stopped in
+            defer { stopped = true }
+            return !stopped
+        }
     }
 
     private static func addRoutes(

@@ -173,6 +173,7 @@ struct MeterService: Service {
             await waitForBacklog(
                 store, consumers: consumers.map(\.consumer) + (printRecords ? [ConsumerID("stdout")] : []))
             notifier?.stopping()
+            await apiServer?.shutdown()
             await control?.applyFailSafe()
             for forwarder in forwarders { await forwarder.shutdown() }
             group.cancelAll()
