@@ -140,14 +140,15 @@ enum HomeWizardAPI {
         json.key("external")
         json.arrayStart()
         for device in details.mbus {
+            // HomeWizard lists a device with its id, reading and capture time; clients parse all three.
             guard let type = externalType(device.medium), let value = device.valueMilli, let id = device.identifier,
-                !id.isEmpty
+                !id.isEmpty, let captureTime = device.captureTime
             else { continue }
             json.objectStart()
             json.field("unique_id", id)
             json.field("type", type)
             json.key("timestamp")
-            json.int(device.captureTime.map { timestamp($0, localTime: localTime) })
+            json.int(timestamp(captureTime, localTime: localTime))
             json.field("value", fixed: value, decimals: 3)
             json.field("unit", externalUnit(device.unit))
             json.objectEnd()
