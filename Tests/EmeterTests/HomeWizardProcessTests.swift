@@ -243,6 +243,46 @@ import Testing
     }
 
     @Test(.timeLimit(.minutes(2)))
+    func liveStreamsOneEventPerTelegram() async throws {
+        let run = try await Run.start(profile: "dsmr5-nl")
+        defer { Task { await run.stop() } }
+        let request = HTTPClientRequest(url: run.baseURL + "/api/v1/live")
+        // Bounded: two events (a telegram a second) or 30 s, whichever comes first.
+        let (contentType, frames) = try await withThrowingTaskGroup(of: (String?, [String])?.self) { group in
+            group.addTask {
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+                var text = ""
+                var frames: [String] = []
+                for try await chunk in response.body {
+                    text += String(buffer: chunk)
+                    while let end = text.range(of: "\n\n") {
+                        frames.append(String(text[..<end.lowerBound]))
+                        text = String(text[end.upperBound...])
+                    }
+                    if frames.count >= 2 { break }
+                }
+                return (response.headers.first(name: "content-type"), frames)
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(30))
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            return first ?? (nil, [])
+        }
+        #expect(contentType == "text/event-stream")
+        let events = frames.compactMap { $0.hasPrefix("data: ") ? jsonObject(String($0.dropFirst(6))) : nil }
+        #expect(events.count == 2, "frames: \(frames)")
+        for event in events {
+            #expect(event["total_power_import_t1_kwh"] as? Double != nil)
+            #expect(event["active_power_w"] as? Int != nil)
+            #expect(event["meter_model"] as? String == "ISK5\\2M550T-1012")
+        }
+        await run.stop()
+    }
+
+    @Test(.timeLimit(.minutes(2)))
     func anAddressInUseStopsTheStartNamingApiListen() async throws {
         let taken = try await TestHTTPServer.start()  // holds the port for the whole test
         defer { Task { await taken.stop() } }

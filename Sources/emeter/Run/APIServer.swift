@@ -10,6 +10,7 @@ import Synchronization
 /// - `GET /api`, `GET /api/v1/data`, `GET /api/v1/telegram`: the HomeWizard P1 meter's local API v1
 ///   (``HomeWizardAPI``), so Home Assistant's HomeWizard integration, evcc and anything built on
 ///   python-homewizard-energy read emeter as a HomeWizard P1 meter;
+/// - `GET /api/v1/live`: the same JSON as `/api/v1/data` as Server-Sent Events, one per telegram (ours);
 /// - `PUT /api/v1/identify`: HomeWizard's "blink the LED": logged (emeter has no LED);
 /// - `GET /metrics`: Prometheus text format (``APIMetrics``).
 ///
@@ -22,13 +23,16 @@ final class APIServer: Sendable {
     /// Runs the application: a graceful shutdown closes the listener and lets requests in progress finish.
     private let group: ServiceGroup
     private let stopped = Mutex(false)
+    /// Its live streams end at shutdown (they would hold the graceful shutdown for ``shutdownWait``).
+    private let state: APIState
     private let logger: Logger
 
     /// How long ``shutdown()`` lets requests in progress finish.
     static let shutdownWait: Duration = .seconds(2)
 
-    private init(address: String, task: Task<Void, Never>, group: ServiceGroup, logger: Logger) {
+    private init(address: String, task: Task<Void, Never>, group: ServiceGroup, state: APIState, logger: Logger) {
         self.address = address
+        self.state = state
         self.task = task
         self.group = group
         self.logger = logger
@@ -64,7 +68,7 @@ final class APIServer: Sendable {
             switch result {
             case .success(let address):
                 logger.info("HTTP API: listening", metadata: ["address": "\(address)"])
-                return APIServer(address: address, task: task, group: group, logger: logger)
+                return APIServer(address: address, task: task, group: group, state: state, logger: logger)
             case .failure(let error):
                 throw error
             }
@@ -75,6 +79,7 @@ final class APIServer: Sendable {
     /// Stops listening and lets requests in progress finish, at most ``shutdownWait``.
     func shutdown() async {
         guard markStopped() else { return }
+        state.closeLive()
         await group.triggerGracefulShutdown()
         let task = task
         await withTaskGroup(of: Void.self) { race in
@@ -90,6 +95,7 @@ final class APIServer: Sendable {
     /// Stops at once (a start that failed later on): requests in progress are cut.
     func stop() {
         guard markStopped() else { return }
+        state.closeLive()
         task.cancel()
         logger.info("HTTP API: stopped", metadata: ["address": "\(address)"])
     }
@@ -117,6 +123,17 @@ final class APIServer: Sendable {
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: telegram)))
+        }
+        router.get("api/v1/live") { _, _ in
+            guard let events = state.subscribe() else {
+                return error(.serviceUnavailable, id: 503, "too many live clients")
+            }
+            return Response(
+                status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+                body: ResponseBody { writer in
+                    for await event in events { try await writer.write(ByteBuffer(bytes: event)) }
+                    try await writer.finish(nil)
+                })
         }
         router.put("api/v1/identify") { _, _ in
             logger.notice("HTTP API: identify requested (emeter has no LED to blink)")

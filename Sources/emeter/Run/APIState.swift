@@ -21,6 +21,19 @@ final class APIState: Sendable {
     let localTime: LocalTime
     let metrics = APIMetrics()
     private let snapshot = Mutex(Snapshot())
+    /// `GET /api/v1/live` clients: each gets every telegram's `/api/v1/data` JSON as a Server-Sent Event.
+    private let liveClients = Mutex(LiveClients())
+
+    private struct LiveClients {
+        var next = 0
+        var streams: [Int: AsyncStream<[UInt8]>.Continuation] = [:]
+        var closed = false
+    }
+
+    /// Live clients served at once; more get 503.
+    static let maximumLiveClients = 16
+    /// Events kept for a client that reads slower than the meter sends (older ones are dropped).
+    static let liveBuffer = 8
 
     init(localTime: LocalTime) {
         self.localTime = localTime
@@ -52,8 +65,48 @@ final class APIState: Sendable {
     /// A live reading of the loop.
     func live(_ reading: LiveReading) {
         if case .p1(let sample, _) = reading {
-            snapshot.withLock { $0.sample = sample }
+            let facts = snapshot.withLock { snapshot in
+                snapshot.sample = sample
+                return snapshot.facts
+            }
+            let clients = liveClients.withLock { Array($0.streams.values) }
+            if !clients.isEmpty {
+                let event =
+                    Array("data: ".utf8) + HomeWizardAPI.data(sample, facts: facts, localTime: localTime)
+                    + Array("\n\n".utf8)
+                for client in clients { client.yield(event) }
+            }
         }
         metrics.live(reading)
+    }
+
+    // MARK: - Live clients
+
+    /// A new live client's events (Server-Sent Event frames); `nil` when ``maximumLiveClients`` are connected or
+    /// the API is stopping.
+    func subscribe() -> AsyncStream<[UInt8]>? {
+        let (stream, continuation) = AsyncStream<[UInt8]>.makeStream(
+            bufferingPolicy: .bufferingNewest(Self.liveBuffer))
+        let id = liveClients.withLock { clients -> Int? in
+            guard !clients.closed, clients.streams.count < Self.maximumLiveClients else { return nil }
+            clients.next += 1
+            clients.streams[clients.next] = continuation
+            return clients.next
+        }
+        guard let id else { return nil }
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.liveClients.withLock { $0.streams.removeValue(forKey: id) }
+        }
+        return stream
+    }
+
+    /// Ends every live stream and refuses new ones (the server is stopping).
+    func closeLive() {
+        let clients = liveClients.withLock { clients in
+            clients.closed = true
+            defer { clients.streams = [:] }
+            return Array(clients.streams.values)
+        }
+        for client in clients { client.finish() }
     }
 }
