@@ -112,10 +112,10 @@ import Testing
     }
 
     @Test func tokenComparisonNeedsTheWholeToken() {
-        #expect(TokenMiddleware.same(Array("secret".utf8), Array("secret".utf8)))
-        #expect(!TokenMiddleware.same(Array("secreT".utf8), Array("secret".utf8)))
-        #expect(!TokenMiddleware.same(Array("secret1".utf8), Array("secret".utf8)))
-        #expect(!TokenMiddleware.same([], Array("secret".utf8)))
+        #expect(APIRoutes.same(Array("secret".utf8), Array("secret".utf8)))
+        #expect(!APIRoutes.same(Array("secreT".utf8), Array("secret".utf8)))
+        #expect(!APIRoutes.same(Array("secret1".utf8), Array("secret".utf8)))
+        #expect(!APIRoutes.same([], Array("secret".utf8)))
     }
 }
 

@@ -1,11 +1,15 @@
 import Firmware
-import Hummingbird
+import HTTPTypes
+import HummingbirdCore
 import Logging
 import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import Synchronization
 
-/// The HTTP API of `emeter run` (`api: {listen: …}` in the configuration), on Hummingbird:
+/// The HTTP API of `emeter run` (`api: {listen: …}` in the configuration), on Hummingbird 2's HTTP/1.1 server
+/// (HummingbirdCore: its router module, with file serving, tracing and codable bodies we do not use, cost 1.9 MB of
+/// the binary for six fixed routes):
 ///
 /// - `GET /api`, `GET /api/v1/data`, `GET /api/v1/telegram`: the HomeWizard P1 meter's local API v1
 ///   (``HomeWizardAPI``), so Home Assistant's HomeWizard integration, evcc and anything built on
@@ -20,7 +24,7 @@ final class APIServer: Sendable {
     /// Where it listens (the port the kernel chose when 0 was asked for).
     let address: String
     private let task: Task<Void, Never>
-    /// Runs the application: a graceful shutdown closes the listener and lets requests in progress finish.
+    /// Runs the server: a graceful shutdown closes the listener and lets requests in progress finish.
     private let group: ServiceGroup
     private let stopped = Mutex(false)
     /// Its live streams end at shutdown (they would hold the graceful shutdown for ``shutdownWait``).
@@ -38,24 +42,24 @@ final class APIServer: Sendable {
         self.logger = logger
     }
 
-    /// Binds `host:port` and serves until ``stop()``.
-    /// - Throws: the bind error (address in use, not an address of this host).
+    /// Binds `host:port` and serves until ``shutdown()`` or ``stop()``.
     /// - Parameter device: The device id (HomeWizard's `serial`).
+    /// - Throws: the bind error (address in use, not an address of this host).
     static func start(
         host: String, port: Int, token: String?, device: String, state: APIState, logger: Logger
     ) async throws -> APIServer {
-        let router = Router(context: BasicRequestContext.self)
-        router.add(middleware: TokenMiddleware(token: token))
-        addRoutes(to: router, device: device, state: state, logger: logger)
+        let routes = APIRoutes(token: token.map { Array($0.utf8) }, device: device, state: state, logger: logger)
         let (started, continuation) = AsyncStream<Result<String, any Error>>.makeStream(bufferingPolicy: .unbounded)
-        let application = Application(
-            router: router,
-            configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "emeter"),
+        let server = HummingbirdCore.Server(
+            childChannelSetup: HTTP1Channel(responder: { request, writer, _ in
+                try await routes.respond(to: request).write(to: writer)
+            }),
+            configuration: ServerConfiguration(address: .hostname(host, port: port), serverName: "emeter"),
             onServerRunning: { channel in
                 continuation.yield(.success(P1ShareServer.text(channel.localAddress)))
             },
-            logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [application], logger: logger))
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [server], logger: logger))
         let task = Task {
             do {
                 try await group.run()
@@ -106,93 +110,110 @@ final class APIServer: Sendable {
             return !stopped
         }
     }
+}
 
-    private static func addRoutes(
-        to router: Router<BasicRequestContext>, device: String, state: APIState, logger: Logger
-    ) {
-        router.get("api") { _, _ in
-            json(HomeWizardAPI.device(serial: device))
-        }
-        router.get("api/v1/data") { _, _ in
-            let current = state.current
-            guard let sample = current.sample else { return noTelegramYet() }
-            return json(HomeWizardAPI.data(sample, facts: current.facts, localTime: state.localTime))
-        }
-        router.get("api/v1/telegram") { _, _ in
-            guard let telegram = state.current.telegram else { return noTelegramYet() }
-            return Response(
-                status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: telegram)))
-        }
-        router.get("api/v1/live") { _, _ in
-            guard let events = state.subscribe() else {
-                return error(.serviceUnavailable, id: 503, "too many live clients")
-            }
-            return Response(
-                status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
-                body: ResponseBody { writer in
-                    for await event in events { try await writer.write(ByteBuffer(bytes: event)) }
-                    try await writer.finish(nil)
-                })
-        }
-        router.put("api/v1/identify") { _, _ in
-            logger.notice("HTTP API: identify requested (emeter has no LED to blink)")
-            return json(Array(#"{"identify":"ok"}"#.utf8))
-        }
-        router.get("metrics") { _, _ in
-            Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: state.metrics.exposition())))
-        }
+/// One answer: status, content type and a body of bytes or of events.
+struct APIResponse: Sendable {
+    enum Body: Sendable {
+        case bytes([UInt8])
+        /// Server-Sent Event frames, written as they come until the stream ends or the client leaves.
+        case events(AsyncStream<[UInt8]>)
     }
 
-    static func json(_ bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
-        Response(
-            status: status, headers: [.contentType: "application/json"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    var status: HTTPResponse.Status
+    var contentType: String
+    var body: Body
+    var extraHeaders: HTTPFields = [:]
+
+    static func json(_ bytes: [UInt8], status: HTTPResponse.Status = .ok) -> APIResponse {
+        APIResponse(status: status, contentType: "application/json", body: .bytes(bytes))
     }
 
     /// HomeWizard's error object: `{"error":{"id":…,"description":…}}`.
-    static func error(_ status: HTTPResponse.Status, id: Int, _ description: String) -> Response {
+    static func error(_ status: HTTPResponse.Status, _ description: String) -> APIResponse {
         var json = JSONWriter(capacity: 128)
         json.objectStart()
         json.key("error")
         json.objectStart()
-        json.field("id", id)
+        json.field("id", status.code)
         json.field("description", description)
         json.objectEnd()
         json.objectEnd()
-        return Self.json(json.bytes, status: status)
+        return .json(json.bytes, status: status)
     }
 
-    private static func noTelegramYet() -> Response {
-        error(.serviceUnavailable, id: 503, "no P1 telegram received yet")
+    func write(to writer: consuming ResponseWriter) async throws {
+        var fields = extraHeaders
+        fields[.contentType] = contentType
+        switch body {
+        case .bytes(let bytes):
+            fields[.contentLength] = "\(bytes.count)"
+            var body = try await writer.writeHead(HTTPResponse(status: status, headerFields: fields))
+            if !bytes.isEmpty { try await body.write(ByteBuffer(bytes: bytes)) }
+            try await body.finish(nil)
+        case .events(let events):
+            fields[.cacheControl] = "no-cache"
+            var body = try await writer.writeHead(HTTPResponse(status: status, headerFields: fields))
+            for await event in events { try await body.write(ByteBuffer(bytes: event)) }
+            try await body.finish(nil)
+        }
     }
 }
 
-/// Requests that change state (not GET or HEAD) need `Authorization: Bearer <token>` when a token is configured.
-struct TokenMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
+/// The routes: a fixed set, matched on method and path.
+struct APIRoutes: Sendable {
     let token: [UInt8]?
+    let device: String
+    let state: APIState
+    let logger: Logger
 
-    init(token: String?) { self.token = token.map { Array($0.utf8) } }
-
-    func handle(
-        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
-    ) async throws -> Response {
-        guard let token, request.method != .get, request.method != .head else {
-            return try await next(request, context)
-        }
-        let header = request.headers[.authorization] ?? ""
-        guard header.hasPrefix("Bearer "), Self.same(Array(header.utf8.dropFirst(7)), token) else {
-            var response = APIServer.error(.unauthorized, id: 401, "this request needs the api.token (Bearer)")
-            response.headers[.wwwAuthenticate] = "Bearer"
+    func respond(to request: Request) async -> APIResponse {
+        var path = request.uri.path
+        if path.count > 1 && path.hasSuffix("/") { path.removeLast() }
+        let reading = request.method == .get || request.method == .head
+        if !reading, let token, !Self.authorized(request.headers[.authorization], token: token) {
+            var response = APIResponse.error(.unauthorized, "this request needs the api.token (Bearer)")
+            response.extraHeaders[.wwwAuthenticate] = "Bearer"
             return response
         }
-        return try await next(request, context)
+        switch (path, request.method) {
+        case ("/api", .get):
+            return .json(HomeWizardAPI.device(serial: device))
+        case ("/api/v1/data", .get):
+            let current = state.current
+            guard let sample = current.sample else { return Self.noTelegramYet }
+            return .json(HomeWizardAPI.data(sample, facts: current.facts, localTime: state.localTime))
+        case ("/api/v1/telegram", .get):
+            guard let telegram = state.current.telegram else { return Self.noTelegramYet }
+            return APIResponse(status: .ok, contentType: "text/plain; charset=utf-8", body: .bytes(telegram))
+        case ("/api/v1/live", .get):
+            guard let events = state.subscribe() else {
+                return .error(.serviceUnavailable, "too many live clients")
+            }
+            return APIResponse(status: .ok, contentType: "text/event-stream", body: .events(events))
+        case ("/api/v1/identify", .put):
+            logger.notice("HTTP API: identify requested (emeter has no LED to blink)")
+            return .json(Array(#"{"identify":"ok"}"#.utf8))
+        case ("/metrics", .get):
+            return APIResponse(
+                status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
+                body: .bytes(state.metrics.exposition()))
+        case ("/api", _), ("/api/v1/data", _), ("/api/v1/telegram", _), ("/api/v1/live", _),
+            ("/api/v1/identify", _), ("/metrics", _):
+            return .error(.methodNotAllowed, "method not allowed")
+        default:
+            return .error(.notFound, "no such endpoint")
+        }
     }
 
-    /// Compares in a time that depends on the lengths only, not on where the bytes differ.
+    private static let noTelegramYet = APIResponse.error(.serviceUnavailable, "no P1 telegram received yet")
+
+    /// `Bearer <token>`, compared in a time that depends on the lengths only.
+    static func authorized(_ header: String?, token: [UInt8]) -> Bool {
+        guard let header, header.hasPrefix("Bearer ") else { return false }
+        return same(Array(header.utf8.dropFirst(7)), token)
+    }
+
     static func same(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         guard a.count == b.count else { return false }
         var difference: UInt8 = 0
