@@ -238,6 +238,9 @@ import Testing
         let identify = try await run.request(
             "/api/v1/identify", method: .PUT, authorization: "Bearer \(Self.token)")
         #expect(identify.status == 200)
+        #expect(try await run.request("/api/v2/data").status == 404)
+        #expect(
+            try await run.request("/api/v1/data", method: .POST, authorization: "Bearer \(Self.token)").status == 405)
         #expect(await run.emeter.waitFor(timeout: .seconds(5)) { $0.standardError.contains("identify requested") })
         await run.stop()
     }
