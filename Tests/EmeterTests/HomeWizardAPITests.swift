@@ -136,3 +136,50 @@ import Testing
         }
     }
 }
+
+/// `/metrics` counts from the cumulative health reports: each report adds what grew since the previous one.
+@Suite struct APIMetricsTests {
+    func text(_ metrics: APIMetrics) -> String { String(decoding: metrics.exposition(), as: UTF8.self) }
+
+    @Test func healthReportsBecomeCountersThatAddUp() {
+        let metrics = APIMetrics()
+        var health = Health()
+        health.telegramsAccepted = 5
+        health.rejectionReasons = ["crc_mismatch": 2]
+        health.ticks = 3
+        health.latenessHistogram[0] = 2  // ≤ 50 µs
+        health.latenessHistogram[3] = 1  // ≤ 200 µs
+        health.ringBytesUsed = 24
+        metrics.update(health)
+        health.telegramsAccepted = 7
+        health.rejectionReasons = ["crc_mismatch": 3, "out_of_range": 1]
+        health.ticks = 4
+        health.latenessHistogram[3] = 2
+        metrics.update(health)
+        let exposition = text(metrics)
+        #expect(exposition.contains("\nemeter_p1_telegrams_total 7\n"))
+        #expect(exposition.contains("emeter_p1_telegrams_rejected_total{reason=\"crc_mismatch\"} 3\n"))
+        #expect(exposition.contains("emeter_p1_telegrams_rejected_total{reason=\"out_of_range\"} 1\n"))
+        #expect(exposition.contains("\nemeter_loop_ticks_total 4\n"))
+        #expect(exposition.contains("emeter_loop_lateness_seconds_count 4\n"))
+        #expect(exposition.contains("emeter_loop_lateness_seconds_bucket{le=\"0.00005\"} 2\n"))
+        #expect(exposition.contains("emeter_loop_lateness_seconds_bucket{le=\"0.0002\"} 4\n"))
+        #expect(exposition.contains("\nemeter_ring_used_bytes 24"))
+        #expect(exposition.contains("# HELP emeter_p1_telegrams_total "))
+    }
+
+    @Test func forwarderCountersFollowTheDrain() {
+        let metrics = APIMetrics()
+        metrics.forwarder("mqtt:broker/emeter", backlog: 4, delivered: 2, failedAttempts: 1, lastSuccess: 1_736_190_000)
+        metrics.forwarder("mqtt:broker/emeter", backlog: nil, delivered: 5, failedAttempts: 1, lastSuccess: nil)
+        let exposition = text(metrics)
+        #expect(
+            exposition.contains("emeter_forwarder_acknowledged_records_total{forwarder=\"mqtt:broker/emeter\"} 5\n"))
+        #expect(exposition.contains("emeter_forwarder_errors_total{forwarder=\"mqtt:broker/emeter\"} 1\n"))
+        #expect(exposition.contains("emeter_forwarder_backlog_records{forwarder=\"mqtt:broker/emeter\"} 4"))
+        // A report without a delivery time keeps the last one.
+        #expect(
+            exposition.contains(
+                "emeter_forwarder_last_success_timestamp_seconds{forwarder=\"mqtt:broker/emeter\"} 1736190000"))
+    }
+}

@@ -128,6 +128,7 @@ final class APIMetrics: Sendable {
     /// failed attempts), and when it last delivered (Unix s; `nil`: not yet).
     func forwarder(_ name: String, backlog: Int?, delivered: Int?, failedAttempts: Int?, lastSuccess: Int64?) {
         state.withLock { state in
+            let isNew = state.forwarders[name] == nil
             var forwarder =
                 state.forwarders[name]
                 ?? Forwarder(
@@ -155,7 +156,11 @@ final class APIMetrics: Sendable {
                 forwarder.errors.increment(by: failedAttempts - forwarder.failed)
                 forwarder.failed = failedAttempts
             }
-            forwarder.lastSuccess.record(lastSuccess ?? 0)
+            if let lastSuccess {
+                forwarder.lastSuccess.record(lastSuccess)
+            } else if isNew {
+                forwarder.lastSuccess.record(0)
+            }
             state.forwarders[name] = forwarder
         }
     }
