@@ -38,6 +38,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        // The HTTP API of `emeter run` (Run/APIServer.swift): HummingbirdCore's HTTP/1.1 server. No traits: the
+        // default FullFoundation trait would link full Foundation (ICU) into the binary, ConfigurationSupport brings
+        // swift-configuration we do not use.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0", traits: []),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         // `swift package generate-documentation`: the DocC catalogs of HAL, P1, ADE9000 and MQTT (scripts/docs).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -93,6 +100,10 @@ let package = Package(
                 "HAL", "CivilTime", "ADE9000", "P1", "Simulator", "Firmware", "MQTT", "Forwarding", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "YAML", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                // The HTTP API and /metrics (Run/APIServer.swift, Run/APIMetrics.swift).
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ] + nio  // P1 sharing (Run/P1ShareServer.swift)
         ),
 
@@ -132,7 +143,8 @@ let package = Package(
             name: "EmeterTests",
             dependencies: [
                 "emeter", "HAL", "P1", "Firmware", "MQTT", "Forwarding", "Simulator", "TestSupport",
-                "YAML", logging,
+                "YAML", logging, .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ] + nio
         ),
     ],

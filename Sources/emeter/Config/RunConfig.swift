@@ -29,6 +29,19 @@ struct RunConfig: ValidatedConfig, Equatable {
     /// Data-quality alerts (missing data, reversed CT, night production, meters disagreeing, meter swap, clock
     /// skew). Missing data, swap and skew are checked by default; the others need the phases named here.
     var alerts: AlertsConfig?
+    /// The HTTP API (HomeWizard P1 API v1, Prometheus `/metrics`); off unless configured.
+    var api: APIConfig?
+
+    struct APIConfig: Codable, Equatable {
+        /// `address:port` to listen on: default `127.0.0.1:8080` (loopback); a LAN address (or `0.0.0.0:8080`)
+        /// is the user's choice.
+        var listen: String?
+        /// Required (`Authorization: Bearer …`) for requests that change state: the value, `env:NAME` or
+        /// `file:PATH`.
+        var token: String?
+
+        static let defaultListen = "127.0.0.1:8080"
+    }
 
     struct AlertsConfig: Codable, Equatable {
         /// No P1 telegram for this long (default 60s), no ADE9000 sample (default 30s).
@@ -178,7 +191,7 @@ struct RunConfig: ValidatedConfig, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case device, interval, ring, stdout, forward, controllers, alerts
+        case device, interval, ring, stdout, forward, controllers, alerts, api
         case localTime = "local_time"
         case healthInterval = "health_interval"
         case stateDir = "state_dir"
@@ -206,6 +219,15 @@ struct RunConfig: ValidatedConfig, Equatable {
                         ["interval"],
                         "expected whole seconds that divide one hour (e.g. 10s, 60s, 5m, 15m), got \(interval)"))
             }
+        }
+        if let listen = api?.listen, ShareAddress(listen) == nil {
+            problems.append(
+                FieldError(
+                    ["api", "listen"],
+                    "expected IPv4:port or [IPv6]:port, e.g. 127.0.0.1:8080 or 0.0.0.0:8080, got `\(listen)`"))
+        }
+        if let token = api?.token, token.trimmed.isEmpty {
+            problems.append(FieldError(["api", "token"], "expected a token, `env:NAME` or `file:PATH`"))
         }
         if let localTime, !["europe-central", "utc"].contains(localTime) {
             problems.append(FieldError(["local_time"], "expected `europe-central` or `utc`, got `\(localTime)`"))

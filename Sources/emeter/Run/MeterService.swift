@@ -43,9 +43,11 @@ struct MeterService: Service {
         let firstEquipmentID = Mutex<String?>(nil)
         let share = try await startP1Share()
         defer { share?.stop() }
+        let localTime: LocalTime = config.localTime == "utc" ? .utc : .centralEurope
+        let api = config.api.map { _ in APIState(localTime: localTime) }
         let p1 = try P1Source.start(
-            board: board, boardPath: boardPath, stateDirectory: stateDirectory, share: share, wallClock: wallClock,
-            logger: logger
+            board: board, boardPath: boardPath, stateDirectory: stateDirectory, share: share, api: api,
+            wallClock: wallClock, logger: logger
         ) { event in
             if case .sample(let sample) = event {
                 firstEquipmentID.withLock { $0 = $0 ?? sample.details.equipmentID ?? "" }
@@ -66,13 +68,14 @@ struct MeterService: Service {
                 return nil
             }, logger: logger)
         logger.info("device id", metadata: ["device": "\(device)", "from": "\(origin)"])
+        let apiServer = try await startAPI(state: api, device: device)
+        defer { apiServer?.stop() }
 
         let consumers = try makeForwarders(device: device, stateDirectory: stateDirectory)
         let forwarders = consumers.map(\.forwarder)
         let printRecords = config.stdout?.records ?? true
         try await register(store)
         let notifier = SystemdNotifier()
-        let localTime: LocalTime = config.localTime == "utc" ? .utc : .centralEurope
         let control =
             try (config.controllers ?? []).isEmpty
             ? nil
@@ -86,7 +89,7 @@ struct MeterService: Service {
             alerts: AlertMonitor(
                 settings: config.alertSettings(hasP1: board.p1 != nil, hasADE9000: board.ade9000 != nil),
                 localTime: localTime),
-            deliveries: deliveries, logger: logger)
+            deliveries: deliveries, api: api, logger: logger)
 
         let pollInterval = board.ade9000?.pollInterval?.duration ?? .seconds(1)
         let healthEvery = max(1, Int((config.healthInterval?.duration ?? .seconds(60)) / pollInterval))
@@ -142,7 +145,13 @@ struct MeterService: Service {
                     clock: ContinuousClock(), logger: logger)
                 let name = consumer.name
                 group.addTask {
-                    await drain.run { statistics in deliveries.update(name, delivered: statistics.delivered) }
+                    await drain.run { statistics in
+                        deliveries.update(name, delivered: statistics.delivered)
+                        api?.metrics.forwarder(
+                            name, backlog: nil, delivered: statistics.delivered,
+                            failedAttempts: statistics.failedAttempts,
+                            lastSuccess: deliveries.times.withLock { $0[name] })
+                    }
                 }
             }
             notifier?.ready()
@@ -164,6 +173,7 @@ struct MeterService: Service {
             await waitForBacklog(
                 store, consumers: consumers.map(\.consumer) + (printRecords ? [ConsumerID("stdout")] : []))
             notifier?.stopping()
+            await apiServer?.shutdown()
             await control?.applyFailSafe()
             for forwarder in forwarders { await forwarder.shutdown() }
             group.cancelAll()
@@ -284,6 +294,36 @@ struct MeterService: Service {
                     privateKeyFile: entry.keyFile)
             }
             return MQTTForwarder(configuration: configuration, logger: logger)
+        }
+    }
+
+    /// The HTTP API (`api:`), when configured: listening before the loop starts.
+    /// - Throws: `RunFailure` naming `api.listen` or `api.token`.
+    private func startAPI(state: APIState?, device: String) async throws -> APIServer? {
+        guard let api = config.api, let state else { return nil }
+        let listen = api.listen ?? RunConfig.APIConfig.defaultListen
+        guard let address = ShareAddress(listen) else {
+            throw RunFailure(
+                description: "api.listen: expected IPv4:port or [IPv6]:port, got `\(listen)`",
+                exitCode: ExitStatus.dataError)
+        }
+        var token: String?
+        if let text = api.token {
+            do {
+                token = try Secret.resolve(text, field: "api.token", logger: logger)
+            } catch {
+                throw RunFailure(description: error.description, exitCode: ExitStatus.dataError)
+            }
+            if token?.trimmed.isEmpty ?? true {
+                throw RunFailure(description: "api.token: the token is empty", exitCode: ExitStatus.dataError)
+            }
+        }
+        do {
+            return try await APIServer.start(
+                host: address.host, port: address.port, token: token, device: device, state: state, logger: logger)
+        } catch {
+            throw RunFailure(
+                description: "api.listen: cannot listen on \(address): \(error)", exitCode: ExitStatus.unavailable)
         }
     }
 

@@ -66,6 +66,8 @@ final class P1ReaderThread: Sendable {
     let share: P1ShareServer?
     /// Encrypted meters: share the decrypted telegrams instead of the frames as read.
     let shareDecrypted: Bool
+    /// Gets every whole plaintext telegram read (the HTTP API's last telegram; `nil`: none).
+    let lastTelegram: (@Sendable ([UInt8]) -> Void)?
     private let logger: Logger
     private let onEvent: @Sendable (Event) -> Void
     /// The board's wall clock, Unix milliseconds: when a telegram was received.
@@ -81,7 +83,7 @@ final class P1ReaderThread: Sendable {
     init(
         endpoint: P1Endpoint, serial: SerialConfiguration?, decryptor: P1Decryptor?, dataRequest: DataRequestLine,
         detectionWindow: Duration = .seconds(22), frameCounterPath: String? = nil, share: P1ShareServer? = nil,
-        shareDecrypted: Bool = false,
+        shareDecrypted: Bool = false, lastTelegram: (@Sendable ([UInt8]) -> Void)? = nil,
         wallClock: @escaping @Sendable () -> Int64 = SystemClock.unixMilliseconds, logger: Logger,
         onEvent: @escaping @Sendable (Event) -> Void
     ) {
@@ -89,6 +91,7 @@ final class P1ReaderThread: Sendable {
         self.frameCounterPath = frameCounterPath
         self.share = share
         self.shareDecrypted = shareDecrypted
+        self.lastTelegram = lastTelegram
         self.detectionWindow = detectionWindow
         self.endpoint = endpoint
         self.serial = serial
@@ -170,7 +173,8 @@ final class P1ReaderThread: Sendable {
         var saved = loadFrameCounter()
         var savedAt = ContinuousClock.now
         // Bytes read during auto-detection are not shared: sharing starts at the first telegram after it.
-        var tap = P1ShareTap(server: share, encrypted: decryptor != nil, decrypted: shareDecrypted)
+        var tap = P1ShareTap(
+            server: share, encrypted: decryptor != nil, decrypted: shareDecrypted, lastTelegram: lastTelegram)
         defer {
             if let last = reader?.lastAccepted, last != saved { saveFrameCounter(last) }
         }

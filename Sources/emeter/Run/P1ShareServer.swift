@@ -225,38 +225,53 @@ final class P1ShareServer: Sendable {
 /// - Encrypted meters (Smarty), `decrypted: false`: the DLMS frames exactly as read (clients decrypt with their own
 ///   key, e.g. dsmr_parser's Smarty reader); `decrypted: true`: each decrypted telegram once it is authentic and not
 ///   replayed. Plaintext telegrams between frames (a meter with P1 security off) are served as read in both modes.
-/// With `server: nil` (no sharing configured) it does nothing.
+/// `lastTelegram` (the HTTP API's `GET /api/v1/telegram`) gets every whole plaintext telegram: as read, or
+/// decrypted for an encrypted meter. With `server: nil` and `lastTelegram: nil` it does nothing.
 struct P1ShareTap: P1StreamTap {
     let server: P1ShareServer?
     let encrypted: Bool
     let decrypted: Bool
+    let lastTelegram: (@Sendable ([UInt8]) -> Void)?
     private var telegrams = P1TelegramSplitter()
     private var frames = P1FrameSplitter()
 
-    init(server: P1ShareServer?, encrypted: Bool, decrypted: Bool) {
+    init(
+        server: P1ShareServer?, encrypted: Bool, decrypted: Bool,
+        lastTelegram: (@Sendable ([UInt8]) -> Void)? = nil
+    ) {
         self.server = server
         self.encrypted = encrypted
         self.decrypted = decrypted
+        self.lastTelegram = lastTelegram
     }
 
     mutating func received(_ bytes: [UInt8]) {
-        guard let server else { return }
+        guard server != nil || lastTelegram != nil else { return }
+        let server = server
+        let lastTelegram = lastTelegram
         guard encrypted else {
-            telegrams.feed(bytes) { server.publish($0) }
+            telegrams.feed(bytes) { telegram in
+                server?.publish(telegram)
+                lastTelegram?(telegram)
+            }
             return
         }
-        let publishFrames = !decrypted
+        let publishFrames = !decrypted && server != nil
         for byte in bytes {
             if frames.isSeeking && byte != P1DLMSFrame.tag {
-                telegrams.feed(byte) { server.publish($0) }
+                telegrams.feed(byte) { telegram in
+                    server?.publish(telegram)
+                    lastTelegram?(telegram)
+                }
             } else {
-                frames.feed(byte) { frame in if publishFrames { server.publish(frame) } }
+                frames.feed(byte) { frame in if publishFrames { server?.publish(frame) } }
             }
         }
     }
 
     mutating func decrypted(_ plaintext: [UInt8]) {
         if decrypted { server?.publish(plaintext) }
+        lastTelegram?(plaintext)
     }
 
     /// Drops a telegram or frame in progress (the port was reopened).

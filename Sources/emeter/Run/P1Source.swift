@@ -22,7 +22,7 @@ struct P1Source {
     /// - Parameter wallClock: The board's wall clock, Unix milliseconds (stamps every telegram).
     static func start(
         board: BoardFile, boardPath: String, stateDirectory: String? = nil, share: P1ShareServer? = nil,
-        wallClock: @escaping @Sendable () -> Int64 = SystemClock.unixMilliseconds, logger: Logger,
+        api: APIState? = nil, wallClock: @escaping @Sendable () -> Int64 = SystemClock.unixMilliseconds, logger: Logger,
         onEvent: @escaping @Sendable (P1Event) -> Void
     ) throws -> P1Source? {
         guard let p1 = board.p1 else { return nil }
@@ -73,13 +73,18 @@ struct P1Source {
             default: .none
             }
         let serial = p1.serial.flatMap { $0 == "auto" ? nil : SerialConfiguration(parsing: $0) }
+        var lastTelegram: (@Sendable ([UInt8]) -> Void)?
+        if let api { lastTelegram = { bytes in api.readTelegramBytes(bytes) } }
         let thread = P1ReaderThread(
             endpoint: endpoint, serial: serial, decryptor: decryptor, dataRequest: request,
             frameCounterPath: stateDirectory.map { $0 + "/p1-frame-counter" }, share: share,
-            shareDecrypted: p1.share?.decrypted ?? false, wallClock: wallClock, logger: logger
+            shareDecrypted: p1.share?.decrypted ?? false, lastTelegram: lastTelegram,
+            wallClock: wallClock, logger: logger
         ) { event in
             switch event {
-            case .stream(let event, let time): onEvent(P1Event(event, receivedAt: time))
+            case .stream(let event, let time):
+                if case .telegram(let telegram) = event { api?.readValidTelegram(telegram) }
+                onEvent(P1Event(event, receivedAt: time))
             case .detected: break
             case .portError(let message): onEvent(.portError(message))
             }

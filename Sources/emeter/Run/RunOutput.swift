@@ -36,13 +36,16 @@ actor RunOutput: LoopOutput {
     private var alerts: AlertMonitor?
     /// When each forwarder last delivered a record (ring consumer name → Unix s), from the drains.
     let deliveries: DeliveryLog
+    /// The HTTP API's state (`nil`: no `api:`): the last P1 sample and the metrics.
+    let api: APIState?
     private var lastAlertTick: Int64 = 0
 
     init(
         device: String, store: any RecordStoring, live: Bool, health: Bool, forwarders: [any Forwarder] = [],
         notifier: SystemdNotifier? = nil, control: ControlService? = nil, alerts: AlertMonitor? = nil,
-        deliveries: DeliveryLog = DeliveryLog(), logger: Logger
+        deliveries: DeliveryLog = DeliveryLog(), api: APIState? = nil, logger: Logger
     ) {
+        self.api = api
         self.notifier = notifier
         self.control = control
         self.alerts = alerts
@@ -82,6 +85,7 @@ actor RunOutput: LoopOutput {
     }
 
     func live(_ reading: LiveReading) async {
+        api?.live(reading)
         for forwarder in forwarders { await forwarder.publish(reading) }
         if live { emit(Payloads.live(reading, device: device)) }
         if let control {
@@ -124,6 +128,14 @@ actor RunOutput: LoopOutput {
         health.recordsMerged = statistics.merges
         health.storageBytesWritten = statistics.bytesWritten
         health.alertsRaised = alerts?.raisedCount.values.reduce(0, +) ?? 0
+        if let api {
+            api.metrics.update(health)
+            let delivered = deliveries.times.withLock { $0 }
+            for (name, backlog) in statistics.backlog where name != "stdout" {
+                api.metrics.forwarder(
+                    name, backlog: backlog, delivered: nil, failedAttempts: nil, lastSuccess: delivered[name])
+            }
+        }
         logger.info(
             "health",
             metadata: [
