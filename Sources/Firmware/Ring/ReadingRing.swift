@@ -68,6 +68,15 @@ public struct RemovedConsumer: Sendable, Equatable, CustomStringConvertible {
 /// Consumers are known by name (``ConsumerID``); ``setConsumers(_:)`` at start unregisters the ones no longer
 /// configured and registers new ones at the oldest record.
 ///
+/// **Deferred acknowledgements (wear).** An acknowledgement that catches a consumer up with the newest record, when
+/// the committed image has that record as the consumer's only unacknowledged one, is applied in memory (the record
+/// is freed there once every consumer has it) and committed with the next commit, normally the next append. With
+/// the network up the daemon thus commits once per record instead of three times (append, stdout, forwarder), which
+/// is what makes the 24C04 last (see ``AT24C04RingStorage``). If the power fails first, the image still has that one
+/// record unacknowledged: it is sent again, identical (same ``IntervalRecord/id``), and since the backend may hold
+/// it already, a ring opened on such an image never merges it until it is acknowledged again.
+/// ``commitDeferredAcknowledgements()`` commits them at once (at a clean stop).
+///
 /// **Record ids.** Sequence numbers are unique only within one *storage epoch*: a random non-zero 32-bit value
 /// drawn when the ring starts empty (a RAM ring at every start, a file or EEPROM ring whose image is missing or
 /// damaged) and stored in the image, so a file or EEPROM ring keeps it, and its sequences, across restarts. Every
@@ -111,25 +120,8 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
     /// Largest encoded size accepted for one appended record.
     public static var maxRecordSize: Int { 100 }
 
-    struct Entry {
-        var record: IntervalRecord
-        var offset: Int
-        var bytes: [UInt8]
-        var end: Int { offset + bytes.count }
-    }
-
-    struct State {
-        var entries: [Entry] = []
-        var context: RecordCoding.Context = .init(end: 0, peakW: 0, peakTime: 0, lastSequence: 0)
-        var nominalInterval: Int64
-        var cursors: [UInt32?] = Array(repeating: nil, count: RingImage.maxConsumers)
-        /// ``ConsumerID/nameHash`` of the consumer in each slot (meaningful where the cursor is set).
-        var names: [UInt16] = Array(repeating: 0, count: RingImage.maxConsumers)
-        var epoch: UInt32 = 1
-        var generation: UInt32 = 0
-        var slot = 1  // slot of the committed header; the first commit goes to slot 0
-        var emptyOffset = 0  // where records go when there are none
-    }
+    typealias Entry = RingEntry
+    typealias State = RingState
 
     /// The backend; exposed for tests and for closing a file.
     public var storage: Storage
@@ -145,6 +137,19 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
     private var knownNames: [UInt16: String] = [:]
     /// `true` after migrating a version-1 image until the first commit has written a version-2 header.
     private var headerIsVersion1 = false
+    /// Data bytes live in the committed image. Normally those of `state`; after a deferred acknowledgement freed
+    /// records in memory only, they also cover those records until the next commit, so nothing is written over them.
+    private var committedLive: [Bool] = Array(repeating: false, count: RingImage.dataSize)
+    /// Data bytes of records freed by deferred acknowledgements: free in `state`, live in the committed image.
+    private var deferredFree: [Bool] = Array(repeating: false, count: RingImage.dataSize)
+    /// `true` when `deferredFree` has any byte set.
+    private var hasDeferredFree = false
+    /// The consumer cursors in the committed image.
+    private var committedCursors: [UInt32?] = Array(repeating: nil, count: RingImage.maxConsumers)
+    /// Per consumer slot: after opening an image, the newest record when it was the only one the consumer had not
+    /// acknowledged. Its acknowledgement may have been deferred and lost with the power (see "Deferred
+    /// acknowledgements"), so the backend may hold it already: it is not merged with anything until acknowledged.
+    private var uncertain: [UInt32?] = Array(repeating: nil, count: RingImage.maxConsumers)
     /// Merges done since this ring was opened.
     public private(set) var mergeCount = 0
     /// Merges done with the suffix plan (the front was pinned by consumers), for tests.
@@ -189,6 +194,14 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
                 state = loaded
                 loadedExistingImage = true
                 loadProblems = problems
+                committedLive = Self.liveMap(loaded.entries)
+                committedCursors = loaded.cursors
+                if let newest = loaded.entries.last?.record.lastSequence {
+                    let beforeNewest =
+                        loaded.entries.count >= 2
+                        ? loaded.entries[loaded.entries.count - 2].record.lastSequence : loaded.context.lastSequence
+                    uncertain = loaded.cursors.map { $0 == beforeNewest ? newest : nil }
+                }
                 return
             }
         } else {
@@ -297,7 +310,7 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         // merged prefix (one commit); its compaction is committed together with the next step, so an append
         // that needs one merge costs two commits.
         var pending: State? = base.entries.isEmpty ? base : nil
-        while Self.freeAfterTail(pending ?? state) - bytes.count < reserve(pending ?? state, including: bytes.count)
+        while freeAfterTail(pending ?? state) - bytes.count < reserve(pending ?? state, including: bytes.count)
             || (pending ?? state).entries.count >= RingImage.maxRecords
         {
             if let compacted = pending {
@@ -311,14 +324,14 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
             pending = plan.compacted
         }
         if let compacted = pending,
-            Self.freeAfterTail(compacted) < bytes.count
-                || !Self.isFree(Self.liveMap(state.entries), offset: Self.tailOffset(compacted), length: bytes.count)
+            freeAfterTail(compacted) < bytes.count
+                || !Self.isFree(committedLive, offset: Self.tailOffset(compacted), length: bytes.count)
         {
             try commit(compacted)
             pending = nil
         }
         var next = pending ?? state
-        guard Self.freeAfterTail(next) >= bytes.count, next.entries.count < RingImage.maxRecords else {
+        guard freeAfterTail(next) >= bytes.count, next.entries.count < RingImage.maxRecords else {
             throw RingError(
                 .full,
                 "no room for a \(bytes.count)-byte record and no pair of records may be merged "
@@ -342,6 +355,7 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         let slot = try Self.add(consumer, to: &next)
         try commit(next)
         inFlight[slot] = nil
+        uncertain[slot] = nil
     }
 
     /// Forgets `consumer`; records only it still needed are freed.
@@ -355,6 +369,7 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         Self.freeAcknowledged(&next)
         try commit(next)
         inFlight[slot] = nil
+        uncertain[slot] = nil
     }
 
     /// Makes `consumers` exactly the registered ones, in one commit: a consumer the image holds that is not among
@@ -405,7 +420,10 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
             changed.append(try Self.add(consumer, to: &next))
         }
         if !changed.isEmpty || headerIsVersion1 { try commit(next) }
-        for slot in changed { inFlight[slot] = nil }
+        for slot in changed {
+            inFlight[slot] = nil
+            uncertain[slot] = nil
+        }
         return removed
     }
 
@@ -481,7 +499,30 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         var next = state
         next.cursors[slot] = lastSequence
         Self.freeAcknowledged(&next)
+        if let pin = uncertain[slot], lastSequence >= pin { uncertain[slot] = nil }
+        if let newest = state.entries.last?.record.lastSequence, lastSequence == newest,
+            committedCursors[slot] == Self.context(state, before: state.entries.count - 1).lastSequence
+        {
+            // Caught up with the newest record, which the committed image has as its only unacknowledged one: the
+            // next commit (normally the next append) carries this acknowledgement.
+            if next.entries.count < state.entries.count {
+                let live = Self.liveMap(next.entries)
+                for position in 0..<RingImage.dataSize where committedLive[position] && !live[position] {
+                    deferredFree[position] = true
+                }
+                hasDeferredFree = true
+            }
+            state = next
+            return
+        }
         try commit(next)
+    }
+
+    /// Commits acknowledgements deferred in memory (see "Deferred acknowledgements"), e.g. before a clean stop, so
+    /// nothing is sent again after the restart. Does nothing when there are none.
+    public mutating func commitDeferredAcknowledgements() throws(RingError) {
+        guard state.cursors != committedCursors else { return }
+        try commit(state)
     }
 
     /// Forgets what `consumer` has in flight (e.g. its connection dropped before the ack); the records become
@@ -529,11 +570,19 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         return live
     }
 
-    /// Free bytes from the tail forward (circularly) up to the first live byte.
-    private static func freeAfterTail(_ state: State) -> Int {
-        if state.entries.isEmpty { return RingImage.dataSize }
-        let live = liveMap(state.entries)
-        let tail = tailOffset(state)
+    /// Bytes that new data must not go to: live in `state`, or freed by a deferred acknowledgement only.
+    private func occupied(_ state: State) -> [Bool] {
+        var live = Self.liveMap(state.entries)
+        if hasDeferredFree {
+            for position in 0..<RingImage.dataSize where deferredFree[position] { live[position] = true }
+        }
+        return live
+    }
+
+    /// Free bytes from the tail forward (circularly) up to the first byte that is occupied (``occupied(_:)``).
+    private func freeAfterTail(_ state: State) -> Int {
+        let live = occupied(state)
+        let tail = Self.tailOffset(state)
         var free = 0
         while free < RingImage.dataSize && !live[(tail + free) % RingImage.dataSize] { free += 1 }
         return free
@@ -555,7 +604,7 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         let b = state.entries[index + 1].record
         for consumer in 0..<RingImage.maxConsumers {
             guard let acked = state.cursors[consumer] else { continue }
-            let reached = max(acked, inFlight[consumer] ?? 0)
+            let reached = max(acked, inFlight[consumer] ?? 0, uncertain[consumer] ?? 0)
             guard acked >= b.lastSequence || reached < a.firstSequence else { return false }
         }
         return true
@@ -568,16 +617,7 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
     /// - *suffix* plan: the merged record and the newer records are staged in the free space after the tail
     ///   (commit 1), then moved back to where the pair started.
     /// The second commit is shared with an append when there is room.
-    struct MergePlan {
-        var index: Int
-        var staged: State
-        var compacted: State
-        var stageOffset: Int
-        /// Bytes written by the staging: the free space it needs.
-        var cost: Int
-        /// `true` for a suffix plan.
-        var isSuffix: Bool
-    }
+    typealias MergePlan = RingMergePlan
 
     /// The plans for merging the pair at `index` (which the consumers allow), cheapest first.
     private func mergePlans(
@@ -639,7 +679,7 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
     private func chooseMergePlan(_ state: State) -> MergePlan? {
         let entries = state.entries
         guard entries.count >= 2 else { return nil }
-        let live = Self.liveMap(state.entries)
+        let live = occupied(state)
         let total = entries.reduce(0) { $0 + $1.bytes.count }
         var context = state.context
         var olderLength = 0
@@ -652,7 +692,7 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
             let pairLength = entries[index].bytes.count + entries[index + 1].bytes.count
             let newerLength = total - olderLength - pairLength
             // Cheap test first: no plan can stage in less than the merged record plus one side.
-            let free = max(Self.freeBefore(head: entries[0].offset, live), Self.freeAfterTail(state))
+            let free = max(Self.freeBefore(head: entries[0].offset, live), freeAfterTail(state))
             guard min(olderLength, newerLength) < free else { continue }
             let plans = mergePlans(state, index: index, context: context, olderLength: olderLength, total: total)
             if let plan = plans.first(where: { Self.isFree(live, offset: $0.stageOffset, length: $0.cost) }) {
@@ -757,7 +797,7 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         next.generation = state.generation &+ 1
         next.slot = 1 - state.slot
         var image = committedImage
-        let oldLive = Self.liveMap(state.entries)
+        let oldLive = committedLive
         for entry in next.entries {
             for (index, byte) in entry.bytes.enumerated() {
                 let position = (entry.offset + index) % RingImage.dataSize
@@ -798,6 +838,12 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         }
         committedImage = image
         state = next
+        committedLive = Self.liveMap(next.entries)
+        committedCursors = next.cursors
+        if hasDeferredFree {
+            deferredFree = Array(repeating: false, count: RingImage.dataSize)
+            hasDeferredFree = false
+        }
         headerIsVersion1 = false
         commitCount += 1
         bytesWritten += changed.reduce(0) { $0 + $1.count }
@@ -812,8 +858,7 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
     /// - Throws: `.storage` when the medium cannot be read; the ring then stays as it was and tries again next time.
     private mutating func reloadMediumAfterFailedStore() throws(RingError) {
         if let medium = try storage.load(), medium.count == RingImage.size {
-            let live = Self.liveMap(state.entries)
-            for position in 0..<RingImage.dataSize where !live[position] {
+            for position in 0..<RingImage.dataSize where !committedLive[position] {
                 committedImage[RingImage.dataStart + position] = medium[RingImage.dataStart + position]
             }
             for index in RingImage.slotRange(1 - state.slot) { committedImage[index] = medium[index] }
@@ -1036,4 +1081,41 @@ extension IntervalRecord {
             try voltages("ade9000", ade.voltageMinDecivolts, ade.voltageMaxDecivolts)
         }
     }
+}
+
+// The ring's internal types live outside the generic `ReadingRing`, so that they are not generic themselves: an
+// unspecialised build would otherwise look up their metadata at every use.
+
+/// One stored record: where it sits in the data area and its encoded bytes.
+struct RingEntry {
+    var record: IntervalRecord
+    var offset: Int
+    var bytes: [UInt8]
+    var end: Int { offset + bytes.count }
+}
+
+/// What a committed (or about to be committed) image holds.
+struct RingState {
+    var entries: [RingEntry] = []
+    var context: RecordCoding.Context = .init(end: 0, peakW: 0, peakTime: 0, lastSequence: 0)
+    var nominalInterval: Int64
+    var cursors: [UInt32?] = Array(repeating: nil, count: RingImage.maxConsumers)
+    /// ``ConsumerID/nameHash`` of the consumer in each slot (meaningful where the cursor is set).
+    var names: [UInt16] = Array(repeating: 0, count: RingImage.maxConsumers)
+    var epoch: UInt32 = 1
+    var generation: UInt32 = 0
+    var slot = 1  // slot of the committed header; the first commit goes to slot 0
+    var emptyOffset = 0  // where records go when there are none
+}
+
+/// One way to merge a pair (see `ReadingRing.mergePlans`).
+struct RingMergePlan {
+    var index: Int
+    var staged: RingState
+    var compacted: RingState
+    var stageOffset: Int
+    /// Bytes written by the staging: the free space it needs.
+    var cost: Int
+    /// `true` for a suffix plan.
+    var isSuffix: Bool
 }

@@ -166,6 +166,13 @@ struct MeterService: Service {
             notifier?.stopping()
             await control?.applyFailSafe()
             for forwarder in forwarders { await forwarder.shutdown() }
+            do {
+                try await store.commitDeferredAcknowledgements()
+            } catch {
+                logger.warning(
+                    "offline ring: the last acknowledgements were not stored; those records are sent again after the restart",
+                    metadata: ["error": "\(error)"])
+            }
             group.cancelAll()
         }
         let statistics = await store.statistics
