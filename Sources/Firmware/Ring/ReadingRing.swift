@@ -50,10 +50,14 @@ public struct RemovedConsumer: Sendable, Equatable, CustomStringConvertible {
 /// the next sequence number.
 ///
 /// **Overflow merges.** When the free space after an append would drop below a reserve, adjacent records are
-/// merged first (``IntervalRecord/merged(with:)``): energies add up, so totals stay exact through an outage of
-/// any length and only resolution degrades. The pair merged is the oldest one the consumers allow (see below)
-/// whose merge can be staged in the free space — normally the two oldest records; when forwarders hold the
-/// oldest records in flight, a pair further on (in the worst case near the newest end) is merged instead.
+/// merged first (``IntervalRecord/merged(with:)``): energies add up and the highest quarter-hour demand is kept, so
+/// totals stay exact through an outage of any length and only resolution degrades, where it costs the least billing
+/// detail: pairs inside one quarter-hour first, then whole quarter-hours inside an hour, whole hours inside a day,
+/// whole days (``mergeDetailCost(_:_:)``), the oldest first at equal cost. A merged record thus always sits on the
+/// boundaries of its granularity (never 14:07–15:23) while any such pair can merge; a 48-hour outage keeps its
+/// recent hours in quarter-hours and its first day as hours or one day. Among those, the pair merged is one the
+/// consumers allow (see below) whose merge can be staged in the free space; when forwarders hold records in flight,
+/// pairs elsewhere are merged instead.
 /// ``mergeCount`` counts merges; nothing traps. `append` throws `.full` only if no pair at all may merge.
 ///
 /// **Consumers (at-least-once).** Each registered consumer has an acknowledged position (a sequence number,
@@ -674,27 +678,36 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         return plans.sorted { $0.cost < $1.cost }
     }
 
-    /// The plan to carry out now: the oldest pair the consumers allow to merge whose staging fits in free
-    /// space, with its cheapest plan that fits.
+    /// The plan to carry out now. The pairs the consumers allow to merge are tried where merging gives up the least
+    /// billing detail first (``mergeDetailCost(_:_:)``), the oldest first at equal cost, so a merged record always
+    /// sits on the boundaries of its granularity while any such pair fits; the first pair with a plan whose staging
+    /// fits in free space is taken, with its cheapest such plan.
     private func chooseMergePlan(_ state: State) -> MergePlan? {
         let entries = state.entries
         guard entries.count >= 2 else { return nil }
         let live = occupied(state)
         let total = entries.reduce(0) { $0 + $1.bytes.count }
+        var contexts: [RecordCoding.Context] = []
+        var olderLengths: [Int] = []
         var context = state.context
         var olderLength = 0
-        for index in 0..<(entries.count - 1) {
-            defer {
-                context = context.advanced(by: entries[index].record)
-                olderLength += entries[index].bytes.count
-            }
-            guard mayMerge(state, index) else { continue }
+        for entry in entries {
+            contexts.append(context)
+            olderLengths.append(olderLength)
+            context = context.advanced(by: entry.record)
+            olderLength += entry.bytes.count
+        }
+        // Cheap test first: no plan can stage in less than the merged record plus one side.
+        let free = max(Self.freeBefore(head: entries[0].offset, live), freeAfterTail(state))
+        let candidates = (0..<(entries.count - 1)).filter { mayMerge(state, $0) }
+            .map { (index: $0, cost: Self.mergeDetailCost(entries[$0].record, entries[$0 + 1].record)) }
+            .sorted { ($0.cost, $0.index) < ($1.cost, $1.index) }
+        for (index, _) in candidates {
             let pairLength = entries[index].bytes.count + entries[index + 1].bytes.count
-            let newerLength = total - olderLength - pairLength
-            // Cheap test first: no plan can stage in less than the merged record plus one side.
-            let free = max(Self.freeBefore(head: entries[0].offset, live), freeAfterTail(state))
-            guard min(olderLength, newerLength) < free else { continue }
-            let plans = mergePlans(state, index: index, context: context, olderLength: olderLength, total: total)
+            let newerLength = total - olderLengths[index] - pairLength
+            guard min(olderLengths[index], newerLength) < free else { continue }
+            let plans = mergePlans(
+                state, index: index, context: contexts[index], olderLength: olderLengths[index], total: total)
             if let plan = plans.first(where: { Self.isFree(live, offset: $0.stageOffset, length: $0.cost) }) {
                 return plan
             }
@@ -702,22 +715,49 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         return nil
     }
 
-    /// An upper bound of the cheapest staging among the pairs the consumers allow to merge: the merged record
-    /// is never longer than the pair, so a plan costs at most the pair plus the shorter side.
+    /// The billing detail merging `older` with the record after it, `newer`, gives up, least first: 0 when the
+    /// merged record stays inside one quarter-hour (the capacity tariff's unit: minutes are lost, no quarter-hour),
+    /// 1 when it is whole quarter-hours inside one hour, 2 whole hours inside one day, 3 whole days (UTC; quarter-hours
+    /// and hours are the same in any whole-hour time zone); 4 when the merged record would not sit on the boundaries
+    /// of its granularity (such as 14:07–15:23), which is merged only when nothing else fits.
+    static func mergeDetailCost(_ older: IntervalRecord, _ newer: IntervalRecord) -> Int {
+        let start = older.start
+        let last = max(newer.end - 1, start)
+        let end = last + 1
+        func inside(_ unit: Int64) -> Bool { start / unit == last / unit }
+        func on(_ unit: Int64) -> Bool { start % unit == 0 && end % unit == 0 }
+        if inside(900) { return 0 }
+        if on(900) && inside(3600) { return 1 }
+        if on(3600) && inside(86_400) { return 2 }
+        if on(86_400) { return 3 }
+        return unalignedMergeCost
+    }
+
+    /// ``mergeDetailCost(_:_:)`` of a pair whose merged record would not be aligned.
+    static var unalignedMergeCost: Int { 4 }
+
+    /// An upper bound of the cheapest staging among the pairs the consumers allow to merge, preferring those whose
+    /// merge stays aligned (``mergeDetailCost(_:_:)``): the merged record is never longer than the pair, so a plan
+    /// costs at most the pair plus the shorter side.
     private func cheapestStagingBound(_ state: State) -> Int? {
         let entries = state.entries
         guard entries.count >= 2 else { return nil }
         let total = entries.reduce(0) { $0 + $1.bytes.count }
         var olderLength = 0
         var best: Int?
+        var bestAligned: Int?
         for index in 0..<(entries.count - 1) {
             defer { olderLength += entries[index].bytes.count }
             guard mayMerge(state, index) else { continue }
             let pairLength = entries[index].bytes.count + entries[index + 1].bytes.count
             let cost = pairLength + min(olderLength, total - olderLength - pairLength)
             best = min(best ?? cost, cost)
+            if Self.mergeDetailCost(entries[index].record, entries[index + 1].record) < Self.unalignedMergeCost {
+                bestAligned = min(bestAligned ?? cost, cost)
+            }
         }
-        return best
+        // Room for the cheapest pair whose merge stays aligned, so an unaligned one is never the only one that fits.
+        return bestAligned ?? best
     }
 
     /// Free bytes just before `head`, going backwards to the first live byte.
