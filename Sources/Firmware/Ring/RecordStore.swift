@@ -110,7 +110,7 @@ public actor RecordStore<Storage: RingStorage>: RecordStoring {
         let sequence = try ring.append(record)
         if ring.mergeCount > mergesBefore {
             logger.notice(
-                "offline ring full: merged the oldest records",
+                "offline ring full: merged records (where it costs the least detail)",
                 metadata: ["merges": "\(ring.mergeCount - mergesBefore)", "records": "\(ring.count)"])
         }
         waiters.resumeAll()

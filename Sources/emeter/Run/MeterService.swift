@@ -95,8 +95,9 @@ struct MeterService: Service {
         var loop = MeasurementLoop(
             ade: sampler, intervalLength: intervalSeconds, localTime: localTime,
             adeDemandMode: board.ade9000?.demandMode ?? .net,
-            checkpoint: stateDirectory.map { FileCheckpointStorage(path: $0 + "/checkpoint") }, output: output,
-            logger: logger, healthEvery: healthEvery)
+            checkpoint: stateDirectory.map { FileCheckpointStorage(path: $0 + "/checkpoint") },
+            trustedTime: config.waitForTrustedTime == true ? Self.trustedTime(wallClock: wallClock) : nil,
+            output: output, logger: logger, healthEvery: healthEvery)
         if stateDirectory == nil {
             logger.warning(
                 "no state directory: no checkpoint, so the energy between the last record and a restart is lost")
@@ -185,6 +186,18 @@ struct MeterService: Service {
     }
 
     // MARK: - Pieces
+
+    /// Trusted time from the kernel's synchronisation flag (`adjtimex`) or the meter's clock, on the monotonic clock
+    /// (`ContinuousClock`, which never steps).
+    static func trustedTime(wallClock: @escaping @Sendable () -> Int64) -> TrustedTime {
+        let origin = ContinuousClock.now
+        return TrustedTime(
+            synchronization: KernelClockSynchronization(), wallClock: wallClock,
+            monotonicClock: {
+                let elapsed = origin.duration(to: .now).components
+                return elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000
+            })
+    }
 
     /// How long a stop waits for the forwarders to take what the ring holds (the partial record just closed).
     static let stopDrainWait: Duration = .seconds(2)
