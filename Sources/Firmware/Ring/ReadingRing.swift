@@ -770,6 +770,10 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
     /// Joins the two runs of a layout left split by a merge whose second commit never happened (power loss
     /// between the two): the run that fits into the gap between them is moved there, in one commit.
     private mutating func joinSplitLayout() throws(RingError) {
+        guard Self.runs(state.entries).count == 2 else { return }
+        // The gap may hold records freed by a deferred acknowledgement, still live in the committed image: commit
+        // their freeing first (this is rare: the split needs a power cut between the two commits of a merge).
+        if hasDeferredFree { try commit(state) }
         let runs = Self.runs(state.entries)
         guard runs.count == 2 else { return }
         let gap = Self.wrap(runs[1].offset - (runs[0].offset + runs[0].length))
