@@ -144,10 +144,8 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
     /// Data bytes live in the committed image. Normally those of `state`; after a deferred acknowledgement freed
     /// records in memory only, they also cover those records until the next commit, so nothing is written over them.
     private var committedLive: [Bool] = Array(repeating: false, count: RingImage.dataSize)
-    /// Data bytes of records freed by deferred acknowledgements: free in `state`, live in the committed image.
-    private var deferredFree: [Bool] = Array(repeating: false, count: RingImage.dataSize)
-    /// `true` when `deferredFree` has any byte set.
-    private var hasDeferredFree = false
+    /// Records freed by deferred acknowledgements: gone from `state`, still live in the committed image.
+    private var deferredFree: [Entry] = []
     /// The consumer cursors in the committed image.
     private var committedCursors: [UInt32?] = Array(repeating: nil, count: RingImage.maxConsumers)
     /// Per consumer slot: after opening an image, the newest record when it was the only one the consumer had not
@@ -509,13 +507,7 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         {
             // Caught up with the newest record, which the committed image has as its only unacknowledged one: the
             // next commit (normally the next append) carries this acknowledgement.
-            if next.entries.count < state.entries.count {
-                let live = Self.liveMap(next.entries)
-                for position in 0..<RingImage.dataSize where committedLive[position] && !live[position] {
-                    deferredFree[position] = true
-                }
-                hasDeferredFree = true
-            }
+            deferredFree += state.entries.prefix(state.entries.count - next.entries.count)
             state = next
             return
         }
@@ -576,19 +568,22 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
 
     /// Bytes that new data must not go to: live in `state`, or freed by a deferred acknowledgement only.
     private func occupied(_ state: State) -> [Bool] {
-        var live = Self.liveMap(state.entries)
-        if hasDeferredFree {
-            for position in 0..<RingImage.dataSize where deferredFree[position] { live[position] = true }
-        }
-        return live
+        Self.liveMap(deferredFree.isEmpty ? state.entries : state.entries + deferredFree)
     }
 
-    /// Free bytes from the tail forward (circularly) up to the first byte that is occupied (``occupied(_:)``).
+    /// Free bytes from the tail forward (circularly) up to the first byte that is occupied (``occupied(_:)``): the
+    /// distance to the nearest record ahead, without building the byte map.
     private func freeAfterTail(_ state: State) -> Int {
-        let live = occupied(state)
         let tail = Self.tailOffset(state)
-        var free = 0
-        while free < RingImage.dataSize && !live[(tail + free) % RingImage.dataSize] { free += 1 }
+        var free = RingImage.dataSize
+        for entries in [state.entries, deferredFree] {
+            for entry in entries where !entry.bytes.isEmpty {
+                let start = Self.wrap(entry.offset - tail)
+                // An entry that covers the tail (running on round from behind it) leaves no room at all.
+                if start + entry.bytes.count > RingImage.dataSize { return 0 }
+                free = min(free, start)
+            }
+        }
         return free
     }
 
@@ -773,7 +768,7 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         guard Self.runs(state.entries).count == 2 else { return }
         // The gap may hold records freed by a deferred acknowledgement, still live in the committed image: commit
         // their freeing first (this is rare: the split needs a power cut between the two commits of a merge).
-        if hasDeferredFree { try commit(state) }
+        if !deferredFree.isEmpty { try commit(state) }
         let runs = Self.runs(state.entries)
         guard runs.count == 2 else { return }
         let gap = Self.wrap(runs[1].offset - (runs[0].offset + runs[0].length))
@@ -884,10 +879,7 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         state = next
         committedLive = Self.liveMap(next.entries)
         committedCursors = next.cursors
-        if hasDeferredFree {
-            deferredFree = Array(repeating: false, count: RingImage.dataSize)
-            hasDeferredFree = false
-        }
+        deferredFree.removeAll()
         headerIsVersion1 = false
         commitCount += 1
         bytesWritten += changed.reduce(0) { $0 + $1.count }

@@ -106,7 +106,7 @@ enum RingImage {
         bytes.appendRingLE(crc.value, 4)
         let base = header.slot * slotSize
         let rotation = rotation(for: header.generation)
-        for (index, byte) in bytes.enumerated() { image[base + (index + rotation) % slotSize] = byte }
+        for index in bytes.indices { image[base + (index + rotation) % slotSize] = bytes[index] }
     }
 
     /// Where the header's byte 0 sits in its slot (the slot holds the 64 header bytes rotated by this much): moves on by
@@ -191,11 +191,16 @@ struct RingCRC32: Sendable {
     init() {}
     var value: UInt32 { state ^ 0xFFFF_FFFF }
 
+    /// The byte-wise lookup table of the reflected polynomial.
+    private static let table: [UInt32] = (0..<256).map { index in
+        var value = UInt32(index)
+        for _ in 0..<8 { value = value & 1 == 1 ? (value >> 1) ^ 0xEDB8_8320 : value >> 1 }
+        return value
+    }
+
     mutating func update<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
-        for byte in bytes {
-            state ^= UInt32(byte)
-            for _ in 0..<8 { state = state & 1 == 1 ? (state >> 1) ^ 0xEDB8_8320 : state >> 1 }
-        }
+        let table = Self.table
+        for byte in bytes { state = table[Int((state ^ UInt32(byte)) & 0xFF)] ^ (state >> 8) }
     }
 
     static func checksum<Bytes: Sequence>(_ bytes: Bytes) -> UInt32 where Bytes.Element == UInt8 {
