@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <pty.h>
 #include <string.h>
+#include <sys/timex.h>
 
 unsigned long CLinuxHAL_SPI_IOC_MESSAGE(unsigned int n) { return SPI_IOC_MESSAGE(n); }
 unsigned long CLinuxHAL_SPI_IOC_WR_MODE(void) { return SPI_IOC_WR_MODE; }
@@ -91,4 +92,12 @@ int CLinuxHAL_set_thread_name(const char *name) {
     strncpy(truncated, name, sizeof truncated - 1);
     truncated[sizeof truncated - 1] = 0;
     return pthread_setname_np(pthread_self(), truncated);
+}
+
+int CLinuxHAL_clock_synchronized(void) {
+    struct timex tx;
+    memset(&tx, 0, sizeof tx); // modes = 0: read only
+    int state = adjtimex(&tx);
+    if (state == -1) return -1;
+    return state != TIME_ERROR && !(tx.status & STA_UNSYNC) ? 1 : 0;
 }

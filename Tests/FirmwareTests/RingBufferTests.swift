@@ -57,7 +57,9 @@ struct RingBufferTests {
             }
         }
         #expect(ring.mergeCount == 2880 - ring.count)
-        #expect(ring.count >= 25)
+        // Merges stay on quarter-hour, hour and day boundaries (RingMergeAlignmentTests), whose records store their
+        // duration: fewer fit than the 25 of merging the oldest pair every time.
+        #expect(ring.count >= 20)
         // The newest records are still at full resolution, the oldest carries the merged history.
         #expect(
             ring.records.last

@@ -209,10 +209,13 @@ struct RingEEPROMStorageTests {
         let commits = clean.commitCount - cleanCommitsBefore
         if operation == .appendWithPinnedFront {
             #expect(clean.suffixMergeCount >= 1)
-            #expect(clean.records[0].sequences.count > 1 && clean.records[1].sequences.count == 1)
+            // The three records in flight are left as they were.
+            #expect(Array(clean.records.prefix(3)) == Array(try openEEPROMRing(before).records.prefix(3)))
         } else if operation == .appendWithMerge {
-            // Each merge is staged in a commit of its own; the last compaction shares the append's commit.
-            #expect(clean.mergeCount >= 1 && commits == 2 * clean.mergeCount)
+            // Each merge is staged in a commit of its own; the last compaction shares the append's commit, unless the
+            // merge was near the newest end (staged after the tail, where the appended record goes).
+            #expect(clean.mergeCount >= 1)
+            #expect(commits == 2 * clean.mergeCount || commits == 2 * clean.mergeCount + 1)
         } else {
             #expect(commits == 1 && clean.mergeCount == 0)
         }

@@ -41,4 +41,8 @@ int CLinuxHAL_openpty(int *master, int *slave, char *name, unsigned long nameLen
 /// Names the calling thread (pthread_setname_np, a GNU extension; the kernel keeps 15 bytes). 0 or an errno.
 int CLinuxHAL_set_thread_name(const char *name);
 
+/// adjtimex(2), reading only: 1 when the kernel clock is synchronised (state not TIME_ERROR, status without
+/// STA_UNSYNC), 0 when it is not, -1 with errno when adjtimex fails.
+int CLinuxHAL_clock_synchronized(void);
+
 #endif

@@ -124,6 +124,10 @@ public enum P1RejectionKind: String, Sendable, Equatable, CaseIterable {
 /// spans the downtime (flagged `restart`), so the records' energies add up to the register difference across any
 /// number of restarts. ``stop(at:)`` closes the open interval (flagged `partial`) at a clean stop.
 ///
+/// **Trusted time.** With a ``TrustedTime`` readings wait until the time is trusted (a synchronised kernel clock or
+/// the meter's `0-0:1.0.0`) and are then dated against the monotonic clock, so no record is dated from a board clock
+/// that was never set; no live reading is published for a held one.
+///
 /// **Clocks.** The meter's own clock (`0-0:1.0.0`) is compared with the board's on every telegram: a skew of more
 /// than ``skewLimit`` seconds is counted (``Health/clockSkewTelegrams``) and logged at most once an hour.
 public struct MeasurementLoop<ADE: ADESampler> {
@@ -132,6 +136,8 @@ public struct MeasurementLoop<ADE: ADESampler> {
 
     public private(set) var aggregator: IntervalAggregator
     public private(set) var health = Health()
+    /// Holds readings until trusted time is available (`nil`: the board's wall clock is taken as it is).
+    public private(set) var trustedTime: TrustedTime?
     /// Where the checkpoint is kept (`nil`: nothing survives a restart).
     public private(set) var checkpointStorage: (any CheckpointStorage)?
     private var ade: ADE?
@@ -154,14 +160,17 @@ public struct MeasurementLoop<ADE: ADESampler> {
     ///   - localTime: The time zone rule for quarter-hours and months.
     ///   - adeDemandMode: What the ADE9000's capacity-tariff demand is computed from.
     ///   - checkpoint: Where to keep the restart checkpoint; `nil` keeps none.
+    ///   - trustedTime: Holds readings until trusted time is available; `nil` takes the wall clock as it is.
     ///   - output: Where readings, records and health go.
     ///   - logger: The logger.
     ///   - healthEvery: Publish health every this many ticks (0 = never).
     public init(
         ade: ADE?, intervalLength: Int64, localTime: LocalTime = .centralEurope, adeDemandMode: ADEDemandMode = .net,
-        checkpoint: (any CheckpointStorage)? = nil, output: any LoopOutput, logger: Logger, healthEvery: Int = 60
+        checkpoint: (any CheckpointStorage)? = nil, trustedTime: TrustedTime? = nil, output: any LoopOutput,
+        logger: Logger, healthEvery: Int = 60
     ) {
         self.ade = ade
+        self.trustedTime = trustedTime
         self.aggregator = IntervalAggregator(length: intervalLength, localTime: localTime, adeDemandMode: adeDemandMode)
         self.checkpointStorage = checkpoint
         self.output = output
@@ -228,26 +237,18 @@ public struct MeasurementLoop<ADE: ADESampler> {
                 do {
                     let sample = try sampler.sample(at: tick.wallTime)
                     health.adeSamples += 1
-                    let (closed, accepted) = aggregator.add(sample)
-                    await emit(closed)
-                    if accepted {
-                        let view = demand(
-                            aggregator.adeDemandView,
-                            importW: Payloads.scaled(sample.totalPowerW, 1) ?? 0,
-                            time: sample.time)
-                        await output.live(.ade9000(sample, demand: view))
-                    }
+                    await take(.ade(sample))
                 } catch {
                     health.adeErrors += 1
                     aggregator.flag(.sourceError)
                     logger.error("ADE9000 read failed", metadata: ["error": "\(error)"])
-                    await emit(aggregator.advance(to: tick.wallTime, stalled: stalled))
+                    await take(.advance(time: tick.wallTime, stalled: stalled))
                 }
                 health.spiCRCErrors = sampler.spiCRCErrors
                 health.chipResets = sampler.chipResets
                 ade = sampler
             } else {
-                await emit(aggregator.advance(to: tick.wallTime, stalled: stalled))
+                await take(.advance(time: tick.wallTime, stalled: stalled))
             }
             if healthEvery > 0 && health.ticks % healthEvery == 0 {
                 await output.health(health)
@@ -255,14 +256,59 @@ public struct MeasurementLoop<ADE: ADESampler> {
             await output.ticked()
         case .p1(.sample(let sample)):
             checkSkew(sample)
+            await take(.p1(sample))
+        case .p1(.rejected(let reason)):
+            health.telegramsRejected += 1
+            health.rejectionReasons[reason.rawValue, default: 0] += 1
+            aggregator.flag(.sourceError)
+        case .p1(.portError(let message)):
+            aggregator.flag(.gap)
+            logger.warning("P1 port problem", metadata: ["error": "\(message)"])
+        }
+        health.samplesRejected = aggregator.rejectedSamples
+        health.clockSteps = aggregator.clockSteps
+    }
+
+    /// Passes a reading through ``trustedTime`` (when there is one) to the aggregator: held while no trusted time is
+    /// available, released dated when it arrives.
+    private mutating func take(_ input: TrustedTime.Input) async {
+        guard var gate = trustedTime else {
+            await apply(input, live: true)
+            return
+        }
+        let wasTrusted = gate.isTrusted
+        let released = gate.admit(input)
+        trustedTime = gate
+        if !wasTrusted && gate.isTrusted {
+            logger.notice(
+                "trusted time is available: the readings held until now are dated against the monotonic clock",
+                metadata: ["held": "\(released.count - 1)", "dropped": "\(gate.dropped)"])
+        }
+        for (index, item) in released.enumerated() { await apply(item, live: index == released.count - 1) }
+    }
+
+    /// Feeds one dated reading to the aggregator; `live`: publish it as a live reading (not for held ones).
+    private mutating func apply(_ input: TrustedTime.Input, live: Bool) async {
+        switch input {
+        case .advance(let time, let stalled):
+            await emit(aggregator.advance(to: time, stalled: stalled))
+        case .ade(let sample):
+            let (closed, accepted) = aggregator.add(sample)
+            await emit(closed)
+            guard accepted, live else { return }
+            let view = demand(
+                aggregator.adeDemandView, importW: Payloads.scaled(sample.totalPowerW, 1) ?? 0, time: sample.time)
+            await output.live(.ade9000(sample, demand: view))
+        case .p1(let sample):
             let (closed, accepted) = aggregator.add(sample)
             await emit(closed)
             guard accepted else {
                 health.telegramsRejected += 1
                 health.rejectionReasons[P1RejectionKind.implausible.rawValue, default: 0] += 1
-                break
+                return
             }
             health.telegramsAccepted += 1
+            guard live else { return }
             var view = demand(
                 aggregator.p1DemandView, importW: sample.powerImportW - sample.powerExportW, time: sample.time)
             if let meterDemand = sample.quarterHourDemandW {
@@ -278,21 +324,22 @@ public struct MeasurementLoop<ADE: ADESampler> {
                 reconcile(history: sample.details.peakHistory, tracked: aggregator.p1DemandView.monthHistory)
             }
             await output.live(.p1(sample, demand: view))
-        case .p1(.rejected(let reason)):
-            health.telegramsRejected += 1
-            health.rejectionReasons[reason.rawValue, default: 0] += 1
-            aggregator.flag(.sourceError)
-        case .p1(.portError(let message)):
-            aggregator.flag(.gap)
-            logger.warning("P1 port problem", metadata: ["error": "\(message)"])
         }
-        health.samplesRejected = aggregator.rejectedSamples
-        health.clockSteps = aggregator.clockSteps
     }
 
     /// Closes every interval that ends at or before `time` (Unix milliseconds), then the open one at `time`
     /// (flagged `partial`), and saves the checkpoint: emeter is stopping (SIGTERM, SIGINT).
     public mutating func stop(at time: Int64) async {
+        var time = time
+        if let gate = trustedTime {
+            guard let now = gate.trustedNow() else {
+                logger.notice(
+                    "stopping before trusted time: the held readings are not recorded; the checkpoint keeps the registers",
+                    metadata: ["held": "\(gate.heldCount)"])
+                return
+            }
+            time = now
+        }
         await emit(aggregator.closeOpenInterval(at: time))
     }
 

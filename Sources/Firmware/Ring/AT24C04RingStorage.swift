@@ -22,9 +22,14 @@ import HAL
 /// header and live data, so after a cut the old slot still validates (or, if the header landed, the new one).
 ///
 /// **Wear.** Unchanged bytes are never rewritten; records go round the 384-byte data area, so their writes
-/// spread over all of it; the header alternates between two slots, and within a slot only changed bytes
-/// (generation, counts, CRC) are written. The header CRC bytes are the most written cells: about one write per
-/// two commits. At the AT24C04's 1 000 000 cycles that is two million commits.
+/// spread over all of it; the header alternates between two slots, within a slot only changed bytes (generation,
+/// run, context, CRC: about nine of 64) are written, and the header's place in its slot rotates every 256
+/// generations (``RingImage``), so those bytes do not wear the same cells. With the network up the daemon commits
+/// once per record (acknowledgements that catch up are deferred to the next commit, see ``ReadingRing``). Measured
+/// on the chip model (`RingWearTests`): a year of 60 s records with stdout and one forwarder is 525 601 commits;
+/// the most written byte (in a header slot) sees 37 314 writes, the most written data byte 13 404. At the
+/// AT24C04's 1 000 000 cycles that is about 26 years. (Before the rotation and the deferred acknowledgements,
+/// three commits a minute and fixed header bytes wore the CRC cells about 790 000 times a year: 15 months.)
 public struct AT24C04RingStorage<Bus: I2CDevice, Wait: Delay>: RingStorage {
     public var bus: Bus
     public var delay: Wait

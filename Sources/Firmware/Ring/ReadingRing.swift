@@ -50,10 +50,14 @@ public struct RemovedConsumer: Sendable, Equatable, CustomStringConvertible {
 /// the next sequence number.
 ///
 /// **Overflow merges.** When the free space after an append would drop below a reserve, adjacent records are
-/// merged first (``IntervalRecord/merged(with:)``): energies add up, so totals stay exact through an outage of
-/// any length and only resolution degrades. The pair merged is the oldest one the consumers allow (see below)
-/// whose merge can be staged in the free space — normally the two oldest records; when forwarders hold the
-/// oldest records in flight, a pair further on (in the worst case near the newest end) is merged instead.
+/// merged first (``IntervalRecord/merged(with:)``): energies add up and the highest quarter-hour demand is kept, so
+/// totals stay exact through an outage of any length and only resolution degrades, where it costs the least billing
+/// detail: pairs inside one quarter-hour first, then whole quarter-hours inside an hour, whole hours inside a day,
+/// whole days (``mergeDetailCost(_:_:)``), the oldest first at equal cost. A merged record thus always sits on the
+/// boundaries of its granularity (never 14:07–15:23) while any such pair can merge; a 48-hour outage keeps its
+/// recent hours in quarter-hours and its first day as hours or one day. Among those, the pair merged is one the
+/// consumers allow (see below) whose merge can be staged in the free space; when forwarders hold records in flight,
+/// pairs elsewhere are merged instead.
 /// ``mergeCount`` counts merges; nothing traps. `append` throws `.full` only if no pair at all may merge.
 ///
 /// **Consumers (at-least-once).** Each registered consumer has an acknowledged position (a sequence number,
@@ -67,6 +71,15 @@ public struct RemovedConsumer: Sendable, Equatable, CustomStringConvertible {
 /// ``IntervalRecord/id``: epoch and sequence range), so a backend de-duplicates it by that id.
 /// Consumers are known by name (``ConsumerID``); ``setConsumers(_:)`` at start unregisters the ones no longer
 /// configured and registers new ones at the oldest record.
+///
+/// **Deferred acknowledgements (wear).** An acknowledgement that catches a consumer up with the newest record, when
+/// the committed image has that record as the consumer's only unacknowledged one, is applied in memory (the record
+/// is freed there once every consumer has it) and committed with the next commit, normally the next append. With
+/// the network up the daemon thus commits once per record instead of three times (append, stdout, forwarder), which
+/// is what makes the 24C04 last (see ``AT24C04RingStorage``). If the power fails first, the image still has that one
+/// record unacknowledged: it is sent again, identical (same ``IntervalRecord/id``), and since the backend may hold
+/// it already, a ring opened on such an image never merges it until it is acknowledged again.
+/// ``commitDeferredAcknowledgements()`` commits them at once (at a clean stop).
 ///
 /// **Record ids.** Sequence numbers are unique only within one *storage epoch*: a random non-zero 32-bit value
 /// drawn when the ring starts empty (a RAM ring at every start, a file or EEPROM ring whose image is missing or
@@ -111,25 +124,8 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
     /// Largest encoded size accepted for one appended record.
     public static var maxRecordSize: Int { 100 }
 
-    struct Entry {
-        var record: IntervalRecord
-        var offset: Int
-        var bytes: [UInt8]
-        var end: Int { offset + bytes.count }
-    }
-
-    struct State {
-        var entries: [Entry] = []
-        var context: RecordCoding.Context = .init(end: 0, peakW: 0, peakTime: 0, lastSequence: 0)
-        var nominalInterval: Int64
-        var cursors: [UInt32?] = Array(repeating: nil, count: RingImage.maxConsumers)
-        /// ``ConsumerID/nameHash`` of the consumer in each slot (meaningful where the cursor is set).
-        var names: [UInt16] = Array(repeating: 0, count: RingImage.maxConsumers)
-        var epoch: UInt32 = 1
-        var generation: UInt32 = 0
-        var slot = 1  // slot of the committed header; the first commit goes to slot 0
-        var emptyOffset = 0  // where records go when there are none
-    }
+    typealias Entry = RingEntry
+    typealias State = RingState
 
     /// The backend; exposed for tests and for closing a file.
     public var storage: Storage
@@ -145,6 +141,17 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
     private var knownNames: [UInt16: String] = [:]
     /// `true` after migrating a version-1 image until the first commit has written a version-2 header.
     private var headerIsVersion1 = false
+    /// Data bytes live in the committed image. Normally those of `state`; after a deferred acknowledgement freed
+    /// records in memory only, they also cover those records until the next commit, so nothing is written over them.
+    private var committedLive: [Bool] = Array(repeating: false, count: RingImage.dataSize)
+    /// Records freed by deferred acknowledgements: gone from `state`, still live in the committed image.
+    private var deferredFree: [Entry] = []
+    /// The consumer cursors in the committed image.
+    private var committedCursors: [UInt32?] = Array(repeating: nil, count: RingImage.maxConsumers)
+    /// Per consumer slot: after opening an image, the newest record when it was the only one the consumer had not
+    /// acknowledged. Its acknowledgement may have been deferred and lost with the power (see "Deferred
+    /// acknowledgements"), so the backend may hold it already: it is not merged with anything until acknowledged.
+    private var uncertain: [UInt32?] = Array(repeating: nil, count: RingImage.maxConsumers)
     /// Merges done since this ring was opened.
     public private(set) var mergeCount = 0
     /// Merges done with the suffix plan (the front was pinned by consumers), for tests.
@@ -189,6 +196,14 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
                 state = loaded
                 loadedExistingImage = true
                 loadProblems = problems
+                committedLive = Self.liveMap(loaded.entries)
+                committedCursors = loaded.cursors
+                if let newest = loaded.entries.last?.record.lastSequence {
+                    let beforeNewest =
+                        loaded.entries.count >= 2
+                        ? loaded.entries[loaded.entries.count - 2].record.lastSequence : loaded.context.lastSequence
+                    uncertain = loaded.cursors.map { $0 == beforeNewest ? newest : nil }
+                }
                 return
             }
         } else {
@@ -297,7 +312,7 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         // merged prefix (one commit); its compaction is committed together with the next step, so an append
         // that needs one merge costs two commits.
         var pending: State? = base.entries.isEmpty ? base : nil
-        while Self.freeAfterTail(pending ?? state) - bytes.count < reserve(pending ?? state, including: bytes.count)
+        while freeAfterTail(pending ?? state) - bytes.count < reserve(pending ?? state, including: bytes.count)
             || (pending ?? state).entries.count >= RingImage.maxRecords
         {
             if let compacted = pending {
@@ -311,14 +326,14 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
             pending = plan.compacted
         }
         if let compacted = pending,
-            Self.freeAfterTail(compacted) < bytes.count
-                || !Self.isFree(Self.liveMap(state.entries), offset: Self.tailOffset(compacted), length: bytes.count)
+            freeAfterTail(compacted) < bytes.count
+                || !Self.isFree(committedLive, offset: Self.tailOffset(compacted), length: bytes.count)
         {
             try commit(compacted)
             pending = nil
         }
         var next = pending ?? state
-        guard Self.freeAfterTail(next) >= bytes.count, next.entries.count < RingImage.maxRecords else {
+        guard freeAfterTail(next) >= bytes.count, next.entries.count < RingImage.maxRecords else {
             throw RingError(
                 .full,
                 "no room for a \(bytes.count)-byte record and no pair of records may be merged "
@@ -342,6 +357,7 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         let slot = try Self.add(consumer, to: &next)
         try commit(next)
         inFlight[slot] = nil
+        uncertain[slot] = nil
     }
 
     /// Forgets `consumer`; records only it still needed are freed.
@@ -355,6 +371,7 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         Self.freeAcknowledged(&next)
         try commit(next)
         inFlight[slot] = nil
+        uncertain[slot] = nil
     }
 
     /// Makes `consumers` exactly the registered ones, in one commit: a consumer the image holds that is not among
@@ -405,7 +422,10 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
             changed.append(try Self.add(consumer, to: &next))
         }
         if !changed.isEmpty || headerIsVersion1 { try commit(next) }
-        for slot in changed { inFlight[slot] = nil }
+        for slot in changed {
+            inFlight[slot] = nil
+            uncertain[slot] = nil
+        }
         return removed
     }
 
@@ -481,7 +501,24 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         var next = state
         next.cursors[slot] = lastSequence
         Self.freeAcknowledged(&next)
+        if let pin = uncertain[slot], lastSequence >= pin { uncertain[slot] = nil }
+        if let newest = state.entries.last?.record.lastSequence, lastSequence == newest,
+            committedCursors[slot] == Self.context(state, before: state.entries.count - 1).lastSequence
+        {
+            // Caught up with the newest record, which the committed image has as its only unacknowledged one: the
+            // next commit (normally the next append) carries this acknowledgement.
+            deferredFree += state.entries.prefix(state.entries.count - next.entries.count)
+            state = next
+            return
+        }
         try commit(next)
+    }
+
+    /// Commits acknowledgements deferred in memory (see "Deferred acknowledgements"), e.g. before a clean stop, so
+    /// nothing is sent again after the restart. Does nothing when there are none.
+    public mutating func commitDeferredAcknowledgements() throws(RingError) {
+        guard state.cursors != committedCursors else { return }
+        try commit(state)
     }
 
     /// Forgets what `consumer` has in flight (e.g. its connection dropped before the ack); the records become
@@ -529,13 +566,24 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         return live
     }
 
-    /// Free bytes from the tail forward (circularly) up to the first live byte.
-    private static func freeAfterTail(_ state: State) -> Int {
-        if state.entries.isEmpty { return RingImage.dataSize }
-        let live = liveMap(state.entries)
-        let tail = tailOffset(state)
-        var free = 0
-        while free < RingImage.dataSize && !live[(tail + free) % RingImage.dataSize] { free += 1 }
+    /// Bytes that new data must not go to: live in `state`, or freed by a deferred acknowledgement only.
+    private func occupied(_ state: State) -> [Bool] {
+        Self.liveMap(deferredFree.isEmpty ? state.entries : state.entries + deferredFree)
+    }
+
+    /// Free bytes from the tail forward (circularly) up to the first byte that is occupied (``occupied(_:)``): the
+    /// distance to the nearest record ahead, without building the byte map.
+    private func freeAfterTail(_ state: State) -> Int {
+        let tail = Self.tailOffset(state)
+        var free = RingImage.dataSize
+        for entries in [state.entries, deferredFree] {
+            for entry in entries where !entry.bytes.isEmpty {
+                let start = Self.wrap(entry.offset - tail)
+                // An entry that covers the tail (running on round from behind it) leaves no room at all.
+                if start + entry.bytes.count > RingImage.dataSize { return 0 }
+                free = min(free, start)
+            }
+        }
         return free
     }
 
@@ -555,7 +603,7 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         let b = state.entries[index + 1].record
         for consumer in 0..<RingImage.maxConsumers {
             guard let acked = state.cursors[consumer] else { continue }
-            let reached = max(acked, inFlight[consumer] ?? 0)
+            let reached = max(acked, inFlight[consumer] ?? 0, uncertain[consumer] ?? 0)
             guard acked >= b.lastSequence || reached < a.firstSequence else { return false }
         }
         return true
@@ -568,16 +616,7 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
     /// - *suffix* plan: the merged record and the newer records are staged in the free space after the tail
     ///   (commit 1), then moved back to where the pair started.
     /// The second commit is shared with an append when there is room.
-    struct MergePlan {
-        var index: Int
-        var staged: State
-        var compacted: State
-        var stageOffset: Int
-        /// Bytes written by the staging: the free space it needs.
-        var cost: Int
-        /// `true` for a suffix plan.
-        var isSuffix: Bool
-    }
+    typealias MergePlan = RingMergePlan
 
     /// The plans for merging the pair at `index` (which the consumers allow), cheapest first.
     private func mergePlans(
@@ -634,27 +673,36 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         return plans.sorted { $0.cost < $1.cost }
     }
 
-    /// The plan to carry out now: the oldest pair the consumers allow to merge whose staging fits in free
-    /// space, with its cheapest plan that fits.
+    /// The plan to carry out now. The pairs the consumers allow to merge are tried where merging gives up the least
+    /// billing detail first (``mergeDetailCost(_:_:)``), the oldest first at equal cost, so a merged record always
+    /// sits on the boundaries of its granularity while any such pair fits; the first pair with a plan whose staging
+    /// fits in free space is taken, with its cheapest such plan.
     private func chooseMergePlan(_ state: State) -> MergePlan? {
         let entries = state.entries
         guard entries.count >= 2 else { return nil }
-        let live = Self.liveMap(state.entries)
+        let live = occupied(state)
         let total = entries.reduce(0) { $0 + $1.bytes.count }
+        var contexts: [RecordCoding.Context] = []
+        var olderLengths: [Int] = []
         var context = state.context
         var olderLength = 0
-        for index in 0..<(entries.count - 1) {
-            defer {
-                context = context.advanced(by: entries[index].record)
-                olderLength += entries[index].bytes.count
-            }
-            guard mayMerge(state, index) else { continue }
+        for entry in entries {
+            contexts.append(context)
+            olderLengths.append(olderLength)
+            context = context.advanced(by: entry.record)
+            olderLength += entry.bytes.count
+        }
+        // Cheap test first: no plan can stage in less than the merged record plus one side.
+        let free = max(Self.freeBefore(head: entries[0].offset, live), freeAfterTail(state))
+        let candidates = (0..<(entries.count - 1)).filter { mayMerge(state, $0) }
+            .map { (index: $0, cost: Self.mergeDetailCost(entries[$0].record, entries[$0 + 1].record)) }
+            .sorted { ($0.cost, $0.index) < ($1.cost, $1.index) }
+        for (index, _) in candidates {
             let pairLength = entries[index].bytes.count + entries[index + 1].bytes.count
-            let newerLength = total - olderLength - pairLength
-            // Cheap test first: no plan can stage in less than the merged record plus one side.
-            let free = max(Self.freeBefore(head: entries[0].offset, live), Self.freeAfterTail(state))
-            guard min(olderLength, newerLength) < free else { continue }
-            let plans = mergePlans(state, index: index, context: context, olderLength: olderLength, total: total)
+            let newerLength = total - olderLengths[index] - pairLength
+            guard min(olderLengths[index], newerLength) < free else { continue }
+            let plans = mergePlans(
+                state, index: index, context: contexts[index], olderLength: olderLengths[index], total: total)
             if let plan = plans.first(where: { Self.isFree(live, offset: $0.stageOffset, length: $0.cost) }) {
                 return plan
             }
@@ -662,22 +710,49 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         return nil
     }
 
-    /// An upper bound of the cheapest staging among the pairs the consumers allow to merge: the merged record
-    /// is never longer than the pair, so a plan costs at most the pair plus the shorter side.
+    /// The billing detail merging `older` with the record after it, `newer`, gives up, least first: 0 when the
+    /// merged record stays inside one quarter-hour (the capacity tariff's unit: minutes are lost, no quarter-hour),
+    /// 1 when it is whole quarter-hours inside one hour, 2 whole hours inside one day, 3 whole days (UTC; quarter-hours
+    /// and hours are the same in any whole-hour time zone); 4 when the merged record would not sit on the boundaries
+    /// of its granularity (such as 14:07–15:23), which is merged only when nothing else fits.
+    static func mergeDetailCost(_ older: IntervalRecord, _ newer: IntervalRecord) -> Int {
+        let start = older.start
+        let last = max(newer.end - 1, start)
+        let end = last + 1
+        func inside(_ unit: Int64) -> Bool { start / unit == last / unit }
+        func on(_ unit: Int64) -> Bool { start % unit == 0 && end % unit == 0 }
+        if inside(900) { return 0 }
+        if on(900) && inside(3600) { return 1 }
+        if on(3600) && inside(86_400) { return 2 }
+        if on(86_400) { return 3 }
+        return unalignedMergeCost
+    }
+
+    /// ``mergeDetailCost(_:_:)`` of a pair whose merged record would not be aligned.
+    static var unalignedMergeCost: Int { 4 }
+
+    /// An upper bound of the cheapest staging among the pairs the consumers allow to merge, preferring those whose
+    /// merge stays aligned (``mergeDetailCost(_:_:)``): the merged record is never longer than the pair, so a plan
+    /// costs at most the pair plus the shorter side.
     private func cheapestStagingBound(_ state: State) -> Int? {
         let entries = state.entries
         guard entries.count >= 2 else { return nil }
         let total = entries.reduce(0) { $0 + $1.bytes.count }
         var olderLength = 0
         var best: Int?
+        var bestAligned: Int?
         for index in 0..<(entries.count - 1) {
             defer { olderLength += entries[index].bytes.count }
             guard mayMerge(state, index) else { continue }
             let pairLength = entries[index].bytes.count + entries[index + 1].bytes.count
             let cost = pairLength + min(olderLength, total - olderLength - pairLength)
             best = min(best ?? cost, cost)
+            if Self.mergeDetailCost(entries[index].record, entries[index + 1].record) < Self.unalignedMergeCost {
+                bestAligned = min(bestAligned ?? cost, cost)
+            }
         }
-        return best
+        // Room for the cheapest pair whose merge stays aligned, so an unaligned one is never the only one that fits.
+        return bestAligned ?? best
     }
 
     /// Free bytes just before `head`, going backwards to the first live byte.
@@ -690,6 +765,10 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
     /// Joins the two runs of a layout left split by a merge whose second commit never happened (power loss
     /// between the two): the run that fits into the gap between them is moved there, in one commit.
     private mutating func joinSplitLayout() throws(RingError) {
+        guard Self.runs(state.entries).count == 2 else { return }
+        // The gap may hold records freed by a deferred acknowledgement, still live in the committed image: commit
+        // their freeing first (this is rare: the split needs a power cut between the two commits of a merge).
+        if !deferredFree.isEmpty { try commit(state) }
         let runs = Self.runs(state.entries)
         guard runs.count == 2 else { return }
         let gap = Self.wrap(runs[1].offset - (runs[0].offset + runs[0].length))
@@ -757,7 +836,7 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         next.generation = state.generation &+ 1
         next.slot = 1 - state.slot
         var image = committedImage
-        let oldLive = Self.liveMap(state.entries)
+        let oldLive = committedLive
         for entry in next.entries {
             for (index, byte) in entry.bytes.enumerated() {
                 let position = (entry.offset + index) % RingImage.dataSize
@@ -798,6 +877,9 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         }
         committedImage = image
         state = next
+        committedLive = Self.liveMap(next.entries)
+        committedCursors = next.cursors
+        deferredFree.removeAll()
         headerIsVersion1 = false
         commitCount += 1
         bytesWritten += changed.reduce(0) { $0 + $1.count }
@@ -812,8 +894,7 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
     /// - Throws: `.storage` when the medium cannot be read; the ring then stays as it was and tries again next time.
     private mutating func reloadMediumAfterFailedStore() throws(RingError) {
         if let medium = try storage.load(), medium.count == RingImage.size {
-            let live = Self.liveMap(state.entries)
-            for position in 0..<RingImage.dataSize where !live[position] {
+            for position in 0..<RingImage.dataSize where !committedLive[position] {
                 committedImage[RingImage.dataStart + position] = medium[RingImage.dataStart + position]
             }
             for index in RingImage.slotRange(1 - state.slot) { committedImage[index] = medium[index] }
@@ -1036,4 +1117,41 @@ extension IntervalRecord {
             try voltages("ade9000", ade.voltageMinDecivolts, ade.voltageMaxDecivolts)
         }
     }
+}
+
+// The ring's internal types live outside the generic `ReadingRing`, so that they are not generic themselves: an
+// unspecialised build would otherwise look up their metadata at every use.
+
+/// One stored record: where it sits in the data area and its encoded bytes.
+struct RingEntry {
+    var record: IntervalRecord
+    var offset: Int
+    var bytes: [UInt8]
+    var end: Int { offset + bytes.count }
+}
+
+/// What a committed (or about to be committed) image holds.
+struct RingState {
+    var entries: [RingEntry] = []
+    var context: RecordCoding.Context = .init(end: 0, peakW: 0, peakTime: 0, lastSequence: 0)
+    var nominalInterval: Int64
+    var cursors: [UInt32?] = Array(repeating: nil, count: RingImage.maxConsumers)
+    /// ``ConsumerID/nameHash`` of the consumer in each slot (meaningful where the cursor is set).
+    var names: [UInt16] = Array(repeating: 0, count: RingImage.maxConsumers)
+    var epoch: UInt32 = 1
+    var generation: UInt32 = 0
+    var slot = 1  // slot of the committed header; the first commit goes to slot 0
+    var emptyOffset = 0  // where records go when there are none
+}
+
+/// One way to merge a pair (see `ReadingRing.mergePlans`).
+struct RingMergePlan {
+    var index: Int
+    var staged: RingState
+    var compacted: RingState
+    var stageOffset: Int
+    /// Bytes written by the staging: the free space it needs.
+    var cost: Int
+    /// `true` for a suffix plan.
+    var isSuffix: Bool
 }

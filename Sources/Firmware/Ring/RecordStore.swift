@@ -22,6 +22,9 @@ public protocol RecordStoring: Actor {
     func acknowledge(_ consumer: ConsumerID, through lastSequence: UInt32) throws(RingError)
     /// A record handed out will not be acknowledged soon (the send failed): it may be merged again.
     func release(_ consumer: ConsumerID)
+    /// Commits acknowledgements the ring deferred to its next commit (``ReadingRing/commitDeferredAcknowledgements()``),
+    /// at a clean stop, so no record is sent again after the restart. Default: nothing to do.
+    func commitDeferredAcknowledgements() throws(RingError)
     /// Fill and wear counters for the health report.
     var statistics: RecordStoreStatistics { get }
     /// The end of the last record appended to a ring that outlives the process (file, EEPROM), Unix seconds;
@@ -31,6 +34,8 @@ public protocol RecordStoring: Actor {
 
 extension RecordStoring {
     public var lastRecordEnd: Int64? { nil }
+
+    public func commitDeferredAcknowledgements() throws(RingError) {}
 
     public func next(for consumer: ConsumerID, limit: Int) async -> [IntervalRecord] {
         guard let record = await next(for: consumer) else { return [] }
@@ -105,7 +110,7 @@ public actor RecordStore<Storage: RingStorage>: RecordStoring {
         let sequence = try ring.append(record)
         if ring.mergeCount > mergesBefore {
             logger.notice(
-                "offline ring full: merged the oldest records",
+                "offline ring full: merged records (where it costs the least detail)",
                 metadata: ["merges": "\(ring.mergeCount - mergesBefore)", "records": "\(ring.count)"])
         }
         waiters.resumeAll()
@@ -167,6 +172,10 @@ public actor RecordStore<Storage: RingStorage>: RecordStoring {
 
     public func release(_ consumer: ConsumerID) {
         ring.cancelInFlight(consumer)
+    }
+
+    public func commitDeferredAcknowledgements() throws(RingError) {
+        try ring.commitDeferredAcknowledgements()
     }
 
     public var statistics: RecordStoreStatistics {

@@ -20,6 +20,9 @@
 ///                                         60  CRC-32 (IEEE) of bytes 0..<60 followed by the live bytes
 ///                                             of run 1 and run 2
 /// ```
+/// Within its slot the header is stored rotated: header byte `i` is at slot byte `(i + r) % 64`, with `r`
+/// (``rotation(for:)``) moving on by one every 256 generations, so the bytes every commit rewrites do not wear the
+/// same EEPROM cells year after year. Images from before the rotation have `r` = 0 and load unchanged.
 /// Records are stored oldest first in at most two *runs* (contiguous, possibly wrapping stretches of the data
 /// area); normally there is one, a second appears only for the instant between the two commits of a merge.
 /// The slot with the highest generation (serial-number arithmetic) whose CRC matches is the current image.
@@ -101,18 +104,43 @@ enum RingImage {
         crc.update(bytes)
         for run in header.runs { crc.update(dataBytes(image, run)) }
         bytes.appendRingLE(crc.value, 4)
-        image.replaceSubrange(slotRange(header.slot), with: bytes)
+        let base = header.slot * slotSize
+        let rotation = rotation(for: header.generation)
+        for index in bytes.indices { image[base + (index + rotation) % slotSize] = bytes[index] }
     }
+
+    /// Where the header's byte 0 sits in its slot (the slot holds the 64 header bytes rotated by this much): moves on by
+    /// one byte every 256 generations, so the bytes rewritten at every commit (generation, CRC, run offset, context
+    /// end and sequence) wander over the whole slot instead of wearing the same EEPROM cells. An image written before
+    /// rotation existed has rotation 0 at any generation, which ``readHeader(_:slot:)`` finds like any other.
+    static func rotation(for generation: UInt32) -> Int { Int((generation >> 8) % UInt32(slotSize)) }
 
     /// Reads and checks one header slot (version 2, or version 1 to migrate); `nil` when the magic, version,
     /// layout or CRC is wrong.
+    /// The slot is searched at every rotation (``rotation(for:)``); a rotation whose bytes hold the magic, a known
+    /// version and the slot's index is checked further, and the one with the highest generation that passes wins.
     static func readHeader(_ image: [UInt8], slot: Int) -> Header? {
+        guard image.count == size else { return nil }
         let base = slot * slotSize
-        func le(_ offset: Int, _ count: Int) -> UInt32 {
-            (0..<count).reduce(UInt32(0)) { $0 | UInt32(image[base + offset + $1]) << (8 * $1) }
+        var best: Header?
+        for rotation in 0..<slotSize
+        where image[base + rotation] == magic.0 && image[base + (rotation + 1) % slotSize] == magic.1 {
+            let bytes = (0..<slotSize).map { image[base + ($0 + rotation) % slotSize] }
+            guard let header = readHeader(bytes, slot: slot, image: image) else { continue }
+            if let found = best, Int32(bitPattern: found.generation &- header.generation) >= 0 { continue }
+            best = header
         }
-        guard image.count == size, image[base] == magic.0, image[base + 1] == magic.1,
-            image[base + 2] == version || image[base + 2] == 1, image[base + 3] == UInt8(slot)
+        return best
+    }
+
+    /// Reads and checks one header, `bytes` being its 64 bytes in order (un-rotated); the data it describes are in
+    /// `image`.
+    private static func readHeader(_ bytes: [UInt8], slot: Int, image: [UInt8]) -> Header? {
+        func le(_ offset: Int, _ count: Int) -> UInt32 {
+            (0..<count).reduce(UInt32(0)) { $0 | UInt32(bytes[offset + $1]) << (8 * $1) }
+        }
+        guard bytes[0] == magic.0, bytes[1] == magic.1, bytes[2] == version || bytes[2] == 1,
+            bytes[3] == UInt8(slot)
         else { return nil }
         let runs = [
             Run(offset: Int(le(10, 2)), length: Int(le(12, 2))), Run(offset: Int(le(14, 2)), length: Int(le(16, 2))),
@@ -121,7 +149,7 @@ enum RingImage {
             runs[0].length + runs[1].length <= dataSize
         else { return nil }
         var crc = RingCRC32()
-        crc.update(image[base..<(base + crcOffset)])
+        crc.update(bytes[0..<crcOffset])
         for run in runs { crc.update(dataBytes(image, run)) }
         guard crc.value == le(crcOffset, 4) else { return nil }
         let nominal = Int64(le(18, 2))
@@ -132,7 +160,7 @@ enum RingImage {
         var header = Header(
             slot: slot, generation: le(4, 4), count: Int(le(8, 2)), runs: runs, nominalInterval: nominal,
             context: context, positions: Array(repeating: nil, count: maxConsumers))
-        if image[base + 2] == 1 {
+        if bytes[2] == 1 {
             header.version = 1
             header.epoch = 0
             header.version1Cursors = (0..<maxConsumers).map { index in
@@ -141,7 +169,7 @@ enum RingImage {
             }
         } else {
             header.positions = (0..<maxConsumers).map { index in
-                let value = image[base + 44 + index]
+                let value = bytes[44 + index]
                 return value == noPosition ? nil : Int(value)
             }
             header.names = (0..<maxConsumers).map { UInt16(le(48 + 2 * $0, 2)) }
@@ -163,11 +191,16 @@ struct RingCRC32: Sendable {
     init() {}
     var value: UInt32 { state ^ 0xFFFF_FFFF }
 
+    /// The byte-wise lookup table of the reflected polynomial.
+    private static let table: [UInt32] = (0..<256).map { index in
+        var value = UInt32(index)
+        for _ in 0..<8 { value = value & 1 == 1 ? (value >> 1) ^ 0xEDB8_8320 : value >> 1 }
+        return value
+    }
+
     mutating func update<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
-        for byte in bytes {
-            state ^= UInt32(byte)
-            for _ in 0..<8 { state = state & 1 == 1 ? (state >> 1) ^ 0xEDB8_8320 : state >> 1 }
-        }
+        let table = Self.table
+        for byte in bytes { state = table[Int((state ^ UInt32(byte)) & 0xFF)] ^ (state >> 8) }
     }
 
     static func checksum<Bytes: Sequence>(_ bytes: Bytes) -> UInt32 where Bytes.Element == UInt8 {

@@ -16,6 +16,10 @@ struct RunConfig: ValidatedConfig, Equatable {
     /// `europe-central` (CET/CEST, default: Belgium, the Netherlands, Luxembourg, Austria) or `utc`:
     /// month boundaries of the capacity-tariff peak.
     var localTime: String?
+    /// Hold readings until the time is trusted (the kernel clock synchronised, or the P1 meter's clock `0-0:1.0.0`)
+    /// and date them then against the monotonic clock: default `false` (the board's clock is taken as it is). For a
+    /// board without an RTC, whose clock starts near 1970 until NTP sets it.
+    var waitForTrustedTime: Bool?
     /// Where the 512-byte offline ring lives.
     var ring: RingConfig?
     /// How often the health counters are logged and published: default `60s`.
@@ -195,6 +199,7 @@ struct RunConfig: ValidatedConfig, Equatable {
         case localTime = "local_time"
         case healthInterval = "health_interval"
         case stateDir = "state_dir"
+        case waitForTrustedTime = "wait_for_trusted_time"
     }
 
     static let `default` = RunConfig()

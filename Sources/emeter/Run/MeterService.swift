@@ -98,8 +98,9 @@ struct MeterService: Service {
         var loop = MeasurementLoop(
             ade: sampler, intervalLength: intervalSeconds, localTime: localTime,
             adeDemandMode: board.ade9000?.demandMode ?? .net,
-            checkpoint: stateDirectory.map { FileCheckpointStorage(path: $0 + "/checkpoint") }, output: output,
-            logger: logger, healthEvery: healthEvery)
+            checkpoint: stateDirectory.map { FileCheckpointStorage(path: $0 + "/checkpoint") },
+            trustedTime: config.waitForTrustedTime == true ? Self.trustedTime(wallClock: wallClock) : nil,
+            output: output, logger: logger, healthEvery: healthEvery)
         if stateDirectory == nil {
             logger.warning(
                 "no state directory: no checkpoint, so the energy between the last record and a restart is lost")
@@ -176,6 +177,13 @@ struct MeterService: Service {
             await apiServer?.shutdown()
             await control?.applyFailSafe()
             for forwarder in forwarders { await forwarder.shutdown() }
+            do {
+                try await store.commitDeferredAcknowledgements()
+            } catch {
+                logger.warning(
+                    "offline ring: the last acknowledgements were not stored; those records are sent again after the restart",
+                    metadata: ["error": "\(error)"])
+            }
             group.cancelAll()
         }
         let statistics = await store.statistics
@@ -188,6 +196,18 @@ struct MeterService: Service {
     }
 
     // MARK: - Pieces
+
+    /// Trusted time from the kernel's synchronisation flag (`adjtimex`) or the meter's clock, on the monotonic clock
+    /// (`ContinuousClock`, which never steps).
+    static func trustedTime(wallClock: @escaping @Sendable () -> Int64) -> TrustedTime {
+        let origin = ContinuousClock.now
+        return TrustedTime(
+            synchronization: KernelClockSynchronization(), wallClock: wallClock,
+            monotonicClock: {
+                let elapsed = origin.duration(to: .now).components
+                return elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000
+            })
+    }
 
     /// How long a stop waits for the forwarders to take what the ring holds (the partial record just closed).
     static let stopDrainWait: Duration = .seconds(2)
