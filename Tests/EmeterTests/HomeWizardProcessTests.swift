@@ -154,14 +154,18 @@ import Testing
             #expect(data[field] is NSNull, "\(field) should be empty")
         }
 
-        // The same telegram, as emeter printed it on stdout: the registers tell which one.
+        // The same telegram, as emeter printed it on stdout. The registers narrow it down, but at 2 kW a register in
+        // Wh keeps its value over a few 1 s telegrams: of those, the one whose levels are the API's (the checks below
+        // then hold), else the first (and they fail, showing the difference).
         let t1 = try #require(data["total_energy_import_t1_kwh"] as? Double)
         let t2 = try #require(data["total_energy_import_t2_kwh"] as? Double)
+        let candidates = run.emeter.outputLines.compactMap(jsonObject).filter {
+            $0["type"] as? String == "p1" && ($0["import_t1_wh"] as? Int).map(Double.init) == (t1 * 1000).rounded()
+                && ($0["import_t2_wh"] as? Int).map(Double.init) == (t2 * 1000).rounded()
+        }
         let line = try #require(
-            run.emeter.outputLines.compactMap(jsonObject).first {
-                $0["type"] as? String == "p1" && ($0["import_t1_wh"] as? Int).map(Double.init) == (t1 * 1000).rounded()
-                    && ($0["import_t2_wh"] as? Int).map(Double.init) == (t2 * 1000).rounded()
-            }, "no P1 line on stdout with import t1 \(t1) kWh, t2 \(t2) kWh")
+            candidates.first { data["active_power_w"] as? Int == $0["power_w"] as? Int } ?? candidates.first,
+            "no P1 line on stdout with import t1 \(t1) kWh, t2 \(t2) kWh")
         #expect(data["active_power_w"] as? Int == line["power_w"] as? Int)
         let exportT1 = try #require(data["total_energy_export_t1_kwh"] as? Double)
         #expect(Int((exportT1 * 1000).rounded()) == line["export_t1_wh"] as? Int)
