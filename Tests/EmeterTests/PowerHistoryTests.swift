@@ -90,6 +90,31 @@ import Testing
         #expect(status.contains(#""quarter_hour_demand_w":1,"month_peak_demand_w":2,"#))
     }
 
+    @Test func thePageFollowsTheP1MeterAndTheADE9000OnlyWithoutOne() throws {
+        let demand = DemandView(quarterHourDemandW: 0, monthPeakDemandW: 0, monthPeakTime: 0)
+        func ade(_ watts: Double) -> LiveReading {
+            .ade9000(
+                ADESample(
+                    time: Self.t0, importMilliwattHours: [0, 0, 0], exportMilliwattHours: [0, 0, 0],
+                    powerW: [watts, 0, 0], voltageV: [230, 230, 230]), demand: demand)
+        }
+        let adeOnly = APIState(localTime: .utc)
+        adeOnly.live(ade(100.4))
+        #expect(adeOnly.history { _ in .min }.points == [.init(minute: Self.t0 / 1000, powerW: 100)])
+
+        var sample = try #require(Self.sample)
+        sample.time = Self.t0
+        let both = APIState(localTime: .utc)
+        both.live(.p1(sample, demand: demand))
+        both.live(ade(100_000))
+        let watts = sample.powerImportW - sample.powerExportW
+        #expect(both.history { _ in .min }.points == [.init(minute: Self.t0 / 1000, powerW: watts)])
+        guard case .p1 = both.current.reading else {
+            Issue.record("the page's reading is not the P1 meter's")
+            return
+        }
+    }
+
     static let sample: P1Sample? = {
         guard let bytes = try? Fixtures.bytes("be_fluvius_emucs171_gas_water.txt"),
             let telegram = try? P1Telegram.parse(bytes)

@@ -15,7 +15,8 @@ final class APIState: Sendable {
         var telegram: [UInt8]?
         /// The telegram bytes just read, until the reader says that they made a valid telegram.
         var pending: [UInt8]?
-        /// The last live reading of the loop (P1 or ADE9000) with its demand view, for the live page.
+        /// The last live reading with its demand view, for the live page: the P1 meter's, the ADE9000's on a board
+        /// without P1 readings.
         var reading: LiveReading?
         /// The last health report (the ring's counters completed) and each forwarder's state then.
         var health: Health?
@@ -95,13 +96,19 @@ final class APIState: Sendable {
 
     /// A live reading of the loop.
     func live(_ reading: LiveReading) {
+        // The page follows the P1 meter (the grid connection) when the board has one, else the ADE9000.
         switch reading {
         case .p1(let sample, _):
             history.withLock { $0.add(time: sample.time, powerW: sample.powerImportW - sample.powerExportW) }
+            snapshot.withLock { $0.reading = reading }
         case .ade9000(let sample, _):
-            history.withLock { $0.add(time: sample.time, powerW: Int64(sample.totalPowerW.rounded())) }
+            let noP1 = snapshot.withLock { snapshot in
+                guard snapshot.sample == nil else { return false }
+                snapshot.reading = reading
+                return true
+            }
+            if noP1 { history.withLock { $0.add(time: sample.time, powerW: Int64(sample.totalPowerW.rounded())) } }
         }
-        snapshot.withLock { $0.reading = reading }
         if case .p1(let sample, _) = reading {
             let facts = snapshot.withLock { snapshot in
                 snapshot.sample = sample
