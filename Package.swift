@@ -104,7 +104,9 @@ let package = Package(
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ] + nio  // P1 sharing (Run/P1ShareServer.swift)
+            ] + nio,  // P1 sharing (Run/P1ShareServer.swift)
+            // The live page at GET / (Run/LivePage.swift): compiled into the binary as a byte array, no bundle.
+            resources: [.embedInCode("Page/index.html")]
         ),
 
         // Test doubles (scripted SPI device, in-memory serial port, manual clock) and the mosquitto launcher.

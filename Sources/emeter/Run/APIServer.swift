@@ -9,14 +9,16 @@ import Synchronization
 
 /// The HTTP API of `emeter run` (`api: {listen: …}` in the configuration), on Hummingbird 2's HTTP/1.1 server
 /// (HummingbirdCore: its router module, with file serving, tracing and codable bodies we do not use, cost 1.9 MB of
-/// the binary for six fixed routes):
+/// the binary for a few fixed routes):
 ///
 /// - `GET /api`, `GET /api/v1/data`, `GET /api/v1/telegram`: the HomeWizard P1 meter's local API v1
 ///   (``HomeWizardAPI``), so Home Assistant's HomeWizard integration, evcc and anything built on
 ///   python-homewizard-energy read emeter as a HomeWizard P1 meter;
 /// - `GET /api/v1/live`: the same JSON as `/api/v1/data` as Server-Sent Events, one per telegram (ours);
 /// - `PUT /api/v1/identify`: HomeWizard's "blink the LED": logged (emeter has no LED);
-/// - `GET /metrics`: Prometheus text format (``APIMetrics``).
+/// - `GET /metrics`: Prometheus text format (``APIMetrics``);
+/// - `GET /`: the live page (``LivePage``), with `GET /api/v1/history` (today's 1-minute power) and
+///   `GET /api/v1/status` (the last reading in our payload schema, the health report, the forwarders) for it.
 ///
 /// Requests that change state (any method but GET and HEAD) need `Authorization: Bearer <api.token>` when a token
 /// is configured; reading never does (HomeWizard's clients send no credentials).
@@ -191,6 +193,15 @@ struct APIRoutes: Sendable {
                 return .error(.serviceUnavailable, "too many live clients")
             }
             return APIResponse(status: .ok, contentType: "text/event-stream", body: .events(events))
+        case ("/", .get):
+            var response = APIResponse(
+                status: .ok, contentType: "text/html; charset=utf-8", body: .bytes(LivePage.html))
+            response.extraHeaders[.cacheControl] = "no-cache"
+            return response
+        case ("/api/v1/history", .get):
+            return .json(LivePage.history(state))
+        case ("/api/v1/status", .get):
+            return .json(LivePage.status(state, device: device))
         case ("/api/v1/identify", .put):
             logger.notice("HTTP API: identify requested (emeter has no LED to blink)")
             return .json(Array(#"{"identify":"ok"}"#.utf8))
@@ -199,7 +210,7 @@ struct APIRoutes: Sendable {
                 status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
                 body: .bytes(state.metrics.exposition()))
         case ("/api", _), ("/api/v1/data", _), ("/api/v1/telegram", _), ("/api/v1/live", _),
-            ("/api/v1/identify", _), ("/metrics", _):
+            ("/api/v1/identify", _), ("/metrics", _), ("/", _), ("/api/v1/history", _), ("/api/v1/status", _):
             return .error(.methodNotAllowed, "method not allowed")
         default:
             return .error(.notFound, "no such endpoint")

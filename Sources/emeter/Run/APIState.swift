@@ -15,12 +15,27 @@ final class APIState: Sendable {
         var telegram: [UInt8]?
         /// The telegram bytes just read, until the reader says that they made a valid telegram.
         var pending: [UInt8]?
+        /// The last live reading with its demand view, for the live page: the P1 meter's, the ADE9000's on a board
+        /// without P1 readings.
+        var reading: LiveReading?
+        /// The last health report (the ring's counters completed) and each forwarder's state then.
+        var health: Health?
+        var forwarders: [ForwarderState] = []
+    }
+
+    /// A forwarder as the live page shows it: records waiting in the ring for it, when it last delivered (Unix s).
+    struct ForwarderState: Sendable, Equatable {
+        var name: String
+        var backlog: Int
+        var lastSuccess: Int64?
     }
 
     /// The meter's time zone, for HomeWizard's `YYMMDDhhmmss` timestamps.
     let localTime: LocalTime
     let metrics = APIMetrics()
     private let snapshot = Mutex(Snapshot())
+    /// The live page's chart: 1-minute averages of the power of the meter the readings come from (48 h at most).
+    private let history = Mutex(PowerHistory())
     /// `GET /api/v1/live` clients: each gets every telegram's `/api/v1/data` JSON as a Server-Sent Event.
     private let liveClients = Mutex(LiveClients())
 
@@ -62,8 +77,38 @@ final class APIState: Sendable {
         }
     }
 
+    /// The 1-minute history from `since` (Unix s) on, and the time of its newest minute.
+    func history(since: (Int64) -> Int64) -> (newest: Int64?, points: [PowerHistory.Point]) {
+        history.withLock { history in
+            guard let newest = history.newestMinute else { return (nil, []) }
+            return (newest, history.points(since: since(newest)))
+        }
+    }
+
+    /// A health report and each forwarder's state (records waiting, last delivery, Unix s) with it.
+    func health(_ health: Health, forwarders: [ForwarderState]) {
+        snapshot.withLock { snapshot in
+            snapshot.health = health
+            snapshot.forwarders = forwarders
+        }
+        metrics.update(health)
+    }
+
     /// A live reading of the loop.
     func live(_ reading: LiveReading) {
+        // The page follows the P1 meter (the grid connection) when the board has one, else the ADE9000.
+        switch reading {
+        case .p1(let sample, _):
+            history.withLock { $0.add(time: sample.time, powerW: sample.powerImportW - sample.powerExportW) }
+            snapshot.withLock { $0.reading = reading }
+        case .ade9000(let sample, _):
+            let noP1 = snapshot.withLock { snapshot in
+                guard snapshot.sample == nil else { return false }
+                snapshot.reading = reading
+                return true
+            }
+            if noP1 { history.withLock { $0.add(time: sample.time, powerW: Int64(sample.totalPowerW.rounded())) } }
+        }
         if case .p1(let sample, _) = reading {
             let facts = snapshot.withLock { snapshot in
                 snapshot.sample = sample

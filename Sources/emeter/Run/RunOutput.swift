@@ -129,12 +129,14 @@ actor RunOutput: LoopOutput {
         health.storageBytesWritten = statistics.bytesWritten
         health.alertsRaised = alerts?.raisedCount.values.reduce(0, +) ?? 0
         if let api {
-            api.metrics.update(health)
             let delivered = deliveries.times.withLock { $0 }
+            var forwarders: [APIState.ForwarderState] = []
             for (name, backlog) in statistics.backlog where name != "stdout" {
                 api.metrics.forwarder(
                     name, backlog: backlog, delivered: nil, failedAttempts: nil, lastSuccess: delivered[name])
+                forwarders.append(APIState.ForwarderState(name: name, backlog: backlog, lastSuccess: delivered[name]))
             }
+            api.health(health, forwarders: forwarders.sorted { $0.name < $1.name })
         }
         logger.info(
             "health",
