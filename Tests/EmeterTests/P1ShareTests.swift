@@ -102,7 +102,7 @@ private func telegram(_ number: Int) -> [UInt8] {
 }
 
 @Suite(.serialized) struct P1ShareServerTests {
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func slowClientIsDroppedAndFastClientKeepsEveryTelegram() async throws {
         let server = try await P1ShareServer.start(host: "127.0.0.1", port: 0, logger: Logger(label: "test"))
         defer { server.stop() }
@@ -162,7 +162,7 @@ private func telegram(_ number: Int) -> [UInt8] {
         #expect(lateIsASuffix)
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func clientsThatLeaveAreCountedAndStopDisconnectsTheRest() async throws {
         let server = try await P1ShareServer.start(host: "127.0.0.1", port: 0, logger: Logger(label: "test"))
         let (_, first) = try await ShareClient.connect(port: server.port, reads: true)

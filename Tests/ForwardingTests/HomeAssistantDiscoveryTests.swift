@@ -232,7 +232,7 @@ final class TopicLog: Sendable {
 
 /// The forwarder decides its entities from the first reading, publishes them (and the removals), persists them,
 /// and after a restart announces the same set on connect, before any reading.
-@Test(.enabled(if: MosquittoBroker.isAvailable), .timeLimit(.minutes(1)))
+@Test(.enabled(if: MosquittoBroker.isAvailable), .timeLimit(.minutes(3)))
 func forwarderAnnouncesWhatTheFirstReadingShowsAndRemembersIt() async throws {
     try await MosquittoBroker.with { broker in
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(

@@ -49,7 +49,7 @@ import Testing
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct MQTTClientTests {
+@Suite(.timeLimit(.minutes(3))) struct MQTTClientTests {
     /// A port with nothing listening: connect fails at once with "connection refused".
     static func closedPort() async throws -> Int {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)

@@ -10,7 +10,7 @@ import Testing
 /// Waits are bounded; the only deliberate real-time wait is the keep-alive test (3.5 s at keep-alive 1 s).
 @Suite(
     .enabled(if: MosquittoBroker.isAvailable, Comment(rawValue: MosquittoBroker.missingMessage)),
-    .timeLimit(.minutes(1))
+    .timeLimit(.minutes(3))
 )
 struct MQTTMosquittoTests {
     static func configuration(

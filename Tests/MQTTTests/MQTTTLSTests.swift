@@ -6,7 +6,7 @@ import Testing
 /// MQTT over TLS (NIOSSL) against mosquitto with a throwaway CA and mandatory client certificates.
 @Suite(
     .enabled(if: MosquittoBroker.isAvailable, Comment(rawValue: MosquittoBroker.missingMessage)),
-    .enabled(if: MQTTTLS.isAvailable, "Firmware is built without NIOSSL"), .timeLimit(.minutes(1))
+    .enabled(if: MQTTTLS.isAvailable, "Firmware is built without NIOSSL"), .timeLimit(.minutes(3))
 )
 struct MQTTTLSTests {
     @Test func mutualTLSRoundTrip() async throws {
