@@ -54,3 +54,28 @@ func eventually(_ condition: () -> Bool) async -> Bool {
     #expect(seen[1].missed == 3)
     #expect(seen[1].lateness == .milliseconds(500))
 }
+
+/// The timer thread's variant: the same schedule, with a blocking sleep that here advances a manual clock by the
+/// time asked plus an oversleep (a loaded kernel), once by whole periods (a stall), once too little (a signal).
+@Test func theBlockingTickerKeepsTheSameScheduleAndSkipsStalls() {
+    let clock = ManualClock()
+    var ticks: [Tick] = []
+    var sleeps: [Duration] = []
+    // What each sleep does beyond the time asked for.
+    var oversleeps: [Duration] = [.milliseconds(30), .zero, .milliseconds(2_250), .milliseconds(-40), .zero, .zero]
+    let ticker = Ticker(clock: clock, period: .seconds(1), wallClock: { 42 })
+    ticker.runBlocking(
+        sleep: { asked in
+            sleeps.append(asked)
+            clock.advance(by: asked + (oversleeps.isEmpty ? .zero : oversleeps.removeFirst()))
+        },
+        shouldStop: { ticks.count == 4 }
+    ) { ticks.append($0) }
+    #expect(ticks.map(\.index) == [1, 2, 5, 6])
+    #expect(ticks.map(\.missed) == [0, 0, 2, 0])
+    #expect(ticks.map(\.lateness) == [.milliseconds(30), .zero, .milliseconds(250), .zero])
+    #expect(ticks.allSatisfy { $0.wallTime == 42 })
+    // Deadlines stay drift-free: after the 30 ms late first tick, the second sleep asks for 970 ms; the early
+    // wake-up (40 ms short) sleeps the rest.
+    #expect(sleeps == [.seconds(1), .milliseconds(970), .seconds(1), .milliseconds(750), .milliseconds(40)])
+}

@@ -37,32 +37,69 @@ public struct Ticker<C: Clock>: Sendable where C.Duration == Duration {
 
     /// Ticks until `count` ticks were yielded (`nil`: until the task is cancelled).
     public func run(count: Int64? = nil, _ body: (Tick) async -> Void) async {
-        let start = clock.now
-        var index: Int64 = 1
-        var missedSinceLast: Int64 = 0
+        var schedule = Schedule(start: clock.now, period: period)
         var yielded: Int64 = 0
         while !Task.isCancelled {
             if let count, yielded >= count { return }
-            let deadline = start.advanced(by: period * index)
             do {
                 // An explicit small tolerance: with `nil` the runtime may coalesce the wake-up by milliseconds.
-                try await clock.sleep(until: deadline, tolerance: tolerance)
+                try await clock.sleep(until: schedule.deadline, tolerance: tolerance)
             } catch {
                 return  // cancelled
             }
+            guard let tick = schedule.fired(at: clock.now, wallTime: wallClock()) else { continue }
+            await body(tick)
+            yielded += 1
+        }
+    }
+
+    /// The same deadlines on a thread of its own (`emeter run`'s timer thread): `sleep` blocks the calling thread
+    /// for the time left to each deadline, so no async work (the HTTP API, a forwarder, a slow actor) can delay a
+    /// wake-up. Returns when `shouldStop` is true, checked before each sleep and before each tick.
+    public func runBlocking(
+        sleep: (Duration) -> Void, shouldStop: () -> Bool, _ body: (Tick) -> Void
+    ) {
+        var schedule = Schedule(start: clock.now, period: period)
+        while !shouldStop() {
+            let left = clock.now.duration(to: schedule.deadline)
+            if left > .zero { sleep(left) }
             let now = clock.now
+            // A wake-up before the deadline (a signal, a coarse sleep) sleeps again for the rest.
+            if now < schedule.deadline { continue }
+            if shouldStop() { return }
+            if let tick = schedule.fired(at: now, wallTime: wallClock()) { body(tick) }
+        }
+    }
+
+    /// Deadline arithmetic shared by both ways of running: `start + index × period`, skipping (and counting)
+    /// deadlines slept through.
+    struct Schedule {
+        let start: C.Instant
+        let period: Duration
+        var index: Int64 = 1
+        var missedSinceLast: Int64 = 0
+
+        init(start: C.Instant, period: Duration) {
+            self.start = start
+            self.period = period
+        }
+
+        var deadline: C.Instant { start.advanced(by: period * index) }
+
+        /// The tick for a wake-up at `now` (at or after ``deadline``), or `nil` when whole periods were slept
+        /// through: those deadlines are skipped and counted, and the next one is waited for instead of bunching.
+        mutating func fired(at now: C.Instant, wallTime: Int64) -> Tick? {
             let late = deadline.duration(to: now)
             if late >= period {
-                // Skip the deadlines we slept through; fire on the next one instead of bunching.
                 let behind = Int64(late / period)
                 missedSinceLast += behind
                 index += behind
-                continue
+                return nil
             }
-            await body(Tick(index: index, wallTime: wallClock(), lateness: late, missed: missedSinceLast))
+            let tick = Tick(index: index, wallTime: wallTime, lateness: late, missed: missedSinceLast)
             missedSinceLast = 0
-            yielded += 1
             index += 1
+            return tick
         }
     }
 }

@@ -110,11 +110,23 @@ struct MeterService: Service {
             "measurement loop started",
             metadata: ["board": "\(board.name)", "interval_s": "\(intervalSeconds)", "poll": "\(pollInterval)"])
 
+        // The timer and the loop each get a thread of their own: the HTTP API, the forwarders and the other async
+        // work share Swift's cooperative pool (one thread per core), where a tick could wait milliseconds behind a
+        // request. The timer thread only sleeps to each deadline and hands the tick over; the loop (sampling,
+        // aggregation, the ring) resumes on its own executor at once.
+        let timer: LoopTimer
+        let loopExecutor: ThreadExecutor
+        do {
+            timer = try LoopTimer.start(
+                Ticker(clock: ContinuousClock(), period: pollInterval, wallClock: wallClock)
+            ) { tick in continuation.yield(.tick(tick)) }
+            loopExecutor = try ThreadExecutor(name: "emeter-loop")
+        } catch {
+            throw RunFailure(description: "\(error)", exitCode: ExitStatus.ioError)
+        }
+        defer { timer.stop() }
+
         await withTaskGroup(of: Void.self) { group in
-            let ticker = Ticker(clock: ContinuousClock(), period: pollInterval, wallClock: wallClock)
-            group.addTask {
-                await ticker.run { tick in continuation.yield(.tick(tick)) }
-            }
             if printRecords {
                 group.addTask {
                     await printRecordsFromRing(store: store, consumer: ConsumerID("stdout"), output: output)
@@ -165,10 +177,11 @@ struct MeterService: Service {
                 }
             }
             await withGracefulShutdownHandler {
-                await loop.run(events)
+                await withTaskExecutorPreference(loopExecutor) { await loop.run(events) }
             } onGracefulShutdown: {
                 continuation.finish()
             }
+            timer.stop()
             // The open interval becomes a `partial` record and the checkpoint is saved with it.
             await loop.stop(at: wallClock())
             await waitForBacklog(

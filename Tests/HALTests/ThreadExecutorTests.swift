@@ -1,0 +1,58 @@
+import HAL
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The kernel's name of the calling thread (`/proc/thread-self/comm`).
+private func threadName() -> String {
+    let fd = open("/proc/thread-self/comm", O_RDONLY)
+    guard fd >= 0 else { return "?" }
+    defer { close(fd) }
+    var buffer = [UInt8](repeating: 0, count: 32)
+    let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+    return String(decoding: buffer.prefix(max(0, count)), as: UTF8.self).filter { $0 != "\n" }
+}
+
+private actor Counter {
+    var value = 0
+    func increment() -> String {
+        value += 1
+        return threadName()
+    }
+}
+
+/// `emeter run`'s measurement loop prefers this executor: after every suspension (a sleep, a yield, a default
+/// actor's method) it must come back to its own thread, never to the cooperative pool.
+@Test func aTaskPreferringTheThreadExecutorRunsOnItsOwnThread() async throws {
+    let executor = try ThreadExecutor(name: "emeter-test-exe")
+    let counter = Counter()
+    let names = await withTaskExecutorPreference(executor) {
+        var names = [threadName()]
+        try? await Task.sleep(for: .milliseconds(5))
+        names.append(threadName())
+        await Task.yield()
+        names.append(threadName())
+        names.append(await counter.increment())
+        names.append(threadName())
+        return names
+    }
+    #expect(names == Array(repeating: "emeter-test-exe", count: 5))
+}
+
+/// Jobs run one at a time, in order, however many tasks enqueue them at once.
+@Test func jobsFromManyTasksAllRunOnTheOneThread() async throws {
+    let executor = try ThreadExecutor(name: "emeter-test-two")
+    let names = await withTaskGroup(of: String.self) { group in
+        for _ in 0..<200 {
+            group.addTask(executorPreference: executor) {
+                await Task.yield()
+                return threadName()
+            }
+        }
+        return await group.reduce(into: []) { $0.append($1) }
+    }
+    #expect(names.count == 200)
+    #expect(Set(names) == ["emeter-test-two"])
+}
