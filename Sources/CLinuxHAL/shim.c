@@ -4,7 +4,10 @@
 #include <pthread.h>
 #include <pty.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/timex.h>
+#include <unistd.h>
 
 unsigned long CLinuxHAL_SPI_IOC_MESSAGE(unsigned int n) { return SPI_IOC_MESSAGE(n); }
 unsigned long CLinuxHAL_SPI_IOC_WR_MODE(void) { return SPI_IOC_WR_MODE; }
@@ -92,6 +95,16 @@ int CLinuxHAL_set_thread_name(const char *name) {
     strncpy(truncated, name, sizeof truncated - 1);
     truncated[sizeof truncated - 1] = 0;
     return pthread_setname_np(pthread_self(), truncated);
+}
+
+int CLinuxHAL_raise_thread_priority(int steps) {
+    id_t tid = (id_t)syscall(SYS_gettid);
+    errno = 0;
+    int current = getpriority(PRIO_PROCESS, tid);
+    if (current == -1 && errno != 0) return -1000 - errno;
+    int target = current - steps < -20 ? -20 : current - steps;
+    if (setpriority(PRIO_PROCESS, tid, target) != 0) return -1000 - errno;
+    return target;
 }
 
 int CLinuxHAL_clock_synchronized(void) {

@@ -56,3 +56,29 @@ private actor Counter {
     #expect(names.count == 200)
     #expect(Set(names) == ["emeter-test-two"])
 }
+
+/// `emeter run`'s timer thread raises itself above the process's other threads; the process keeps its nice value.
+@Test func aThreadRaisesItsOwnPriorityAndOnlyItsOwn() async throws {
+    let processNice = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+    let outcome = await withCheckedContinuation { (done: CheckedContinuation<Result<Int32, HALError>, Never>) in
+        do throws(HALError) {
+            try BlockingThread.start(name: "emeter-test-pri") {
+                done.resume(
+                    returning: Result { () throws(HALError) in
+                        try BlockingThread.raiseCurrentThreadPriority(by: 1, name: "emeter-test-pri")
+                    })
+            }
+        } catch {
+            done.resume(returning: .failure(error))
+        }
+    }
+    switch outcome {
+    case .success(let nice):
+        #expect(nice == max(-20, processNice - 1))
+    case .failure(let error):
+        // Without CAP_SYS_NICE (not root, no RLIMIT_NICE room) the kernel refuses with EACCES, named as such.
+        #expect("\(error)".contains("setpriority"))
+        #expect(getuid() != 0)
+    }
+    #expect(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) == processNice)
+}

@@ -38,6 +38,22 @@ public enum BlockingThread {
         pthread_detach(thread)
     }
 
+    /// Lowers the calling thread's nice value by `steps`, ahead of the process's other threads (`setpriority(2)`
+    /// on the thread id; on Linux the nice value is per thread). Allowed to root, with `CAP_SYS_NICE`, or down to
+    /// the limit `RLIMIT_NICE` sets (systemd: `LimitNICE=`).
+    /// - Returns: The thread's new nice value.
+    /// - Throws: `HALError` (subsystem `thread`, operation `setpriority`), e.g. `EACCES` when not allowed.
+    public static func raiseCurrentThreadPriority(by steps: Int32, name: String) throws(HALError) -> Int32 {
+        #if os(Linux)
+            let result = CLinuxHAL_raise_thread_priority(steps)
+            if result > -1000 { return result }
+            throw HALError(
+                subsystem: "thread", device: name, operation: "setpriority", errno: Errno(rawValue: -1000 - result))
+        #else
+            throw HALError(subsystem: "thread", device: name, operation: "setpriority", errno: .notSupported)
+        #endif
+    }
+
     /// Sleeps the calling thread for `duration` (`nanosleep`, resumed after a signal).
     public static func sleep(_ duration: Duration) {
         var delay = ThreadDelay()

@@ -1,5 +1,6 @@
 import Firmware
 import HAL
+import Logging
 import Synchronization
 
 /// `emeter run`'s timer: a thread of its own that sleeps to each deadline of a ``Ticker`` and hands the tick over,
@@ -9,13 +10,26 @@ final class LoopTimer: Sendable {
 
     private init() {}
 
+    /// How many nice steps the timer thread puts itself above the process's other threads (the HTTP API, the
+    /// forwarders and the loop itself share the process's nice value; deploy/emeter.service runs it at -10 with
+    /// `LimitNICE=-15`).
+    static let prioritySteps: Int32 = 5
+
     /// Starts the thread `emeter-timer`; `onTick` is called on it and must not block (it yields to a stream).
     /// - Throws: `HALError` when the system cannot start another thread.
     static func start(
-        _ ticker: Ticker<ContinuousClock>, onTick: @escaping @Sendable (Tick) -> Void
+        _ ticker: Ticker<ContinuousClock>, logger: Logger, onTick: @escaping @Sendable (Tick) -> Void
     ) throws(HALError) -> LoopTimer {
         let timer = LoopTimer()
         try BlockingThread.start(name: "emeter-timer") {
+            do {
+                let nice = try BlockingThread.raiseCurrentThreadPriority(by: prioritySteps, name: "emeter-timer")
+                logger.debug("timer thread", metadata: ["nice": "\(nice)"])
+            } catch {
+                logger.info(
+                    "timer thread at the process's priority (allow it 5 nice steps more, e.g. LimitNICE=-15 in the unit)",
+                    metadata: ["error": "\(error)"])
+            }
             ticker.runBlocking(sleep: { BlockingThread.sleep($0) }, shouldStop: { timer.isStopped }, onTick)
         }
         return timer

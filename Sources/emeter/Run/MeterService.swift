@@ -118,7 +118,7 @@ struct MeterService: Service {
         let loopExecutor: ThreadExecutor
         do {
             timer = try LoopTimer.start(
-                Ticker(clock: ContinuousClock(), period: pollInterval, wallClock: wallClock)
+                Ticker(clock: ContinuousClock(), period: pollInterval, wallClock: wallClock), logger: logger
             ) { tick in continuation.yield(.tick(tick)) }
             loopExecutor = try ThreadExecutor(name: "emeter-loop")
         } catch {
