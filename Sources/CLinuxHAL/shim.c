@@ -97,13 +97,18 @@ int CLinuxHAL_set_thread_name(const char *name) {
     return pthread_setname_np(pthread_self(), truncated);
 }
 
-int CLinuxHAL_raise_thread_priority(int steps) {
+int CLinuxHAL_set_thread_nice_from_process(int steps) {
     id_t tid = (id_t)syscall(SYS_gettid);
+    errno = 0;
+    int process = getpriority(PRIO_PROCESS, (id_t)getpid());
+    if (process == -1 && errno != 0) return -1000 - errno;
+    int target = process - steps;
+    if (target < -20) target = -20;
+    if (target > 19) target = 19;
     errno = 0;
     int current = getpriority(PRIO_PROCESS, tid);
     if (current == -1 && errno != 0) return -1000 - errno;
-    int target = current - steps < -20 ? -20 : current - steps;
-    if (setpriority(PRIO_PROCESS, tid, target) != 0) return -1000 - errno;
+    if (current != target && setpriority(PRIO_PROCESS, tid, target) != 0) return -1000 - errno;
     return target;
 }
 

@@ -57,15 +57,16 @@ private actor Counter {
     #expect(Set(names) == ["emeter-test-two"])
 }
 
-/// `emeter run`'s timer thread raises itself above the process's other threads; the process keeps its nice value.
-@Test func aThreadRaisesItsOwnPriorityAndOnlyItsOwn() async throws {
-    let processNice = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+/// `emeter run`'s threads run at the process's nice value (`Nice=` in the unit), whichever thread started them
+/// (libdispatch's workers run at their QoS's), and the timer thread raises itself above it; the process keeps its own.
+@Test func threadsTakeTheProcessPriorityAndTheTimerRaisesItsOwn() async throws {
+    let processNice = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(getpid()))
     let outcome = await withCheckedContinuation { (done: CheckedContinuation<Result<Int32, HALError>, Never>) in
         do throws(HALError) {
             try BlockingThread.start(name: "emeter-test-pri") {
                 done.resume(
                     returning: Result { () throws(HALError) in
-                        try BlockingThread.raiseCurrentThreadPriority(by: 1, name: "emeter-test-pri")
+                        try BlockingThread.setCurrentThreadPriority(aboveProcessBy: 1, name: "emeter-test-pri")
                     })
             }
         } catch {
@@ -80,5 +81,5 @@ private actor Counter {
         #expect("\(error)".contains("setpriority"))
         #expect(getuid() != 0)
     }
-    #expect(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) == processNice)
+    #expect(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(getpid())) == processNice)
 }

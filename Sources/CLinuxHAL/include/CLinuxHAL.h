@@ -40,9 +40,11 @@ int CLinuxHAL_configure(struct termios *t, int baud, int dataBits, char parity, 
 int CLinuxHAL_openpty(int *master, int *slave, char *name, unsigned long nameLength);
 /// Names the calling thread (pthread_setname_np, a GNU extension; the kernel keeps 15 bytes). 0 or an errno.
 int CLinuxHAL_set_thread_name(const char *name);
-/// Lowers the calling thread's nice value by `steps` (setpriority(2) on its thread id: on Linux nice is per
-/// thread). Returns the new nice value, or -1000 - errno (EACCES without CAP_SYS_NICE or room under RLIMIT_NICE).
-int CLinuxHAL_raise_thread_priority(int steps);
+/// Sets the calling thread's nice value to the process's (its main thread's, which `nice` and systemd's `Nice=` set)
+/// minus `steps`, clamped to -20…19 (setpriority(2) on the thread id: on Linux the nice value is per thread, and
+/// libdispatch resets its worker threads' to their QoS, so threads started from Swift concurrency do not inherit
+/// it). Returns the new nice value, or -1000 - errno (EACCES without CAP_SYS_NICE or room under RLIMIT_NICE).
+int CLinuxHAL_set_thread_nice_from_process(int steps);
 
 /// adjtimex(2), reading only: 1 when the kernel clock is synchronised (state not TIME_ERROR, status without
 /// STA_UNSYNC), 0 when it is not, -1 with errno when adjtimex fails.

@@ -26,6 +26,8 @@ public enum BlockingThread {
                 let body = Unmanaged<Body>.fromOpaque(context).takeRetainedValue()
                 #if os(Linux)
                     _ = CLinuxHAL_set_thread_name(body.name)
+                    // The process's priority, not the starting thread's (best effort: see setCurrentThreadPriority).
+                    _ = CLinuxHAL_set_thread_nice_from_process(0)
                 #endif
                 body.run()
                 return nil
@@ -38,14 +40,17 @@ public enum BlockingThread {
         pthread_detach(thread)
     }
 
-    /// Lowers the calling thread's nice value by `steps`, ahead of the process's other threads (`setpriority(2)`
-    /// on the thread id; on Linux the nice value is per thread). Allowed to root, with `CAP_SYS_NICE`, or down to
-    /// the limit `RLIMIT_NICE` sets (systemd: `LimitNICE=`).
+    /// Sets the calling thread's nice value to the process's minus `steps` (`setpriority(2)` on the thread id; on
+    /// Linux the nice value is per thread). The process's is its main thread's, which `nice` and systemd's `Nice=`
+    /// set; libdispatch resets its worker threads' to their QoS (nice 0), so a thread started from async code would
+    /// otherwise run at 0 whatever the unit says. Raising a thread above 0 needs root, `CAP_SYS_NICE`, or room under
+    /// `RLIMIT_NICE` (systemd: `LimitNICE=`). ``start(name:_:)`` does this with 0 steps for every thread it starts.
     /// - Returns: The thread's new nice value.
     /// - Throws: `HALError` (subsystem `thread`, operation `setpriority`), e.g. `EACCES` when not allowed.
-    public static func raiseCurrentThreadPriority(by steps: Int32, name: String) throws(HALError) -> Int32 {
+    @discardableResult
+    public static func setCurrentThreadPriority(aboveProcessBy steps: Int32, name: String) throws(HALError) -> Int32 {
         #if os(Linux)
-            let result = CLinuxHAL_raise_thread_priority(steps)
+            let result = CLinuxHAL_set_thread_nice_from_process(steps)
             if result > -1000 { return result }
             throw HALError(
                 subsystem: "thread", device: name, operation: "setpriority", errno: Errno(rawValue: -1000 - result))

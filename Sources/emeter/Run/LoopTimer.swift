@@ -10,9 +10,8 @@ final class LoopTimer: Sendable {
 
     private init() {}
 
-    /// How many nice steps the timer thread puts itself above the process's other threads (the HTTP API, the
-    /// forwarders and the loop itself share the process's nice value; deploy/emeter.service runs it at -10 with
-    /// `LimitNICE=-15`).
+    /// How many nice steps the timer thread puts itself above the process's nice value, at which the loop and the
+    /// other threads emeter starts run (deploy/emeter.service: `Nice=-10`, `LimitNICE=-15`).
     static let prioritySteps: Int32 = 5
 
     /// Starts the thread `emeter-timer`; `onTick` is called on it and must not block (it yields to a stream).
@@ -23,7 +22,8 @@ final class LoopTimer: Sendable {
         let timer = LoopTimer()
         try BlockingThread.start(name: "emeter-timer") {
             do {
-                let nice = try BlockingThread.raiseCurrentThreadPriority(by: prioritySteps, name: "emeter-timer")
+                let nice = try BlockingThread.setCurrentThreadPriority(
+                    aboveProcessBy: prioritySteps, name: "emeter-timer")
                 logger.debug("timer thread", metadata: ["nice": "\(nice)"])
             } catch {
                 logger.info(
