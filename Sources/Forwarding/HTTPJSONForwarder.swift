@@ -1,3 +1,4 @@
+import CivilTime
 import Firmware
 import HAL
 import Logging
@@ -41,7 +42,8 @@ public actor HTTPJSONForwarder: Forwarder {
     private let pause: Duration
     /// Minimum spacing of live posts in reading time, milliseconds.
     private let liveMinIntervalMillis: Int64
-    private var lastLiveTime: Int64?
+    /// The reading time of the last live reading posted.
+    private var lastLiveTime: UnixTime?
     private var liveTask: Task<Void, Never>?
     private var liveInFlight = false
     private var healthTask: Task<Void, Never>?
@@ -153,12 +155,8 @@ public actor HTTPJSONForwarder: Forwarder {
     /// more than one in flight, and never waits for the network (the post runs in its own task).
     public func publish(_ reading: LiveReading) async {
         guard let liveURL, !isShutDown, !liveInFlight else { return }
-        let time: Int64
-        switch reading {
-        case .p1(let sample, _): time = sample.time
-        case .ade9000(let sample, _): time = sample.time
-        }
-        if let last = lastLiveTime, time >= last, time - last < liveMinIntervalMillis { return }
+        let time = reading.time
+        if let last = lastLiveTime, time >= last, time - last < .milliseconds(liveMinIntervalMillis) { return }
         let body = Payloads.live(reading, device: device)
         lastLiveTime = time
         liveInFlight = true

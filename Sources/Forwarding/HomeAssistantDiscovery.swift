@@ -422,11 +422,7 @@ public struct HomeAssistantEntities: Sendable, Equatable {
     /// - Returns: whether the announced set (or the decided sources) changed.
     public mutating func observe(_ reading: LiveReading) -> Bool {
         let (source, present) = HomeAssistantDiscovery.presentEntities(in: reading)
-        let time: Int64
-        switch reading {
-        case .p1(let sample, _): time = sample.time / 1000
-        case .ade9000(let sample, _): time = sample.time / 1000
-        }
+        let time = reading.time.seconds
         var changed = decided.insert(source).inserted
         for id in present {
             if lastSeen.updateValue(time, forKey: id) == nil { changed = true }

@@ -400,11 +400,7 @@ final class EntityState: Sendable {
             value -> (old: HomeAssistantEntities, new: HomeAssistantEntities, changed: Bool)? in
             let old = value.entities
             let changed = value.entities.observe(reading)
-            let now: Int64
-            switch reading {
-            case .p1(let sample, _): now = sample.time / 1000
-            case .ade9000(let sample, _): now = sample.time / 1000
-            }
+            let now = reading.time.seconds
             let due = value.savedAt.map { now - $0 >= Self.saveEvery || now < $0 } ?? true
             guard changed || due else { return nil }
             value.savedAt = now

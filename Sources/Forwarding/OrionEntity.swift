@@ -80,7 +80,6 @@ public enum OrionEntity {
     /// The entity update for a live reading (instantaneous per-phase values), or `nil` when it has none.
     public static func entity(for reading: LiveReading, identity: Identity) -> HTTPJSON? {
         var attributes = header(identity)
-        let time: Int64
         /// Sets `key` unless no phase has a finite value.
         func set(_ key: String, _ values: [Double], scale: Double) {
             let value = perPhase(values.map { ($0 * scale).rounded() / scale }, identity.phases)
@@ -88,15 +87,13 @@ public enum OrionEntity {
         }
         switch reading {
         case .p1(let sample, _):
-            time = sample.time
             set("phaseVoltage", sample.voltagesDecivolts.map { Double($0) / 10 }, scale: 10)
         case .ade9000(let sample, _):
-            time = sample.time
             set("phaseVoltage", sample.voltageV, scale: 10)
             set("activePower", sample.powerW, scale: 10)
             set("current", sample.currentA, scale: 1000)
         }
-        let stamp = Payloads.iso8601(time >= 0 ? time / 1000 : (time - 999) / 1000)
+        let stamp = Payloads.iso8601(reading.time.seconds)
         var stamped = attributes
         for key in ["phaseVoltage", "activePower", "current"] {
             guard case .object(var members)? = attributes[key] else { continue }

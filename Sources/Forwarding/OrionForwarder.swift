@@ -1,3 +1,4 @@
+import CivilTime
 import Firmware
 import HAL
 import Logging
@@ -29,7 +30,8 @@ public actor OrionForwarder: Forwarder {
     private let now: @Sendable () -> Int64
     private let pause: Duration
     private let liveMinIntervalMillis: Int64?
-    private var lastLiveTime: Int64?
+    /// The reading time of the last live update sent.
+    private var lastLiveTime: UnixTime?
     private var liveTask: Task<Void, Never>?
     private var liveInFlight = false
     private var isShutDown = false
@@ -101,12 +103,8 @@ public actor OrionForwarder: Forwarder {
     /// With `live_min_interval` set, upserts per-phase live values, best effort, never waiting for the network.
     public func publish(_ reading: LiveReading) async {
         guard let minimum = liveMinIntervalMillis, !isShutDown, !liveInFlight else { return }
-        let time: Int64
-        switch reading {
-        case .p1(let sample, _): time = sample.time
-        case .ade9000(let sample, _): time = sample.time
-        }
-        if let last = lastLiveTime, time >= last, time - last < minimum { return }
+        let time = reading.time
+        if let last = lastLiveTime, time >= last, time - last < .milliseconds(minimum) { return }
         guard let entity = OrionEntity.entity(for: reading, identity: settings.entity) else { return }
         lastLiveTime = time
         liveInFlight = true

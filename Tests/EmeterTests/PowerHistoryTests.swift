@@ -15,12 +15,12 @@ import Testing
         var history = PowerHistory()
         #expect(history.points().isEmpty)
         #expect(history.newestMinute == nil)
-        history.add(time: Self.t0, powerW: 100)
-        history.add(time: Self.t0 + 30_000, powerW: 201)
-        history.add(time: Self.t0 + 59_999, powerW: 300)
+        history.add(time: UnixTime(milliseconds: Self.t0), powerW: 100)
+        history.add(time: UnixTime(milliseconds: Self.t0 + 30_000), powerW: 201)
+        history.add(time: UnixTime(milliseconds: Self.t0 + 59_999), powerW: 300)
         #expect(history.points() == [.init(minute: Self.t0 / 1000, powerW: 200)])
         #expect(history.closedCount == 0)
-        history.add(time: Self.t0 + 60_000, powerW: -50)
+        history.add(time: UnixTime(milliseconds: Self.t0 + 60_000), powerW: -50)
         #expect(
             history.points() == [
                 .init(minute: Self.t0 / 1000, powerW: 200), .init(minute: Self.t0 / 1000 + 60, powerW: -50),
@@ -31,14 +31,16 @@ import Testing
 
     @Test func aSampleOlderThanTheMinuteInProgressIsDropped() {
         var history = PowerHistory()
-        history.add(time: Self.t0 + 120_000, powerW: 10)
-        history.add(time: Self.t0, powerW: 1000)
+        history.add(time: UnixTime(milliseconds: Self.t0 + 120_000), powerW: 10)
+        history.add(time: UnixTime(milliseconds: Self.t0), powerW: 1000)
         #expect(history.points() == [.init(minute: Self.t0 / 1000 + 120, powerW: 10)])
     }
 
     @Test func theRingKeepsTheNewestMinutesOnly() {
         var history = PowerHistory(capacity: 3)
-        for minute in 0..<10 { history.add(time: Self.t0 + Int64(minute) * 60_000, powerW: Int64(minute)) }
+        for minute in 0..<10 {
+            history.add(time: UnixTime(milliseconds: Self.t0 + Int64(minute) * 60_000), powerW: Int64(minute))
+        }
         #expect(history.closedCount == 3)
         #expect(history.points().map(\.powerW) == [6, 7, 8, 9])
         #expect(history.points(since: Self.t0 / 1000 + 8 * 60).map(\.powerW) == [8, 9])
@@ -46,7 +48,9 @@ import Testing
 
     @Test func fortyEightHoursOfSamplesHold2880ClosedMinutes() {
         var history = PowerHistory()
-        for minute in 0..<(3 * 1440) { history.add(time: Self.t0 + Int64(minute) * 60_000, powerW: 1) }
+        for minute in 0..<(3 * 1440) {
+            history.add(time: UnixTime(milliseconds: Self.t0 + Int64(minute) * 60_000), powerW: 1)
+        }
         #expect(history.closedCount == PowerHistory.capacity)
         #expect(PowerHistory.capacity == 2880)
         #expect(history.points().count == 2881)
@@ -79,8 +83,8 @@ import Testing
             String(decoding: LivePage.status(state, device: "d"), as: UTF8.self)
                 == #"{"live":null,"health":null,"forwarders":[]}"#)
         var sample = try #require(Self.sample)
-        sample.time = Self.t0 + 5000
-        state.live(.p1(sample, demand: DemandView(quarterHourDemandW: 1, monthPeakDemandW: 2, monthPeakTime: 0)))
+        sample.time = UnixTime(milliseconds: Self.t0 + 5000)
+        state.live(.p1(sample, demand: DemandView(quarterHourDemandW: 1, monthPeakDemandW: 2, monthPeakTime: nil)))
         let watts = sample.powerImportW - sample.powerExportW
         #expect(
             String(decoding: LivePage.history(state), as: UTF8.self)
@@ -91,11 +95,12 @@ import Testing
     }
 
     @Test func thePageFollowsTheP1MeterAndTheADE9000OnlyWithoutOne() throws {
-        let demand = DemandView(quarterHourDemandW: 0, monthPeakDemandW: 0, monthPeakTime: 0)
+        let demand = DemandView(quarterHourDemandW: 0, monthPeakDemandW: 0, monthPeakTime: nil)
         func ade(_ watts: Double) -> LiveReading {
             .ade9000(
                 ADESample(
-                    time: Self.t0, importMilliwattHours: [0, 0, 0], exportMilliwattHours: [0, 0, 0],
+                    time: UnixTime(milliseconds: Self.t0), importMilliwattHours: [0, 0, 0],
+                    exportMilliwattHours: [0, 0, 0],
                     powerW: [watts, 0, 0], voltageV: [230, 230, 230]), demand: demand)
         }
         let adeOnly = APIState(localTime: .utc)
@@ -103,7 +108,7 @@ import Testing
         #expect(adeOnly.history { _ in .min }.points == [.init(minute: Self.t0 / 1000, powerW: 100)])
 
         var sample = try #require(Self.sample)
-        sample.time = Self.t0
+        sample.time = UnixTime(milliseconds: Self.t0)
         let both = APIState(localTime: .utc)
         both.live(.p1(sample, demand: demand))
         both.live(ade(100_000))
@@ -121,6 +126,6 @@ import Testing
         else {
             return nil
         }
-        return try? P1Sample(reading: telegram.reading, receivedAt: t0)
+        return try? P1Sample(reading: telegram.reading, receivedAt: UnixTime(milliseconds: t0))
     }()
 }

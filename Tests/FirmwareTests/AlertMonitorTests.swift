@@ -16,20 +16,22 @@ private func p1(
 {
     var details = P1Sample.Details()
     details.equipmentID = id
-    details.meterTime = meterTime ?? time
+    details.meterTime = UnixTime(seconds: meterTime ?? time)
     return .p1(
         P1Sample(
-            time: time * 1000, importWh: (importWh, 0), exportWh: (exportWh, 0), powerImportW: 500, powerExportW: 0,
+            time: UnixTime(seconds: time), importWh: (importWh, 0), exportWh: (exportWh, 0), powerImportW: 500,
+            powerExportW: 0,
             details: details),
-        demand: DemandView(quarterHourDemandW: 0, monthPeakDemandW: 0, monthPeakTime: 0))
+        demand: DemandView(quarterHourDemandW: 0, monthPeakDemandW: 0, monthPeakTime: nil))
 }
 
 private func ade(_ time: Int64, power: [Double], importMilliwattHours: Int64 = 0) -> LiveReading {
     .ade9000(
         ADESample(
-            time: time * 1000, importMilliwattHours: [importMilliwattHours, 0, 0], exportMilliwattHours: [0, 0, 0],
+            time: UnixTime(seconds: time), importMilliwattHours: [importMilliwattHours, 0, 0],
+            exportMilliwattHours: [0, 0, 0],
             powerW: power, voltageV: [230, 230, 230]),
-        demand: DemandView(quarterHourDemandW: 0, monthPeakDemandW: 0, monthPeakTime: 0))
+        demand: DemandView(quarterHourDemandW: 0, monthPeakDemandW: 0, monthPeakTime: nil))
 }
 
 @Test func aSilentP1MeterRaisesOnceAndClearsOnce() {
@@ -135,14 +137,15 @@ private func ade(_ time: Int64, power: [Double], importMilliwattHours: Int64 = 0
     let quarter = t0 + 900
     func reading(_ offset: Int64, average: Int64, importW: Int64, peak: Int64) -> LiveReading {
         var sample = P1Sample(
-            time: (quarter + offset) * 1000, importWh: (1_000_000, 0), exportWh: (0, 0), powerImportW: importW,
+            time: UnixTime(seconds: quarter + offset), importWh: (1_000_000, 0), exportWh: (0, 0),
+            powerImportW: importW,
             powerExportW: 0, quarterHourDemandW: average)
         sample.details.equipmentID = "METER1"
         let projected = DemandView.projection(average: average, importW: importW, time: sample.time)
         return .p1(
             sample,
             demand: DemandView(
-                quarterHourDemandW: average, monthPeakDemandW: peak, monthPeakTime: 0,
+                quarterHourDemandW: average, monthPeakDemandW: peak, monthPeakTime: nil,
                 projectedQuarterHourDemandW: projected))
     }
     #expect(monitor.observe(reading(300, average: 1000, importW: 2000, peak: 3000)).isEmpty)  // 1667 W projected
@@ -165,7 +168,8 @@ private func ade(_ time: Int64, power: [Double], importMilliwattHours: Int64 = 0
     var state = DemandTracker.State()
     state.monthHistory = [1000, 4000, 3000, 2000, 5000, 2500, 2600, 2700, 2800, 2900, 3100, 3200, 9999].enumerated().map
     {
-        DemandTracker.MonthPeak(monthStart: Int64($0.offset) * 2_678_400, peakW: Int64($0.element), peakTime: 0)
+        DemandTracker.MonthPeak(
+            monthStart: UnixTime(seconds: Int64($0.offset) * 2_678_400), peakW: Int64($0.element), peakTime: nil)
     }
     let tracker = DemandTracker(localTime: .utc, state: state)
     // This month's 1800 W counts as 2500; the 11 latest months, floored: 3000, 2500 (2000), 5000, … 9999.
@@ -178,12 +182,13 @@ private func ade(_ time: Int64, power: [Double], importMilliwattHours: Int64 = 0
 /// emeter tracked: a month that differs by more than 5 % is reported, agreeing and unknown months are not.
 @Test func theMetersPeakHistoryIsReconciledWithTheTrackedMonths() throws {
     let telegram = try P1Telegram.parse(try Fixtures.bytes("be_fluvius_emucs171_gas_water.txt"))
-    let history = try P1Sample(reading: telegram.reading, receivedAt: 0).details.peakHistory
+    let history = try P1Sample(reading: telegram.reading, receivedAt: .epoch).details.peakHistory
     try #require(history.count >= 2, "the fixture's 0-0:98.1.0 has past months")
-    let agreeing = DemandTracker.MonthPeak(monthStart: history[0].monthStart, peakW: history[0].peakW + 50, peakTime: 0)
+    let agreeing = DemandTracker.MonthPeak(
+        monthStart: history[0].monthStart, peakW: history[0].peakW + 50, peakTime: nil)
     let differing = DemandTracker.MonthPeak(
-        monthStart: history[1].monthStart, peakW: history[1].peakW * 2 + 200, peakTime: 0)
-    let unknown = DemandTracker.MonthPeak(monthStart: 1, peakW: 9999, peakTime: 0)
+        monthStart: history[1].monthStart, peakW: history[1].peakW * 2 + 200, peakTime: nil)
+    let unknown = DemandTracker.MonthPeak(monthStart: UnixTime(seconds: 1), peakW: 9999, peakTime: nil)
     let found = DemandTracker.disagreeing(meter: history, tracked: [agreeing, differing, unknown])
     #expect(found.map(\.meter) == [history[1]])
     #expect(found.first?.trackedW == history[1].peakW * 2 + 200)

@@ -1,3 +1,4 @@
+import CivilTime
 import Firmware
 import Logging
 import Synchronization
@@ -37,14 +38,14 @@ func runWithWallClock(
     var last: P1Sample?
     for t in start..<(start + seconds) {
         var sample = meter.sample(at: t)
-        sample.time = wall(t) * 1000 + 300
+        sample.time = UnixTime(seconds: wall(t)) + .milliseconds(300)
         await loop.handle(.p1(.sample(sample)))
         first = first ?? sample
         last = sample
-        await loop.handle(.tick(Tick(index: t, wallTime: wall(t) * 1000 + 500)))
+        await loop.handle(.tick(Tick(index: t, wallTime: UnixTime(seconds: wall(t)) + .milliseconds(500))))
         meter.run(second: t)
     }
-    await loop.stop(at: wall(start + seconds) * 1000)
+    await loop.stop(at: UnixTime(seconds: wall(start + seconds)))
     return (await ring.records, first!, last!, loop)
 }
 
@@ -157,7 +158,7 @@ func runWithWallClock(
     // The quarter 22:30–22:45 began before the restart and is counted whole, not from the restart on.
     let quarterEnd = start + 85 * 60
     let truthW = ((registers[quarterEnd] ?? 0) - (registers[quarterEnd - 900] ?? 0)) * 4
-    let closed = again.aggregator.p1DemandView.recentQuarters.first { $0.end == quarterEnd }
+    let closed = again.aggregator.p1DemandView.recentQuarters.first { $0.end == UnixTime(seconds: quarterEnd) }
     #expect(closed != nil)
     #expect(abs((closed?.averageW ?? 0) - truthW) <= 10, "\(closed?.averageW ?? 0) W, truth \(truthW) W")
 }
@@ -168,7 +169,7 @@ func runWithWallClock(
         // Phase A draws 3 kW while a single-phase PV inverter on phase B exports 2.5 kW: the meter sees 500 W.
         for t in Int64(0)...1800 {
             let sample = ADESample(
-                time: (runStart + t) * 1000, importMilliwattHours: [t * 3_000_000 / 3600, 0, 0],
+                time: UnixTime(seconds: runStart + t), importMilliwattHours: [t * 3_000_000 / 3600, 0, 0],
                 exportMilliwattHours: [0, t * 2_500_000 / 3600, 0], powerW: [3000, -2500, 0],
                 voltageV: [230, 230, 230])
             aggregator.add(sample)

@@ -1,3 +1,4 @@
+import CivilTime
 import Firmware
 import Logging
 import Testing
@@ -27,9 +28,10 @@ struct ContinuityMeter {
 
     func sample(at t: Int64) -> P1Sample {
         var details = P1Sample.Details()
-        details.meterTime = t + meterClockOffset
+        details.meterTime = UnixTime(seconds: t + meterClockOffset)
         return P1Sample(
-            time: t * 1000 + 300, importWh: (importMilliWh[0] / 1000, importMilliWh[1] / 1000),
+            time: UnixTime(seconds: t) + .milliseconds(300),
+            importWh: (importMilliWh[0] / 1000, importMilliWh[1] / 1000),
             exportWh: (exportMilliWh[0] / 1000, exportMilliWh[1] / 1000), powerImportW: 1000, powerExportW: 0,
             voltagesDecivolts: [2301], gasLitres: gasLitres, waterLitres: waterLitres, details: details)
     }
@@ -122,7 +124,7 @@ func runWithRestarts(
             await loop.handle(.p1(.sample(sample)))
             first = first ?? sample
             last = sample
-            await loop.handle(.tick(Tick(index: t, wallTime: t * 1000 + 500)))
+            await loop.handle(.tick(Tick(index: t, wallTime: UnixTime(seconds: t) + .milliseconds(500))))
             meter.run(second: t)
             t += 1
             if case .powerCutDuringCommit = run.end, (t + 1) % 60 == 0 {
@@ -131,7 +133,7 @@ func runWithRestarts(
             }
             if cut && t % 60 == 1 { break }  // the record was closed (and lost): the power is gone
         }
-        if case .stop = run.end { await loop.stop(at: t * 1000) }
+        if case .stop = run.end { await loop.stop(at: UnixTime(seconds: t)) }
         healths.append(loop.health)
         storage = loop.checkpointStorage ?? RAMCheckpointStorage()
         for _ in 0..<run.downtime {
@@ -208,7 +210,7 @@ func runWithRestarts(
     meter.run(second: runStart + 120)
     let last = meter.sample(at: runStart + 200)
     await again.handle(.p1(.sample(last)))
-    await again.stop(at: (runStart + 200) * 1000 + 500)
+    await again.stop(at: UnixTime(seconds: runStart + 200) + .milliseconds(500))
     #expect(RegisterTotals(records: await ring.records) == RegisterTotals(from: first, to: last))
 }
 
@@ -225,16 +227,16 @@ func runWithRestarts(
             ade: sampler, intervalLength: 60, checkpoint: storage, output: ring, logger: Logger(label: "test"),
             healthEvery: 0)
         loop.resume(ringLastEnd: await ring.lastEnd)
-        let startSample = try? sampler.sample(at: t * 1000)
+        let startSample = try? sampler.sample(at: UnixTime(seconds: t))
         for second in t..<(t + 600) {
-            await loop.handle(.tick(Tick(index: second, wallTime: second * 1000)))
+            await loop.handle(.tick(Tick(index: second, wallTime: UnixTime(seconds: second))))
         }
         var end = sampler
-        let endSample = try? end.sample(at: (t + 599) * 1000)
+        let endSample = try? end.sample(at: UnixTime(seconds: t + 599))
         expected += zip(endSample!.importMilliwattHours, startSample!.importMilliwattHours).reduce(0) {
             $0 + $1.0 / 1000 - $1.1 / 1000
         }
-        await loop.stop(at: (t + 599) * 1000 + 500)
+        await loop.stop(at: UnixTime(seconds: t + 599) + .milliseconds(500))
         storage = loop.checkpointStorage ?? RAMCheckpointStorage()
         t += 600 + downtime
     }
@@ -252,9 +254,12 @@ func runWithRestarts(
 
 @Test func aCheckpointSurvivesItsTextAndADamagedOneIsNamed() throws {
     var demand = DemandTracker.State()
-    demand.lastTime = 1_000_000
+    demand.lastTime = UnixTime(milliseconds: 1_000_000)
     demand.monthPeakW = 4321
-    demand.monthHistory = [DemandTracker.MonthPeak(monthStart: 1_740_000_000, peakW: 5000, peakTime: 1_740_100_000)]
+    demand.monthHistory = [
+        DemandTracker.MonthPeak(
+            monthStart: UnixTime(seconds: 1_740_000_000), peakW: 5000, peakTime: UnixTime(seconds: 1_740_100_000))
+    ]
     let checkpoint = LoopCheckpoint(
         before: .init(time: 100, p1: nil),
         after: .init(

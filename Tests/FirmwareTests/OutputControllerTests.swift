@@ -19,7 +19,7 @@ import Testing
     var events: [ControlEvent] = []
     for _ in 0..<(16 * 360) {  // 06:00 → 22:00
         let reading = try P1Telegram.parse(meter.nextTelegram()).reading
-        let sample = try P1Sample(reading: reading, receivedAt: meter.counters.time.utcSeconds * 1000)
+        let sample = try P1Sample(reading: reading, receivedAt: UnixTime(seconds: meter.counters.time.utcSeconds))
         let input = ControlInput(
             time: meter.counters.time.utcSeconds, netPowerW: sample.powerImportW - sample.powerExportW)
         if let event = controller.update(input) { events.append(event) }
@@ -165,7 +165,7 @@ import Testing
     var records: [IntervalRecord] = []
     for _ in 0..<(20 * 6) {  // 20 minutes of telegrams every 10 s
         let reading = try P1Telegram.parse(meter.nextTelegram()).reading
-        let sample = try P1Sample(reading: reading, receivedAt: (meter.counters.time.utcSeconds + 7) * 1000)
+        let sample = try P1Sample(reading: reading, receivedAt: UnixTime(seconds: meter.counters.time.utcSeconds + 7))
         records += aggregator.add(sample).closed
     }
     let withGas = records.filter { ($0.p1?.gasLitres ?? 0) > 0 }
@@ -192,7 +192,7 @@ import Testing
     let start: Int64 = 1_750_000_020 - 1_750_000_020 % 60
     func sample(_ offset: Int64, id: String, importWh: Int64) -> P1Sample {
         var sample = P1Sample(
-            time: (start + offset) * 1000, importWh: (importWh, 0), exportWh: (0, 0), powerImportW: 600,
+            time: UnixTime(seconds: start + offset), importWh: (importWh, 0), exportWh: (0, 0), powerImportW: 600,
             powerExportW: 0)
         sample.details.equipmentID = id
         return sample

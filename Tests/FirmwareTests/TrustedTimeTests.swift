@@ -1,3 +1,4 @@
+import CivilTime
 import Firmware
 import HAL
 import Logging
@@ -19,6 +20,7 @@ final class VirtualBoardClock: ClockSynchronization, Sendable {
     func isSynchronized() -> Bool { state.withLock { $0.synchronized } }
     var monotonicMs: Int64 { state.withLock { $0.monotonicMs } }
     var wallMs: Int64 { state.withLock { $0.wallMs } }
+    var wallTime: UnixTime { UnixTime(milliseconds: wallMs) }
 
     /// Both clocks run on by `ms`.
     func advance(ms: Int64) {
@@ -41,7 +43,7 @@ final class VirtualBoardClock: ClockSynchronization, Sendable {
 
     func trustedTime() -> TrustedTime {
         TrustedTime(
-            synchronization: self, wallClock: { [self] in wallMs }, monotonicClock: { [self] in monotonicMs })
+            synchronization: self, wallClock: { [self] in wallTime }, monotonicClock: { [self] in monotonicMs })
     }
 }
 
@@ -69,11 +71,11 @@ struct TrustedTimeTests {
             // A clock once synchronised stays trusted: it runs right to within its drift.
             if second == 1500 { board.loseSynchronization() }
             var sample = replay.p1Sample(at: second)
-            sample.time = board.wallMs
+            sample.time = board.wallTime
             if first == nil { first = sample }
             last = sample
             await loop.handle(.p1(.sample(sample)))
-            await loop.handle(.tick(Tick(index: second + 1, wallTime: board.wallMs)))
+            await loop.handle(.tick(Tick(index: second + 1, wallTime: board.wallTime)))
             replay.step(from: second)
             board.advance(ms: 1000)
         }
@@ -84,11 +86,11 @@ struct TrustedTimeTests {
             ade: nil, intervalLength: 60, output: reference, logger: Logger(label: "test"), healthEvery: 0)
         var referenceReplay = HouseReplay()
         for second in Int64(0)..<1800 {
-            let wallMs = (bootTruth + second) * 1000
+            let wallTime = UnixTime(seconds: bootTruth + second)
             var sample = referenceReplay.p1Sample(at: second)
-            sample.time = wallMs
+            sample.time = wallTime
             await referenceLoop.handle(.p1(.sample(sample)))
-            await referenceLoop.handle(.tick(Tick(index: second + 1, wallTime: wallMs)))
+            await referenceLoop.handle(.tick(Tick(index: second + 1, wallTime: wallTime)))
             referenceReplay.step(from: second)
         }
         #expect(records == (await reference.records))
@@ -118,10 +120,10 @@ struct TrustedTimeTests {
         var replay = HouseReplay()
         for second in Int64(0)..<600 {
             var sample = replay.p1Sample(at: second)
-            sample.time = board.wallMs
-            sample.details.meterTime = runStart + second
+            sample.time = board.wallTime
+            sample.details.meterTime = UnixTime(seconds: runStart + second)
             await loop.handle(.p1(.sample(sample)))
-            await loop.handle(.tick(Tick(index: second + 1, wallTime: board.wallMs)))
+            await loop.handle(.tick(Tick(index: second + 1, wallTime: board.wallTime)))
             replay.step(from: second)
             board.advance(ms: 1000)
         }

@@ -1,3 +1,4 @@
+import CivilTime
 import Foundation
 import Testing
 
@@ -175,10 +176,11 @@ struct HTTPPolicyTests {
     @Test func orionLiveEntityKeepsPhaseKeysPositional() {
         let reading = LiveReading.ade9000(
             ADESample(
-                time: 1_795_284_000_999, importMilliwattHours: [0, 0, 0], exportMilliwattHours: [0, 0, 0],
+                time: UnixTime(milliseconds: 1_795_284_000_999), importMilliwattHours: [0, 0, 0],
+                exportMilliwattHours: [0, 0, 0],
                 powerW: [.nan, 10, 20],
                 voltageV: [230, 231, 232]),
-            demand: DemandView(quarterHourDemandW: 0, monthPeakDemandW: 0, monthPeakTime: 0))
+            demand: DemandView(quarterHourDemandW: 0, monthPeakDemandW: 0, monthPeakTime: nil))
         let identity = OrionEntity.Identity(id: "urn:ngsi-ld:ACMeasurement:d", type: "ACMeasurement", phases: 1)
         let single = OrionEntity.entity(for: reading, identity: identity)
         #expect(single?["phaseVoltage"]?["value"] == .object(["L1": .number(230)]))

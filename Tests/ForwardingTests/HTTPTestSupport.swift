@@ -1,3 +1,4 @@
+import CivilTime
 import Foundation
 import Synchronization
 import TestSupport
@@ -47,17 +48,20 @@ enum HTTPTestData {
 
     static let adeLive = LiveReading.ade9000(
         ADESample(
-            time: end * 1000 + 250, importMilliwattHours: [1_000_000, 2_000_000, 3_000_000],
+            time: UnixTime(seconds: end) + .milliseconds(250), importMilliwattHours: [1_000_000, 2_000_000, 3_000_000],
             exportMilliwattHours: [0, 0, 10_000],
             powerW: [166.04, 172.0, 159.96], voltageV: [230.14, 229.8, 231.0], currentA: [0.7214, 0.75, 0.7]),
-        demand: DemandView(quarterHourDemandW: 480, monthPeakDemandW: 4200, monthPeakTime: 1_794_000_000))
+        demand: DemandView(
+            quarterHourDemandW: 480, monthPeakDemandW: 4200, monthPeakTime: UnixTime(seconds: 1_794_000_000)))
 
     static func p1Live(atMillis time: Int64) -> LiveReading {
         .p1(
             P1Sample(
-                time: time, importWh: (5_779_835, 4_200_000), exportWh: (0, 1_000), powerImportW: 480,
+                time: UnixTime(milliseconds: time), importWh: (5_779_835, 4_200_000), exportWh: (0, 1_000),
+                powerImportW: 480,
                 powerExportW: 0, voltagesDecivolts: [2301]),
-            demand: DemandView(quarterHourDemandW: 2150, monthPeakDemandW: 4200, monthPeakTime: 1_794_000_000))
+            demand: DemandView(
+                quarterHourDemandW: 2150, monthPeakDemandW: 4200, monthPeakTime: UnixTime(seconds: 1_794_000_000)))
     }
 }
 

@@ -150,7 +150,7 @@ public struct AlertMonitor: Sendable {
         var events: [Event] = []
         switch reading {
         case .p1(let sample, let demand):
-            let now = CivilTime.floorDiv(sample.time, 1000)
+            let now = sample.time.seconds
             lastP1 = now
             if settings.peakWarningFromP1 {
                 events += peakWarning(demand, now: now, meterReportsDemand: sample.quarterHourDemandW != nil)
@@ -168,7 +168,7 @@ public struct AlertMonitor: Sendable {
                 events += evaluate(.meterSwapped, false, now: now, detail: "")
             }
             if let meterTime = sample.details.meterTime {
-                let skew = meterTime - now
+                let skew = meterTime.seconds - now
                 events += evaluate(
                     .clockSkew, abs(skew) > settings.clockSkewLimit, now: now,
                     detail: "meter clock \(skew > 0 ? "+" : "")\(skew) s from the board's")
@@ -177,7 +177,7 @@ public struct AlertMonitor: Sendable {
                 events += compare(now: now, p1: sample.totalImportWh - sample.totalExportWh, ade: nil)
             }
         case .ade9000(let sample, let demand):
-            let now = CivilTime.floorDiv(sample.time, 1000)
+            let now = sample.time.seconds
             lastADE = now
             if !settings.peakWarningFromP1 { events += peakWarning(demand, now: now, meterReportsDemand: false) }
             events += evaluate(.adeMissing, false, now: now, detail: "")

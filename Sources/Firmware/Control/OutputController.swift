@@ -270,12 +270,12 @@ extension ControlInput {
         var tariff: Int?
         switch reading {
         case .p1(let sample, let view):
-            time = CivilTime.floorDiv(sample.time, 1000)
+            time = sample.time.seconds
             net = sample.powerImportW - sample.powerExportW
             demand = view
             tariff = sample.details.tariff
         case .ade9000(let sample, let view):
-            time = CivilTime.floorDiv(sample.time, 1000)
+            time = sample.time.seconds
             let total = sample.totalPowerW
             net = total.isFinite && abs(total) < 1e12 ? Int64(total.rounded()) : 0
             demand = view

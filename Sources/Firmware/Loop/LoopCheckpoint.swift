@@ -1,3 +1,5 @@
+import CivilTime
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -107,13 +109,17 @@ public struct LoopCheckpoint: Sendable, Equatable {
             }
         }
         func demand(_ name: String, _ state: DemandTracker.State) {
+            // Times as the format has them: the tracker's in Unix milliseconds, peaks and months in Unix seconds
+            // (0 = no peak).
             let flags = (state.quarterIncomplete ? 1 : 0) | (state.rebaseline ? 2 : 0)
+            let lastTime = state.lastTime.map { String($0.milliseconds) } ?? "-"
             lines.append(
-                "\(name) \(state.lastTime.map(String.init) ?? "-") \(state.lastMilliwattHours) \(state.quarterStart) "
-                    + "\(state.quarterStartMilliwattHours) \(flags) \(state.monthStart) \(state.monthPeakW) "
-                    + "\(state.monthPeakTime) \(state.runningDemandW)")
+                "\(name) \(lastTime) \(state.lastMilliwattHours) \(state.quarterStart.milliseconds) "
+                    + "\(state.quarterStartMilliwattHours) \(flags) \(state.monthStart.milliseconds) \(state.monthPeakW) "
+                    + "\(state.monthPeakTime?.seconds ?? 0) \(state.runningDemandW)")
             for month in state.monthHistory {
-                lines.append("\(name).month \(month.monthStart) \(month.peakW) \(month.peakTime)")
+                lines.append(
+                    "\(name).month \(month.monthStart.seconds) \(month.peakW) \(month.peakTime?.seconds ?? 0)")
             }
         }
         if let before { point("before", before) }
@@ -164,6 +170,8 @@ public struct LoopCheckpoint: Sendable, Equatable {
                 if at < words.count && words[at] == "-" { return nil }
                 return try number(at, field)
             }
+            /// A peak's time, Unix seconds; 0 = no peak.
+            func peakTime(_ seconds: Int64) -> UnixTime? { seconds == 0 ? nil : UnixTime(seconds: seconds) }
             switch key {
             case "before.time", "after.time":
                 times[String(key.dropLast(5))] = try number(1, "time")
@@ -176,16 +184,16 @@ public struct LoopCheckpoint: Sendable, Equatable {
             case "p1_demand", "ade_demand":
                 guard words.count == 10 else { throw CheckpointError("\(where_): \(key): expected 9 values") }
                 var state = demands[key] ?? DemandTracker.State()
-                state.lastTime = try optional(1, "last_time")
+                state.lastTime = try optional(1, "last_time").map(UnixTime.init(milliseconds:))
                 state.lastMilliwattHours = try number(2, "last_mwh")
-                state.quarterStart = try number(3, "quarter_start")
+                state.quarterStart = UnixTime(milliseconds: try number(3, "quarter_start"))
                 state.quarterStartMilliwattHours = try number(4, "quarter_start_mwh")
                 let flags = try number(5, "flags")
                 state.quarterIncomplete = flags & 1 != 0
                 state.rebaseline = flags & 2 != 0
-                state.monthStart = try number(6, "month_start")
+                state.monthStart = UnixTime(milliseconds: try number(6, "month_start"))
                 state.monthPeakW = try number(7, "month_peak_w")
-                state.monthPeakTime = try number(8, "month_peak_time")
+                state.monthPeakTime = peakTime(try number(8, "month_peak_time"))
                 state.runningDemandW = try number(9, "running_w")
                 demands[key] = state
             case "p1_demand.month", "ade_demand.month":
@@ -194,8 +202,8 @@ public struct LoopCheckpoint: Sendable, Equatable {
                 var state = demands[owner] ?? DemandTracker.State()
                 state.monthHistory.append(
                     DemandTracker.MonthPeak(
-                        monthStart: try number(1, "month_start"), peakW: try number(2, "peak_w"),
-                        peakTime: try number(3, "peak_time")))
+                        monthStart: UnixTime(seconds: try number(1, "month_start")), peakW: try number(2, "peak_w"),
+                        peakTime: peakTime(try number(3, "peak_time"))))
                 demands[owner] = state
             default:
                 throw CheckpointError("\(where_): unknown field `\(key)`")

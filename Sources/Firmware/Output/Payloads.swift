@@ -119,10 +119,10 @@ public enum Payloads {
         return json.bytes
     }
 
-    private static func envelope(device: String, time: Int64, into json: inout JSONWriter) {
+    private static func envelope(device: String, time: UnixTime, into json: inout JSONWriter) {
         json.field("device", device)
-        json.field("time", fixed: time, decimals: 3)
-        json.field("time_utc", time: CivilTime.floorDiv(time, 1000))
+        json.field("time", fixed: time.milliseconds, decimals: 3)
+        json.field("time_utc", time: time)
     }
 
     /// The members of a P1 reading (inside an open object): registers, levels, demand, identity, M-Bus devices.
@@ -155,7 +155,7 @@ public enum Payloads {
         json.field("water_time_utc", time: details.waterTime)
         json.field("quarter_hour_demand_w", demand.quarterHourDemandW)
         json.field("month_peak_demand_w", demand.monthPeakDemandW)
-        json.field("month_peak_time_utc", time: demand.monthPeakTime == 0 ? nil : demand.monthPeakTime)
+        json.field("month_peak_time_utc", time: demand.monthPeakTime)
         json.field("projected_quarter_hour_demand_w", demand.projectedQuarterHourDemandW)
         json.field("billed_peak_w", demand.billedPeakW)
         json.field("tariff", details.tariff.map(Int64.init))
@@ -203,7 +203,7 @@ public enum Payloads {
         array(sample.exportMilliwattHours, decimals: 3, into: &json)
         json.field("quarter_hour_demand_w", demand.quarterHourDemandW)
         json.field("month_peak_demand_w", demand.monthPeakDemandW)
-        json.field("month_peak_time_utc", time: demand.monthPeakTime == 0 ? nil : demand.monthPeakTime)
+        json.field("month_peak_time_utc", time: demand.monthPeakTime)
         json.field("projected_quarter_hour_demand_w", demand.projectedQuarterHourDemandW)
         json.field("billed_peak_w", demand.billedPeakW)
     }

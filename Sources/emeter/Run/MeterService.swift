@@ -199,7 +199,7 @@ struct MeterService: Service {
 
     /// Trusted time from the kernel's synchronisation flag (`adjtimex`) or the meter's clock, on the monotonic clock
     /// (`ContinuousClock`, which never steps).
-    static func trustedTime(wallClock: @escaping @Sendable () -> Int64) -> TrustedTime {
+    static func trustedTime(wallClock: @escaping @Sendable () -> UnixTime) -> TrustedTime {
         let origin = ContinuousClock.now
         return TrustedTime(
             synchronization: KernelClockSynchronization(), wallClock: wallClock,

@@ -3,7 +3,7 @@ import CivilTime
 /// The live page's chart data: the power as 1-minute averages, in memory only, filled from the live readings.
 ///
 /// A ring of at most ``capacity`` closed minutes (48 h) plus the minute in progress: bounded memory whatever the
-/// uptime. Times are the samples' own (Unix ms in, Unix s out), never the wall clock, so "today" is the day of the
+/// uptime. Times are the samples' own (Unix s out), never the wall clock, so "today" is the day of the
 /// newest sample. A sample older than the minute in progress (the board's clock stepped back) is dropped.
 struct PowerHistory: Sendable, Equatable {
     /// One minute: its start (Unix s) and the mean power of the samples in it (W, + import).
@@ -36,9 +36,9 @@ struct PowerHistory: Sendable, Equatable {
     /// Closed minutes held (the ring's fill).
     var closedCount: Int { ring.count }
 
-    /// A live reading's power at `time` (Unix ms).
-    mutating func add(time: Int64, powerW: Int64) {
-        let minute = CivilTime.floorDiv(time, 60_000) * 60
+    /// A live reading's power at `time`.
+    mutating func add(time: UnixTime, powerW: Int64) {
+        let minute = time.floored(toMultipleOf: .seconds(60)).seconds
         if let current = open {
             if minute < current.minute { return }
             if minute == current.minute {
