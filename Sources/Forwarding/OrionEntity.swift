@@ -47,14 +47,14 @@ public enum OrionEntity {
     /// The entity for `record`, or `nil` when the record has no part from `source` (default: ADE9000 if present,
     /// else P1).
     public static func entity(for record: IntervalRecord, identity: Identity, source: Source?) -> HTTPJSON? {
-        let start = Payloads.iso8601(record.start)
-        let end = Payloads.iso8601(record.end)
+        let start = Payloads.iso8601(record.start.seconds)
+        let end = Payloads.iso8601(record.end.seconds)
         var attributes = header(identity)
         attributes["dateEnergyMeteringStarted"] = dateTime(start)
         attributes["dateObserved"] = dateTime(end)
         let averageMetadata: [String: HTTPJSON] = [
             "measurementType": attribute("Text", .string("average")),
-            "measurementInterval": attribute("Number", .number(Double(record.duration))),
+            "measurementInterval": attribute("Number", .number(Double(record.duration.components.seconds))),
             "timestamp": dateTime(end),
         ]
 

@@ -95,7 +95,7 @@ public actor ThingSpeakForwarder: Forwarder {
             return
         }
         let body = ThingSpeakFields.formBody(
-            [("api_key", apiKey)] + fields + [("created_at", Payloads.iso8601(record.end))])
+            [("api_key", apiKey)] + fields + [("created_at", Payloads.iso8601(record.end.seconds))])
         var headers: HTTPHeaders = ["Content-Type": "application/x-www-form-urlencoded"]
         headers.add(name: "User-Agent", value: "emeter")
         do throws(ForwardError) {

@@ -1,5 +1,6 @@
 import ADE9000
 import ArgumentParser
+import CivilTime
 import Firmware
 import FoundationEssentials
 import HAL

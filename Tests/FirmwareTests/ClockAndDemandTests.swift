@@ -59,8 +59,8 @@ func runWithWallClock(
     let steps = records.filter { $0.flags.contains(.clockStep) }
     #expect(steps.count == 1)
     // From the start of the interval that was open when the clock jumped to the boundary before the new time.
-    #expect(steps.first?.start == stepAt - 60)
-    #expect(steps.first?.end == stepAt + 86_400)
+    #expect(steps.first?.start == UnixTime(seconds: stepAt - 60))
+    #expect(steps.first?.end == UnixTime(seconds: stepAt + 86_400))
     #expect(RegisterTotals(records: records) == RegisterTotals(from: first, to: last))
     for (earlier, later) in zip(records, records.dropFirst()) { #expect(later.start == earlier.end) }
     #expect(loop.health.clockSteps == 1)
@@ -77,7 +77,7 @@ func runWithWallClock(
         #expect(later.start >= earlier.end, "\(earlier.start)–\(earlier.end) then \(later.start)–\(later.end)")
     }
     // The open record closes at the step.
-    #expect(records.contains { $0.end == stepAt - 1 && $0.flags.contains(.clockStep) })
+    #expect(records.contains { $0.end == UnixTime(seconds: stepAt - 1) && $0.flags.contains(.clockStep) })
     // No quarter-hour holds the energy of the hour the clock went back: the peak is at most the real one.
     var truth = ContinuityMeter()
     var perSecond: [Int64] = []
@@ -100,11 +100,12 @@ func runWithWallClock(
 }
 
 @Test func aMergedRecordNeverEndsBeforeItStarts() {
-    let later = IntervalRecord(start: 1000, end: 1060)
-    let earlierInTime = IntervalRecord(start: 900, end: 960)  // before: start 1000, end 960
+    let later = IntervalRecord(start: UnixTime(seconds: 1000), end: UnixTime(seconds: 1060))
+    // Before the fix: start 1000, end 960.
+    let earlierInTime = IntervalRecord(start: UnixTime(seconds: 900), end: UnixTime(seconds: 960))
     let merged = later.merged(with: earlierInTime)
     #expect(merged.end >= merged.start)
-    #expect(merged.start == 900 && merged.end == 1060)
+    #expect(merged.start == UnixTime(seconds: 900) && merged.end == UnixTime(seconds: 1060))
 }
 
 @Test func meterClockSkewIsCountedAndLoggedOnceAnHour() async {

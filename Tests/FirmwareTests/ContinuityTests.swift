@@ -86,7 +86,7 @@ actor ContinuityRing: LoopOutput {
     }
     func health(_ health: Health) {}
     func loseNextRecord() { loseNext = true }
-    var lastEnd: Int64? { records.last?.end }
+    var lastEnd: UnixTime? { records.last?.end }
 }
 
 /// How one run of emeter ends.
@@ -175,14 +175,14 @@ func runWithRestarts(
     ])
     // Run 1: 17 s into a minute; records end at the two boundaries, the open interval starts at +120 s.
     let restart = records.first { $0.flags.contains(.restart) }
-    #expect(restart?.start == runStart + 120)
+    #expect(restart?.start == UnixTime(seconds: runStart + 120))
     // The first new telegram arrives at +742 s (17 + 125 + 600).
-    #expect(restart?.end == runStart + 742)
+    #expect(restart?.end == UnixTime(seconds: runStart + 742))
     #expect(restart.map { $0.p1!.importTariff1Wh + $0.p1!.importTariff2Wh > 0 } == true)
     #expect(restart?.flags.contains(.gap) == false)
     // The next record runs to the next boundary.
-    let next = records.first { $0.start == runStart + 742 }
-    #expect(next?.end == runStart + 780)
+    let next = records.first { $0.start == UnixTime(seconds: runStart + 742) }
+    #expect(next?.end == UnixTime(seconds: runStart + 780))
 }
 
 @Test func aPowerCutBetweenCheckpointAndRingCountsTheLostRecordAgain() async {
@@ -206,7 +206,7 @@ func runWithRestarts(
         ade: nil, intervalLength: 60, checkpoint: storage, output: ring, logger: Logger(label: "test"),
         healthEvery: 0)
     let point = again.resume(ringLastEnd: await ring.lastEnd)
-    #expect(point?.time == runStart + 60)
+    #expect(point?.time == UnixTime(seconds: runStart + 60))
     meter.run(second: runStart + 120)
     let last = meter.sample(at: runStart + 200)
     await again.handle(.p1(.sample(last)))
@@ -243,8 +243,8 @@ func runWithRestarts(
     let records = await ring.records
     let restart = records.first { $0.flags.contains(.restart) }
     #expect(restart?.flags.contains(.gap) == true)
-    #expect(restart?.start == runStart + 599)
-    #expect(restart?.end == runStart + 900)
+    #expect(restart?.start == UnixTime(seconds: runStart + 599))
+    #expect(restart?.end == UnixTime(seconds: runStart + 900))
     // Only what the ADE9000 measured while emeter ran: the downtime adds nothing, and nothing negative.
     let summed = records.reduce(Int64(0)) { sum, record in
         sum + (record.ade9000.map { $0.phaseA.importWh + $0.phaseB.importWh + $0.phaseC.importWh } ?? 0)
@@ -261,9 +261,9 @@ func runWithRestarts(
             monthStart: UnixTime(seconds: 1_740_000_000), peakW: 5000, peakTime: UnixTime(seconds: 1_740_100_000))
     ]
     let checkpoint = LoopCheckpoint(
-        before: .init(time: 100, p1: nil),
+        before: .init(time: UnixTime(seconds: 100), p1: nil),
         after: .init(
-            time: 160,
+            time: UnixTime(seconds: 160),
             p1: .init(
                 importTariff1Wh: 1, importTariff2Wh: 2, exportTariff1Wh: 3, exportTariff2Wh: 4, gasLitres: nil,
                 waterLitres: 6)),
@@ -281,7 +281,7 @@ func runWithRestarts(
         #expect(error.message.contains("crc"))
     }
     // The ring decides which point: the record after `before` reached it, or not.
-    #expect(checkpoint.resume(ringLastEnd: 100).time == 100)
-    #expect(checkpoint.resume(ringLastEnd: 160).time == 160)
-    #expect(checkpoint.resume(ringLastEnd: nil).time == 160)
+    #expect(checkpoint.resume(ringLastEnd: UnixTime(seconds: 100)).time == UnixTime(seconds: 100))
+    #expect(checkpoint.resume(ringLastEnd: UnixTime(seconds: 160)).time == UnixTime(seconds: 160))
+    #expect(checkpoint.resume(ringLastEnd: nil).time == UnixTime(seconds: 160))
 }

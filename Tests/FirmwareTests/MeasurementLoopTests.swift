@@ -91,11 +91,11 @@ let runStart: Int64 = 1_743_422_400
     }
     let records = await collector.records
     #expect(records.count == 1440)
-    #expect(records.first?.start == runStart)
+    #expect(records.first?.start == UnixTime(seconds: runStart))
     for (index, record) in records.enumerated() {
-        #expect(record.start == runStart + Int64(index) * 60)
-        #expect(record.end == record.start + 60)
-        #expect(record.start % 60 == 0)
+        #expect(record.start == UnixTime(seconds: runStart + Int64(index) * 60))
+        #expect(record.end == record.start + .seconds(60))
+        #expect(record.start.seconds % 60 == 0)
         #expect(record.p1 != nil && record.ade9000 != nil)
     }
     // P1: the deltas add up exactly to the register difference up to the last telegram before the last boundary.

@@ -87,7 +87,7 @@ actor RingOutput: LoopOutput {
     }
     // Exact energy: register at the last telegram before the last boundary minus the first telegram's.
     let lastEnd = try #require(delivered.last?.end)
-    let lastBefore = try #require(sent.last { $0.time < UnixTime(seconds: lastEnd) })
+    let lastBefore = try #require(sent.last { $0.time < lastEnd })
     let energy = delivered.reduce(Int64(0)) { $0 + ($1.p1?.importTariff1Wh ?? 0) + ($1.p1?.importTariff2Wh ?? 0) }
     #expect(energy == lastBefore.totalImportWh - sent[0].totalImportWh)
     // The ring's data area (384 bytes inside the 512-byte image) was never exceeded.

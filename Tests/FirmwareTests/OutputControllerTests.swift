@@ -171,7 +171,8 @@ import Testing
     let withGas = records.filter { ($0.p1?.gasLitres ?? 0) > 0 }
     #expect(withGas.count == 1, "\(records.map { ($0.start, $0.p1?.gasLitres ?? 0) })")
     let record = try #require(withGas.first)
-    let capture = CivilTime.seconds(year: 2025, month: 1, day: 6, hour: 14, minute: 0, second: 0)  // 15:00 CET
+    // 15:00 CET.
+    let capture = UnixTime(seconds: CivilTime.seconds(year: 2025, month: 1, day: 6, hour: 14, minute: 0, second: 0))
     #expect(record.p1?.gasTime == capture)
     #expect(record.start >= capture)  // it arrived after the hour it belongs to
     // Through the ring's encoding and the payload.

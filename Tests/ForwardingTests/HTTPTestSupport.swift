@@ -29,7 +29,7 @@ enum HTTPTestData {
 
     /// One minute of a three-phase ADE9000 measurement (phase C exporting a little).
     static let adeRecord = IntervalRecord(
-        start: end - 60, end: end, flags: [.gap],
+        start: UnixTime(seconds: end - 60), end: UnixTime(seconds: end), flags: [.gap],
         ade9000: ADE9000Interval(
             phaseA: PhaseEnergy(importWh: 166), phaseB: PhaseEnergy(importWh: 172),
             phaseC: PhaseEnergy(importWh: 160, exportWh: 5), averagePowerW: 493, maxPowerW: 700,
@@ -38,12 +38,12 @@ enum HTTPTestData {
 
     /// One minute of a P1 (DSMR) meter, both tariffs used, gas consumed.
     static let p1Record = IntervalRecord(
-        start: end - 60, end: end,
+        start: UnixTime(seconds: end - 60), end: UnixTime(seconds: end),
         p1: P1Interval(
             importTariff1Wh: 12, importTariff2Wh: 3, exportTariff1Wh: 0, exportTariff2Wh: 7, averagePowerW: 480,
             maxImportPowerW: 950, maxExportPowerW: 420, voltageMinDecivolts: 2291, voltageMaxDecivolts: 2334,
             gasLitres: 9, waterLitres: 0, quarterHourDemandW: 2150, monthPeakDemandW: 4200,
-            monthPeakTime: 1_794_000_000),
+            monthPeakTime: UnixTime(seconds: 1_794_000_000)),
         firstSequence: 7, lastSequence: 9)
 
     static let adeLive = LiveReading.ade9000(

@@ -88,10 +88,8 @@ public struct IntervalAggregator: Sendable {
     public mutating func restore(
         from point: LoopCheckpoint.Point, p1Demand: DemandTracker.State?, adeDemand: DemandTracker.State?
     ) {
-        currentStart = UnixTime(seconds: point.time)
-        if let registers = point.p1 {
-            p1 = P1Accumulator(resumingFrom: registers, at: UnixTime(seconds: point.time))
-        }
+        currentStart = point.time
+        if let registers = point.p1 { p1 = P1Accumulator(resumingFrom: registers, at: point.time) }
         pendingFlags = [.restart]
         resume = Resume(waitingForP1: point.p1 != nil)
         if let p1Demand { self.p1Demand = DemandTracker(localTime: localTime, state: p1Demand) }
@@ -103,7 +101,7 @@ public struct IntervalAggregator: Sendable {
 
     /// Where the open interval starts, with the P1 registers there: what a ``LoopCheckpoint`` stores.
     public var checkpointPoint: LoopCheckpoint.Point? {
-        currentStart.map { LoopCheckpoint.Point(time: $0.seconds, p1: p1.baselineRegisters) }
+        currentStart.map { LoopCheckpoint.Point(time: $0, p1: p1.baselineRegisters) }
     }
 
     /// Marks the current interval (e.g. a CRC error or a bus error happened in it).
@@ -278,7 +276,7 @@ public struct IntervalAggregator: Sendable {
     private func floor(_ time: UnixTime) -> UnixTime { time.floored(toMultipleOf: period) }
 
     private mutating func close(start: UnixTime, end: UnixTime) -> IntervalRecord {
-        var record = IntervalRecord(start: start.seconds, end: end.seconds, flags: pendingFlags)
+        var record = IntervalRecord(start: start, end: end, flags: pendingFlags)
         pendingFlags = []
         if p1.hasBaseline {
             var part = p1.close(at: end, intervalStart: start)
@@ -286,7 +284,7 @@ public struct IntervalAggregator: Sendable {
             if part.interval.quarterHourDemandW == 0 && !p1.meterReportsDemand {
                 part.interval.quarterHourDemandW = p1Demand.runningDemandW
                 part.interval.monthPeakDemandW = p1Demand.monthPeakW
-                part.interval.monthPeakTime = p1Demand.monthPeakTime?.seconds ?? 0
+                part.interval.monthPeakTime = p1Demand.monthPeakTime
             }
             record.p1 = part.interval
         }
@@ -296,7 +294,7 @@ public struct IntervalAggregator: Sendable {
             var interval = part.interval
             interval.quarterHourDemandW = adeDemand.runningDemandW
             interval.monthPeakDemandW = adeDemand.monthPeakW
-            interval.monthPeakTime = adeDemand.monthPeakTime?.seconds ?? 0
+            interval.monthPeakTime = adeDemand.monthPeakTime
             record.ade9000 = interval
         }
         // The ADE9000 restarted from zero: what it measured during the downtime is not known.
@@ -437,7 +435,7 @@ struct P1Accumulator: Sendable {
             voltageMinDecivolts: vmin, voltageMaxDecivolts: vmax,
             gasLitres: gas, waterLitres: delta(now.waterLitres, base.waterLitres) + carried.water,
             quarterHourDemandW: now.quarterHourDemandW ?? 0, monthPeakDemandW: now.monthPeakDemandW ?? 0,
-            monthPeakTime: now.monthPeakTime?.seconds ?? 0, gasTime: gas > 0 ? now.details.gasTime?.seconds : nil)
+            monthPeakTime: now.monthPeakTime, gasTime: gas > 0 ? now.details.gasTime : nil)
         let count = samples
         carried = (0, 0, 0, 0, 0, 0)
         baseline = now

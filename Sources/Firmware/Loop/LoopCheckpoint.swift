@@ -57,12 +57,12 @@ public struct LoopCheckpoint: Sendable, Equatable {
         }
     }
 
-    /// A record boundary: its time (Unix seconds) and the P1 registers there (`nil` without a P1 baseline).
+    /// A record boundary: its time (a whole second) and the P1 registers there (`nil` without a P1 baseline).
     public struct Point: Sendable, Equatable {
-        public var time: Int64
+        public var time: UnixTime
         public var p1: P1Registers?
 
-        public init(time: Int64, p1: P1Registers?) {
+        public init(time: UnixTime, p1: P1Registers?) {
             self.time = time
             self.p1 = p1
         }
@@ -87,7 +87,7 @@ public struct LoopCheckpoint: Sendable, Equatable {
 
     /// The point to continue from, given the end of the last record the ring holds (`nil`: a RAM ring, or the
     /// ring could not say).
-    public func resume(ringLastEnd: Int64?) -> Point {
+    public func resume(ringLastEnd: UnixTime?) -> Point {
         if let before, let ringLastEnd, ringLastEnd == before.time, before.time != after.time { return before }
         return after
     }
@@ -100,7 +100,7 @@ public struct LoopCheckpoint: Sendable, Equatable {
     public func encoded() -> [UInt8] {
         var lines = [Self.magic]
         func point(_ name: String, _ point: Point) {
-            lines.append("\(name).time \(point.time)")
+            lines.append("\(name).time \(point.time.seconds)")
             if let p1 = point.p1 {
                 lines.append(
                     "\(name).p1 \(p1.importTariff1Wh) \(p1.importTariff2Wh) \(p1.exportTariff1Wh) "
@@ -152,7 +152,7 @@ public struct LoopCheckpoint: Sendable, Equatable {
         guard RingCRC32.checksum(body) == stored else {
             throw CheckpointError("\(source): crc does not match the content (a torn or edited file)")
         }
-        var times: [String: Int64] = [:]
+        var times: [String: UnixTime] = [:]
         var registers: [String: P1Registers] = [:]
         var demands: [String: DemandTracker.State] = [:]
         for index in 1..<(lines.count - 1) {
@@ -174,7 +174,7 @@ public struct LoopCheckpoint: Sendable, Equatable {
             func peakTime(_ seconds: Int64) -> UnixTime? { seconds == 0 ? nil : UnixTime(seconds: seconds) }
             switch key {
             case "before.time", "after.time":
-                times[String(key.dropLast(5))] = try number(1, "time")
+                times[String(key.dropLast(5))] = UnixTime(seconds: try number(1, "time"))
             case "before.p1", "after.p1":
                 guard words.count == 7 else { throw CheckpointError("\(where_): \(key): expected 6 values") }
                 registers[String(key.dropLast(3))] = P1Registers(

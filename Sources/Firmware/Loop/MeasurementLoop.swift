@@ -193,7 +193,7 @@ public struct MeasurementLoop<ADE: ADESampler> {
     ///   `nil` for a RAM ring.
     /// - Returns: The point resumed from, `nil` when there was no usable checkpoint (a first start).
     @discardableResult
-    public mutating func resume(ringLastEnd: Int64?) -> LoopCheckpoint.Point? {
+    public mutating func resume(ringLastEnd: UnixTime?) -> LoopCheckpoint.Point? {
         guard var storage = checkpointStorage else { return nil }
         let checkpoint: LoopCheckpoint
         do {
@@ -214,13 +214,13 @@ public struct MeasurementLoop<ADE: ADESampler> {
         if let before = checkpoint.before, point == before {
             logger.notice(
                 "the last record before the stop did not reach the ring: it is counted again from its start",
-                metadata: ["start": "\(before.time)"])
+                metadata: ["start": "\(before.time.seconds)"])
         }
         aggregator.restore(from: point, p1Demand: checkpoint.p1Demand, adeDemand: checkpoint.adeDemand)
         savedPoint = point
         logger.info(
             "resuming from the checkpoint: the first record spans the downtime",
-            metadata: ["since": "\(point.time)", "p1_registers": "\(point.p1 != nil)"])
+            metadata: ["since": "\(point.time.seconds)", "p1_registers": "\(point.p1 != nil)"])
         return point
     }
 

@@ -29,8 +29,8 @@ public enum Payloads {
         json.objectStart()
         json.field("type", "interval")
         json.field("device", device)
-        json.field("start", record.start)
-        json.field("end", record.end)
+        json.field("start", record.start.seconds)
+        json.field("end", record.end.seconds)
         json.field("start_utc", time: record.start)
         json.field("end_utc", time: record.end)
         json.field("id", record.id)
@@ -90,11 +90,12 @@ public enum Payloads {
         (.levelClamped, "level_clamped"), (.restart, "restart"), (.partial, "partial"),
     ]
 
-    private static func demand(_ quarterHour: Int64, _ monthPeak: Int64, _ peakTime: Int64, into json: inout JSONWriter)
-    {
+    private static func demand(
+        _ quarterHour: Int64, _ monthPeak: Int64, _ peakTime: UnixTime?, into json: inout JSONWriter
+    ) {
         json.field("quarter_hour_demand_w", quarterHour)
         json.field("month_peak_demand_w", monthPeak)
-        json.field("month_peak_time", peakTime == 0 ? nil : peakTime)
+        json.field("month_peak_time", peakTime?.seconds)
     }
 
     // MARK: live readings

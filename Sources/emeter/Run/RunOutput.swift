@@ -106,11 +106,11 @@ actor RunOutput: LoopOutput {
     func closed(_ record: IntervalRecord) async {
         do {
             let sequence = try await store.append(record)
-            logger.debug("record stored", metadata: ["sequence": "\(sequence)", "start": "\(record.start)"])
+            logger.debug("record stored", metadata: ["sequence": "\(sequence)", "start": "\(record.start.seconds)"])
         } catch {
             logger.error(
                 "offline ring refused a record; printing it instead",
-                metadata: ["error": "\(error)", "start": "\(record.start)"])
+                metadata: ["error": "\(error)", "start": "\(record.start.seconds)"])
             emit(Payloads.record(record, device: device))
         }
     }
