@@ -170,7 +170,9 @@ import Testing
 
     @Test func forwarderCountersFollowTheDrain() {
         let metrics = APIMetrics()
-        metrics.forwarder("mqtt:broker/emeter", backlog: 4, delivered: 2, failedAttempts: 1, lastSuccess: 1_736_190_000)
+        metrics.forwarder(
+            "mqtt:broker/emeter", backlog: 4, delivered: 2, failedAttempts: 1,
+            lastSuccess: UnixTime(seconds: 1_736_190_000))
         metrics.forwarder("mqtt:broker/emeter", backlog: nil, delivered: 5, failedAttempts: 1, lastSuccess: nil)
         let exposition = text(metrics)
         #expect(

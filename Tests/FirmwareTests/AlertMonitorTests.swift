@@ -43,11 +43,12 @@ private func ade(_ time: Int64, power: [Double], importMilliwattHours: Int64 = 0
         let now = t0 + second
         // Telegrams for 100 s, silence for 200 s, telegrams again.
         if second < 100 || second >= 300 { events += monitor.observe(p1(now)) }
-        events += monitor.tick(now: now)
+        events += monitor.tick(now: UnixTime(seconds: now))
     }
     #expect(events.map(\.active) == [true, false])
-    #expect(events.first?.kind == .p1Missing && events.first?.time == t0 + 159)  // last telegram at 99, 60 s later
-    #expect(events.last?.time == t0 + 600)  // telegrams from 300, clear after 300 s
+    // The last telegram at 99, 60 s later.
+    #expect(events.first?.kind == .p1Missing && events.first?.time == UnixTime(seconds: t0 + 159))
+    #expect(events.last?.time == UnixTime(seconds: t0 + 600))  // telegrams from 300, clear after 300 s
     #expect(monitor.raisedCount[.p1Missing] == 1)
 }
 
@@ -104,13 +105,13 @@ private func ade(_ time: Int64, power: [Double], importMilliwattHours: Int64 = 0
 
 @Test func aForwarderWithRecordsWaitingThatDeliversNothingIsStalled() {
     var monitor = AlertMonitor(settings: AlertMonitor.Settings())
-    #expect(monitor.tick(now: t0, forwarders: [("mqtt", 5, t0)]).isEmpty)
-    #expect(monitor.tick(now: t0 + 899, forwarders: [("mqtt", 5, t0)]).isEmpty)
-    let raised = monitor.tick(now: t0 + 900, forwarders: [("mqtt", 5, t0)])
+    #expect(monitor.tick(now: UnixTime(seconds: t0), forwarders: [("mqtt", 5, UnixTime(seconds: t0))]).isEmpty)
+    #expect(monitor.tick(now: UnixTime(seconds: t0 + 899), forwarders: [("mqtt", 5, UnixTime(seconds: t0))]).isEmpty)
+    let raised = monitor.tick(now: UnixTime(seconds: t0 + 900), forwarders: [("mqtt", 5, UnixTime(seconds: t0))])
     #expect(raised.map(\.detail) == ["mqtt: 5 records waiting"])
     // Nothing waiting is not a stall, however long ago the last delivery was.
     var idle = AlertMonitor(settings: AlertMonitor.Settings())
-    #expect(idle.tick(now: t0 + 5000, forwarders: [("mqtt", 0, t0)]).isEmpty)
+    #expect(idle.tick(now: UnixTime(seconds: t0 + 5000), forwarders: [("mqtt", 0, UnixTime(seconds: t0))]).isEmpty)
 }
 
 @Test func p1AndADE9000DisagreeingOverAnHourIsRaisedAtTheHour() {

@@ -237,7 +237,7 @@ public enum Payloads {
         json.objectStart()
         let output: String
         let on: Bool
-        let time: Int64
+        let time: UnixTime
         let reason: String
         switch event {
         case .switched(let name, let state, let at, let why):
@@ -251,7 +251,7 @@ public enum Payloads {
         json.field("output", output)
         json.key("on")
         json.bool(on)
-        json.field("time", time)
+        json.field("time", time.seconds)
         json.field("time_utc", time: time)
         json.field("reason", reason)
         json.objectEnd()
@@ -268,7 +268,7 @@ public enum Payloads {
         json.field("alert", event.kind.rawValue)
         json.key("active")
         json.bool(event.active)
-        json.field("time", event.time)
+        json.field("time", event.time.seconds)
         json.field("time_utc", time: event.time)
         json.field("detail", event.detail)
         json.objectEnd()

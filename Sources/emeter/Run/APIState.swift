@@ -23,11 +23,11 @@ final class APIState: Sendable {
         var forwarders: [ForwarderState] = []
     }
 
-    /// A forwarder as the live page shows it: records waiting in the ring for it, when it last delivered (Unix s).
+    /// A forwarder as the live page shows it: records waiting in the ring for it, when it last delivered.
     struct ForwarderState: Sendable, Equatable {
         var name: String
         var backlog: Int
-        var lastSuccess: Int64?
+        var lastSuccess: UnixTime?
     }
 
     /// The meter's time zone, for HomeWizard's `YYMMDDhhmmss` timestamps.

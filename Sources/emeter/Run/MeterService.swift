@@ -133,7 +133,8 @@ struct MeterService: Service {
                     group.addTask {
                         for await command in mqtt.commands {
                             let event = await control.command(
-                                command.output, on: command.on, at: SystemClock.unixSeconds(), from: "MQTT")
+                                command.output, on: command.on, at: UnixTime(seconds: SystemClock.unixSeconds()),
+                                from: "MQTT")
                             if let event { await output.report(event) }
                         }
                     }

@@ -1,3 +1,4 @@
+import CivilTime
 import Firmware
 import Forwarding
 import HAL
@@ -38,7 +39,7 @@ actor RunOutput: LoopOutput {
     let deliveries: DeliveryLog
     /// The HTTP API's state (`nil`: no `api:`): the last P1 sample and the metrics.
     let api: APIState?
-    private var lastAlertTick: Int64 = 0
+    private var lastAlertTick: UnixTime?
 
     init(
         device: String, store: any RecordStoring, live: Bool, health: Bool, forwarders: [any Forwarder] = [],
@@ -61,7 +62,7 @@ actor RunOutput: LoopOutput {
     func ticked() async {
         notifier?.loopAlive()
         guard alerts != nil else { return }
-        let now = SystemClock.unixSeconds()
+        let now = UnixTime(seconds: SystemClock.unixSeconds())
         guard now != lastAlertTick else { return }  // once a second, whatever the poll rate
         lastAlertTick = now
         let statistics = await store.statistics
@@ -157,9 +158,9 @@ actor RunOutput: LoopOutput {
     }
 }
 
-/// When each forwarder last delivered a record (ring consumer name → Unix s), written by the drains.
+/// When each forwarder last delivered a record (ring consumer name → time, to the second), written by the drains.
 final class DeliveryLog: Sendable {
-    let times = Mutex<[String: Int64]>([:])
+    let times = Mutex<[String: UnixTime]>([:])
     private let counts = Mutex<[String: Int]>([:])
 
     /// A drain's counters changed: when its delivered count grew, it delivered now.
@@ -169,7 +170,7 @@ final class DeliveryLog: Sendable {
             return delivered > counts[consumer, default: 0]
         }
         guard grew else { return }
-        let now = SystemClock.unixSeconds()
+        let now = UnixTime(seconds: SystemClock.unixSeconds())
         times.withLock { $0[consumer] = now }
     }
 }
