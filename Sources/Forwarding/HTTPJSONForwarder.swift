@@ -38,7 +38,7 @@ public actor HTTPJSONForwarder: Forwarder {
     private let auth: Auth
     private let baseHeaders: HTTPHeaders
     private let logger: Logger
-    private let now: @Sendable () -> Int64
+    private let now: @Sendable () -> UnixTime
     private let pause: Duration
     /// Minimum spacing of live posts in reading time, milliseconds.
     private let liveMinIntervalMillis: Int64
@@ -58,12 +58,12 @@ public actor HTTPJSONForwarder: Forwarder {
     ///   - device: Device id put in every payload (`device` of every ``Payloads`` payload).
     ///   - logger: Drops, pauses and retries are logged here (never secrets).
     ///   - environment: For `env:NAME` secrets.
-    ///   - now: Wall clock, Unix seconds: JWT expiry and HTTP-date `Retry-After`.
+    ///   - now: Wall clock, to the second: JWT expiry and HTTP-date `Retry-After`.
     /// - Throws: ``HTTPConfigurationError`` for a bad URL, an unresolvable secret or a bad duration.
     public init(
         configuration: HTTPForwarderConfiguration, device: String, logger: Logger,
         environment: [String: String] = ProcessInfo.processInfo.environment,
-        now: @escaping @Sendable () -> Int64 = SystemClock.unixSeconds
+        now: @escaping @Sendable () -> UnixTime = UnixTime.wallClockSeconds
     ) throws(HTTPConfigurationError) {
         try httpValidateURL(configuration.url, field: "url")
         if let liveURL = configuration.liveURL { try httpValidateURL(liveURL, field: "live_url") }

@@ -27,7 +27,7 @@ public actor OrionForwarder: Forwarder {
     private let transport: HTTPTransport
     private let headers: HTTPHeaders
     private let logger: Logger
-    private let now: @Sendable () -> Int64
+    private let now: @Sendable () -> UnixTime
     private let pause: Duration
     private let liveMinIntervalMillis: Int64?
     /// The reading time of the last live update sent.
@@ -42,12 +42,12 @@ public actor OrionForwarder: Forwarder {
     ///   - device: Device id; the default entity id is `urn:ngsi-ld:<type>:<device>`.
     ///   - logger: Failures are logged here (never the token).
     ///   - environment: For an `env:NAME` token.
-    ///   - now: Wall clock, Unix seconds (HTTP-date `Retry-After`).
+    ///   - now: Wall clock, to the second (HTTP-date `Retry-After`).
     /// - Throws: ``HTTPConfigurationError`` naming the bad field.
     public init(
         configuration: OrionConfiguration, device: String, logger: Logger,
         environment: [String: String] = ProcessInfo.processInfo.environment,
-        now: @escaping @Sendable () -> Int64 = SystemClock.unixSeconds
+        now: @escaping @Sendable () -> UnixTime = UnixTime.wallClockSeconds
     ) throws(HTTPConfigurationError) {
         let settings = try OrionSettings(configuration, device: device)
         try configuration.timeout.validate(field: "timeout")

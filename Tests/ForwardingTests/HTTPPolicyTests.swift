@@ -26,18 +26,18 @@ struct HTTPPolicyTests {
     ])
     func statusTable(status: Int, backend: HTTPBackendKind, expected: ForwardError.Action?) {
         #expect(
-            HTTPStatusPolicy.action(status: status, retryAfter: nil, now: 0, backend: backend, pause: Self.pause)
+            HTTPStatusPolicy.action(status: status, retryAfter: nil, now: .epoch, backend: backend, pause: Self.pause)
                 == expected)
     }
 
     @Test func retryAfterSecondsAndDates() {
-        let now: Int64 = 784_111_777 - 120  // two minutes before Sun, 06 Nov 1994 08:49:37 GMT
+        let now = UnixTime(seconds: 784_111_777 - 120)  // two minutes before Sun, 06 Nov 1994 08:49:37 GMT
         #expect(HTTPStatusPolicy.parseRetryAfter("2", now: now) == .seconds(2))
         #expect(HTTPStatusPolicy.parseRetryAfter(" 120 ", now: now) == .seconds(120))
         #expect(HTTPStatusPolicy.parseRetryAfter("Sun, 06 Nov 1994 08:49:37 GMT", now: now) == .seconds(120))
         #expect(HTTPStatusPolicy.parseRetryAfter("Sunday, 06-Nov-94 08:49:37 GMT", now: now) == .seconds(120))
         #expect(HTTPStatusPolicy.parseRetryAfter("Sun Nov  6 08:49:37 1994", now: now) == .seconds(120))
-        #expect(HTTPStatusPolicy.parseRetryAfter("Sun, 06 Nov 1994 08:49:37 GMT", now: now + 1000) == .zero)
+        #expect(HTTPStatusPolicy.parseRetryAfter("Sun, 06 Nov 1994 08:49:37 GMT", now: now + .seconds(1000)) == .zero)
         #expect(HTTPStatusPolicy.parseRetryAfter("99999999999999999999999", now: now) == .seconds(3600))
         #expect(HTTPStatusPolicy.parseRetryAfter("soon", now: now) == nil)
         #expect(HTTPStatusPolicy.parseRetryAfter("-5", now: now) == nil)

@@ -13,7 +13,7 @@ final class HTTPTestWallClock: Sendable {
     init(_ start: Int64) { seconds = Mutex(start) }
     var now: Int64 { seconds.withLock { $0 } }
     func advance(by delta: Int64) { seconds.withLock { $0 += delta } }
-    var closure: @Sendable () -> Int64 { { self.now } }
+    var closure: @Sendable () -> UnixTime { { UnixTime(seconds: self.now) } }
 }
 
 /// A settable monotonic clock for the ThingSpeak rate limit.

@@ -133,7 +133,7 @@ struct MeterService: Service {
                     group.addTask {
                         for await command in mqtt.commands {
                             let event = await control.command(
-                                command.output, on: command.on, at: UnixTime(seconds: SystemClock.unixSeconds()),
+                                command.output, on: command.on, at: UnixTime.wallClockSeconds(),
                                 from: "MQTT")
                             if let event { await output.report(event) }
                         }

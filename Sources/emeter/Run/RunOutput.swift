@@ -62,7 +62,7 @@ actor RunOutput: LoopOutput {
     func ticked() async {
         notifier?.loopAlive()
         guard alerts != nil else { return }
-        let now = UnixTime(seconds: SystemClock.unixSeconds())
+        let now = UnixTime.wallClockSeconds()
         guard now != lastAlertTick else { return }  // once a second, whatever the poll rate
         lastAlertTick = now
         let statistics = await store.statistics
@@ -170,7 +170,7 @@ final class DeliveryLog: Sendable {
             return delivered > counts[consumer, default: 0]
         }
         guard grew else { return }
-        let now = UnixTime(seconds: SystemClock.unixSeconds())
+        let now = UnixTime.wallClockSeconds()
         times.withLock { $0[consumer] = now }
     }
 }
