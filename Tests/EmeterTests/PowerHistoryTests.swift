@@ -18,22 +18,23 @@ import Testing
         history.add(time: UnixTime(milliseconds: Self.t0), powerW: 100)
         history.add(time: UnixTime(milliseconds: Self.t0 + 30_000), powerW: 201)
         history.add(time: UnixTime(milliseconds: Self.t0 + 59_999), powerW: 300)
-        #expect(history.points() == [.init(minute: Self.t0 / 1000, powerW: 200)])
+        #expect(history.points() == [.init(minute: UnixTime(seconds: Self.t0 / 1000), powerW: 200)])
         #expect(history.closedCount == 0)
         history.add(time: UnixTime(milliseconds: Self.t0 + 60_000), powerW: -50)
         #expect(
             history.points() == [
-                .init(minute: Self.t0 / 1000, powerW: 200), .init(minute: Self.t0 / 1000 + 60, powerW: -50),
+                .init(minute: UnixTime(seconds: Self.t0 / 1000), powerW: 200),
+                .init(minute: UnixTime(seconds: Self.t0 / 1000 + 60), powerW: -50),
             ])
         #expect(history.closedCount == 1)
-        #expect(history.newestMinute == Self.t0 / 1000 + 60)
+        #expect(history.newestMinute == UnixTime(seconds: Self.t0 / 1000 + 60))
     }
 
     @Test func aSampleOlderThanTheMinuteInProgressIsDropped() {
         var history = PowerHistory()
         history.add(time: UnixTime(milliseconds: Self.t0 + 120_000), powerW: 10)
         history.add(time: UnixTime(milliseconds: Self.t0), powerW: 1000)
-        #expect(history.points() == [.init(minute: Self.t0 / 1000 + 120, powerW: 10)])
+        #expect(history.points() == [.init(minute: UnixTime(seconds: Self.t0 / 1000 + 120), powerW: 10)])
     }
 
     @Test func theRingKeepsTheNewestMinutesOnly() {
@@ -43,7 +44,7 @@ import Testing
         }
         #expect(history.closedCount == 3)
         #expect(history.points().map(\.powerW) == [6, 7, 8, 9])
-        #expect(history.points(since: Self.t0 / 1000 + 8 * 60).map(\.powerW) == [8, 9])
+        #expect(history.points(since: UnixTime(seconds: Self.t0 / 1000 + 8 * 60)).map(\.powerW) == [8, 9])
     }
 
     @Test func fortyEightHoursOfSamplesHold2880ClosedMinutes() {
@@ -65,13 +66,23 @@ import Testing
 
     @Test func theDayStartsAtLocalMidnight() {
         // 2025-01-06 19:00 UTC is 20:00 CET: the day began 2025-01-05 23:00 UTC.
-        #expect(PowerHistory.dayStart(containing: Self.t0 / 1000, in: .centralEurope) == 1_736_118_000)
-        #expect(PowerHistory.dayStart(containing: Self.t0 / 1000, in: .utc) == 1_736_121_600)
+        #expect(
+            PowerHistory.dayStart(containing: UnixTime(seconds: Self.t0 / 1000), in: .centralEurope)
+                == UnixTime(seconds: 1_736_118_000))
+        #expect(
+            PowerHistory.dayStart(containing: UnixTime(seconds: Self.t0 / 1000), in: .utc)
+                == UnixTime(seconds: 1_736_121_600))
         // 2025-07-01 00:30 CEST (22:30 UTC the day before): the day began 2025-06-30 22:00 UTC.
-        #expect(PowerHistory.dayStart(containing: 1_751_322_600, in: .centralEurope) == 1_751_320_800)
+        #expect(
+            PowerHistory.dayStart(containing: UnixTime(seconds: 1_751_322_600), in: .centralEurope)
+                == UnixTime(seconds: 1_751_320_800))
         // The day summer time starts (2025-03-30, 23 h long) and the day it ends (2025-10-26, 25 h).
-        #expect(PowerHistory.dayStart(containing: 1_743_328_800, in: .centralEurope) == 1_743_289_200)
-        #expect(PowerHistory.dayStart(containing: 1_761_476_400, in: .centralEurope) == 1_761_429_600)
+        #expect(
+            PowerHistory.dayStart(containing: UnixTime(seconds: 1_743_328_800), in: .centralEurope)
+                == UnixTime(seconds: 1_743_289_200))
+        #expect(
+            PowerHistory.dayStart(containing: UnixTime(seconds: 1_761_476_400), in: .centralEurope)
+                == UnixTime(seconds: 1_761_429_600))
     }
 
     @Test func historyAndStatusAnswerBeforeTheFirstReadingAndAfterIt() throws {
@@ -105,7 +116,10 @@ import Testing
         }
         let adeOnly = APIState(localTime: .utc)
         adeOnly.live(ade(100.4))
-        #expect(adeOnly.history { _ in .min }.points == [.init(minute: Self.t0 / 1000, powerW: 100)])
+        #expect(
+            adeOnly.history { _ in .distantPast }.points == [
+                .init(minute: UnixTime(seconds: Self.t0 / 1000), powerW: 100)
+            ])
 
         var sample = try #require(Self.sample)
         sample.time = UnixTime(milliseconds: Self.t0)
@@ -113,7 +127,10 @@ import Testing
         both.live(.p1(sample, demand: demand))
         both.live(ade(100_000))
         let watts = sample.powerImportW - sample.powerExportW
-        #expect(both.history { _ in .min }.points == [.init(minute: Self.t0 / 1000, powerW: watts)])
+        #expect(
+            both.history { _ in .distantPast }.points == [
+                .init(minute: UnixTime(seconds: Self.t0 / 1000), powerW: watts)
+            ])
         guard case .p1 = both.current.reading else {
             Issue.record("the page's reading is not the P1 meter's")
             return
