@@ -43,7 +43,8 @@ final class VirtualBoardClock: ClockSynchronization, Sendable {
 
     func trustedTime() -> TrustedTime {
         TrustedTime(
-            synchronization: self, wallClock: { [self] in wallTime }, monotonicClock: { [self] in monotonicMs })
+            synchronization: self, wallClock: { [self] in wallTime },
+            monotonicClock: { [self] in .milliseconds(monotonicMs) })
     }
 }
 

@@ -61,10 +61,10 @@ public struct TrustedTime {
 
     private let synchronization: any ClockSynchronization
     private let wallClock: @Sendable () -> UnixTime
-    private let monotonicClock: @Sendable () -> Int64
-    private var held: [(input: Input, monotonic: Int64)] = []
-    /// The meter's time line: a meter time and the monotonic instant (ms) it was read at.
-    private var meterAnchor: (trusted: UnixTime, monotonic: Int64)?
+    private let monotonicClock: @Sendable () -> Duration
+    private var held: [(input: Input, monotonic: Duration)] = []
+    /// The meter's time line: a meter time and the monotonic instant it was read at.
+    private var meterAnchor: (trusted: UnixTime, monotonic: Duration)?
     /// Readings dropped from the full buffer.
     public private(set) var dropped = 0
     /// `true` once trusted time was available (readings pass from then on).
@@ -76,10 +76,10 @@ public struct TrustedTime {
     /// - Parameters:
     ///   - synchronization: Whether the kernel clock is synchronised (``KernelClockSynchronization`` on the board).
     ///   - wallClock: The board's wall clock.
-    ///   - monotonicClock: A clock that never steps (`CLOCK_MONOTONIC`), milliseconds from any origin.
+    ///   - monotonicClock: A clock that never steps (`CLOCK_MONOTONIC`): the time since any fixed origin.
     public init(
         synchronization: any ClockSynchronization, wallClock: @escaping @Sendable () -> UnixTime,
-        monotonicClock: @escaping @Sendable () -> Int64
+        monotonicClock: @escaping @Sendable () -> Duration
     ) {
         self.synchronization = synchronization
         self.wallClock = wallClock
@@ -90,7 +90,7 @@ public struct TrustedTime {
     public func trustedNow() -> UnixTime? {
         if wasSynchronized || synchronization.isSynchronized() { return wallClock() }
         guard let anchor = meterAnchor else { return nil }
-        return anchor.trusted + .milliseconds(monotonicClock() - anchor.monotonic)
+        return anchor.trusted + (monotonicClock() - anchor.monotonic)
     }
 
     /// Readings held now.
@@ -109,7 +109,7 @@ public struct TrustedTime {
         if synchronized {
             trustedNow = wallClock()
         } else if let anchor = meterAnchor {
-            trustedNow = anchor.trusted + .milliseconds(now - anchor.monotonic)
+            trustedNow = anchor.trusted + (now - anchor.monotonic)
         } else {
             if held.count >= Self.capacity {
                 held.remove(at: min(1, held.count - 1))
@@ -119,7 +119,7 @@ public struct TrustedTime {
             return []
         }
         isTrusted = true
-        let released = held.map { $0.input.dated(trustedNow - .milliseconds(now - $0.monotonic)) }
+        let released = held.map { $0.input.dated(trustedNow - (now - $0.monotonic)) }
         held.removeAll()
         // A synchronised clock dated the reading itself, more precisely than now; unless the reading was taken
         // before the clock was set (more than a minute off).

@@ -205,8 +205,9 @@ struct MeterService: Service {
         return TrustedTime(
             synchronization: KernelClockSynchronization(), wallClock: wallClock,
             monotonicClock: {
+                // Whole milliseconds, the resolution of the dates it makes.
                 let elapsed = origin.duration(to: .now).components
-                return elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000
+                return .seconds(elapsed.seconds) + .milliseconds(elapsed.attoseconds / 1_000_000_000_000_000)
             })
     }
 
