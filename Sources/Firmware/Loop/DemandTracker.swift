@@ -38,7 +38,7 @@ public struct DemandTracker: Sendable {
         }
     }
 
-    /// Everything needed to continue after a restart (integers only, so it is stored exactly).
+    /// Everything needed to continue after a restart (integers and whole-millisecond times, so it is stored exactly).
     public struct State: Sendable, Equatable {
         /// The last sample: its time and the register, mWh. `nil` before the first sample.
         public var lastTime: UnixTime?

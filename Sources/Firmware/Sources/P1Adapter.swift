@@ -156,7 +156,7 @@ extension P1RejectionKind {
 
 extension P1Event {
     /// What the loop makes of one event of the P1 reader: a sample it can meter, or a rejection by reason.
-    /// - Parameter time: When the bytes arrived, Unix milliseconds (the board's clock, not the meter's).
+    /// - Parameter time: When the bytes arrived, by the board's clock (not the meter's).
     public init(_ event: P1StreamEvent, receivedAt time: UnixTime) {
         switch event {
         case .telegram(let telegram):

@@ -126,7 +126,7 @@ final class APIMetrics: Sendable {
     }
 
     /// A forwarder's state: records waiting for it in the ring, what its drain counted (records acknowledged,
-    /// failed attempts), and when it last delivered (Unix s; `nil`: not yet).
+    /// failed attempts), and when it last delivered (`nil`: not yet; the gauge holds Unix seconds).
     func forwarder(_ name: String, backlog: Int?, delivered: Int?, failedAttempts: Int?, lastSuccess: UnixTime?) {
         state.withLock { state in
             let isNew = state.forwarders[name] == nil

@@ -35,7 +35,7 @@ actor RunOutput: LoopOutput {
     let control: ControlService?
     /// Data-quality alerts (`nil`: off).
     private var alerts: AlertMonitor?
-    /// When each forwarder last delivered a record (ring consumer name → Unix s), from the drains.
+    /// When each forwarder last delivered a record (ring consumer name → time), from the drains.
     let deliveries: DeliveryLog
     /// The HTTP API's state (`nil`: no `api:`): the last P1 sample and the metrics.
     let api: APIState?
