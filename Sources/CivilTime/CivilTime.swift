@@ -117,9 +117,12 @@ public enum CivilTime {
         return String(decoding: text, as: UTF8.self)
     }
 
-    /// Floor division (rounds towards −∞, unlike `/`).
+    /// Floor division (rounds towards −∞, unlike `/`) by a positive `b`; defined for every `a`, `Int64.min` included.
     @inlinable
-    public static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : (a - b + 1) / b }
+    public static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+        let quotient = a / b
+        return a % b < 0 ? quotient - 1 : quotient
+    }
 
     /// `value` in decimal, zero-padded on the left to `width` digits.
     public static func pad(_ value: Int, _ width: Int) -> String {

@@ -78,7 +78,7 @@ public struct ForwardingDrain<C: Clock>: Sendable where C.Duration == Duration {
             statistics.dropped += 1
             logger.error(
                 "\(forwarder.name): dropped a record the backend refuses: \(error.message)",
-                metadata: ["start": "\(record.start)", "end": "\(record.end)"])
+                metadata: ["start": "\(record.start.seconds)", "end": "\(record.end.seconds)"])
             if let failure = await acknowledge(record, statistics: &statistics) { return .storageFailed(failure) }
             return .dropped
         }
@@ -127,7 +127,7 @@ public struct ForwardingDrain<C: Clock>: Sendable where C.Duration == Duration {
             statistics.storageErrors += 1
             logger.error(
                 "\(forwarder.name): the ring could not store the acknowledgement; the record stays and is sent again: \(error)",
-                metadata: ["start": "\(record.start)", "end": "\(record.end)"])
+                metadata: ["start": "\(record.start.seconds)", "end": "\(record.end.seconds)"])
             return error
         }
     }

@@ -1,3 +1,4 @@
+import CivilTime
 import Firmware
 import HAL
 import Logging
@@ -37,11 +38,12 @@ public actor HTTPJSONForwarder: Forwarder {
     private let auth: Auth
     private let baseHeaders: HTTPHeaders
     private let logger: Logger
-    private let now: @Sendable () -> Int64
+    private let now: @Sendable () -> UnixTime
     private let pause: Duration
     /// Minimum spacing of live posts in reading time, milliseconds.
     private let liveMinIntervalMillis: Int64
-    private var lastLiveTime: Int64?
+    /// The reading time of the last live reading posted.
+    private var lastLiveTime: UnixTime?
     private var liveTask: Task<Void, Never>?
     private var liveInFlight = false
     private var healthTask: Task<Void, Never>?
@@ -56,12 +58,12 @@ public actor HTTPJSONForwarder: Forwarder {
     ///   - device: Device id put in every payload (`device` of every ``Payloads`` payload).
     ///   - logger: Drops, pauses and retries are logged here (never secrets).
     ///   - environment: For `env:NAME` secrets.
-    ///   - now: Wall clock, Unix seconds: JWT expiry and HTTP-date `Retry-After`.
+    ///   - now: Wall clock, to the second: JWT expiry and HTTP-date `Retry-After`.
     /// - Throws: ``HTTPConfigurationError`` for a bad URL, an unresolvable secret or a bad duration.
     public init(
         configuration: HTTPForwarderConfiguration, device: String, logger: Logger,
         environment: [String: String] = ProcessInfo.processInfo.environment,
-        now: @escaping @Sendable () -> Int64 = SystemClock.unixSeconds
+        now: @escaping @Sendable () -> UnixTime = UnixTime.wallClockSeconds
     ) throws(HTTPConfigurationError) {
         try httpValidateURL(configuration.url, field: "url")
         if let liveURL = configuration.liveURL { try httpValidateURL(liveURL, field: "live_url") }
@@ -153,12 +155,8 @@ public actor HTTPJSONForwarder: Forwarder {
     /// more than one in flight, and never waits for the network (the post runs in its own task).
     public func publish(_ reading: LiveReading) async {
         guard let liveURL, !isShutDown, !liveInFlight else { return }
-        let time: Int64
-        switch reading {
-        case .p1(let sample, _): time = sample.time
-        case .ade9000(let sample, _): time = sample.time
-        }
-        if let last = lastLiveTime, time >= last, time - last < liveMinIntervalMillis { return }
+        let time = reading.time
+        if let last = lastLiveTime, time >= last, time - last < .milliseconds(liveMinIntervalMillis) { return }
         let body = Payloads.live(reading, device: device)
         lastLiveTime = time
         liveInFlight = true

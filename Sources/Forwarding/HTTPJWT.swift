@@ -1,3 +1,4 @@
+import CivilTime
 import Firmware
 import Logging
 import NIOHTTP1
@@ -22,6 +23,9 @@ public enum HTTPJWT {
         return Int64(exp)
     }
 
+    /// ``expiry(of:)`` as an instant.
+    static func expiryTime(of token: String) -> UnixTime? { expiry(of: token).map(UnixTime.init(seconds:)) }
+
     /// Base64url without padding (RFC 7515 §2) → bytes.
     static func base64URLDecode(_ text: Substring) -> [UInt8]? {
         var base64 = String(text.map { $0 == "-" ? "+" : $0 == "_" ? "/" : $0 })
@@ -39,8 +43,9 @@ public enum HTTPJWT {
 struct HTTPJWTTokens: Sendable {
     var access: String
     var refresh: String?
-    /// `exp` of the access token, Unix seconds; `nil` when unreadable (then only a 401 triggers a refresh).
-    var expiry: Int64?
+    /// `exp` of the access token; `nil` when unreadable (then only a 401 triggers a refresh), ``UnixTime/distantPast``
+    /// after the server rejected the token.
+    var expiry: UnixTime?
 }
 
 /// One djangorestframework-simplejwt login: obtains tokens with username/password, refreshes them before they
@@ -50,19 +55,19 @@ actor HTTPJWTSession {
     let configuration: HTTPJWTConfiguration
     private let password: String
     private let transport: HTTPTransport
-    private let now: @Sendable () -> Int64
+    private let now: @Sendable () -> UnixTime
     private let logger: Logger
     private let pause: Duration
-    private let margin: Int64
+    private let margin: Duration
     private var tokens: HTTPJWTTokens?
     private var renewal: Task<Result<HTTPJWTTokens, ForwardError>, Never>?
-    /// After the token endpoint rejected the credentials: no new login before `until` (Unix seconds); the same
+    /// After the token endpoint rejected the credentials: no new login before `until`; the same
     /// error is reported without a request, so live posts cannot hammer the endpoint (§4.1).
-    private var loginBlocked: (until: Int64, error: ForwardError)?
+    private var loginBlocked: (until: UnixTime, error: ForwardError)?
 
     init(
         configuration: HTTPJWTConfiguration, password: String, transport: HTTPTransport,
-        now: @escaping @Sendable () -> Int64,
+        now: @escaping @Sendable () -> UnixTime,
         logger: Logger, pause: Duration
     ) {
         self.configuration = configuration
@@ -71,7 +76,7 @@ actor HTTPJWTSession {
         self.now = now
         self.logger = logger
         self.pause = pause
-        self.margin = Int64((configuration.refreshMargin ?? 30).rounded())
+        self.margin = .seconds(Int64((configuration.refreshMargin ?? 30).rounded()))
     }
 
     /// The `Authorization` header value for the next request, obtaining or refreshing tokens as needed.
@@ -89,14 +94,14 @@ actor HTTPJWTSession {
     /// Marks the access token in `authorization` as rejected (the server said 401) so the next
     /// ``authorization()`` refreshes it. A token already replaced by a concurrent renewal is left alone.
     func rejected(_ authorization: String) {
-        if let current = tokens, header(current.access) == authorization { tokens?.expiry = Int64.min }
+        if let current = tokens, header(current.access) == authorization { tokens?.expiry = .distantPast }
     }
 
     private func header(_ access: String) -> String { "\(configuration.headerType ?? "Bearer") \(access)" }
 
     private func needsRenewal(_ tokens: HTTPJWTTokens) -> Bool {
         guard let expiry = tokens.expiry else { return false }
-        return expiry == Int64.min || now() >= expiry - margin
+        return expiry == .distantPast || now() >= expiry - margin
     }
 
     private func renew() async throws(ForwardError) -> HTTPJWTTokens {
@@ -140,7 +145,7 @@ actor HTTPJWTSession {
             }
             let rotated = HTTPJSON.parse(response.body)?["refresh"]?.stringValue
             logger.debug("JWT access token refreshed", metadata: ["url": "\(HTTPRedaction.url(url))"])
-            return HTTPJWTTokens(access: access, refresh: rotated ?? refresh, expiry: HTTPJWT.expiry(of: access))
+            return HTTPJWTTokens(access: access, refresh: rotated ?? refresh, expiry: HTTPJWT.expiryTime(of: access))
         case 400, 401, 403:
             logger.info(
                 "JWT refresh token rejected; logging in again",
@@ -165,14 +170,14 @@ actor HTTPJWTSession {
             }
             logger.debug("JWT tokens obtained", metadata: ["url": "\(HTTPRedaction.url(url))"])
             return HTTPJWTTokens(
-                access: access, refresh: json?["refresh"]?.stringValue, expiry: HTTPJWT.expiry(of: access))
+                access: access, refresh: json?["refresh"]?.stringValue, expiry: HTTPJWT.expiryTime(of: access))
         case 400, 401, 403:
             // Wrong or missing credentials: do not hammer the endpoint (§4.1).
             let error = ForwardError(
                 .pause(for: pause),
                 "\(HTTPRedaction.url(url)): login as `\(configuration.username)` rejected with HTTP \(response.status): "
                     + HTTPRedaction.excerpt(response.body))
-            loginBlocked = (now() + pause.components.seconds, error)
+            loginBlocked = (now() + .seconds(pause.components.seconds), error)  // whole seconds, as the clock
             throw error
         default:
             throw endpointError(url, response)

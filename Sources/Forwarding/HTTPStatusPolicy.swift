@@ -36,11 +36,11 @@ public enum HTTPStatusPolicy {
     /// - Parameters:
     ///   - status: HTTP status code.
     ///   - retryAfter: The `Retry-After` header value, if any.
-    ///   - now: Current Unix time, seconds (for an HTTP-date `Retry-After`).
+    ///   - now: The wall clock now (for an HTTP-date `Retry-After`).
     ///   - backend: Which backend answered.
     ///   - pause: How long a configuration error pauses the backend.
     public static func action(
-        status: Int, retryAfter: String?, now: Int64, backend: HTTPBackendKind, pause: Duration
+        status: Int, retryAfter: String?, now: UnixTime, backend: HTTPBackendKind, pause: Duration
     ) -> ForwardError.Action? {
         switch status {
         case 200..<300:
@@ -68,14 +68,14 @@ public enum HTTPStatusPolicy {
     /// Parses `Retry-After` (RFC 9110 §10.2.3): delay-seconds, or an HTTP-date (IMF-fixdate, obsolete RFC 850 or
     /// asctime form) turned into a delay from `now` (0 when in the past). Capped at ``maximumRetryAfter``.
     /// - Returns: `nil` when the value is neither form.
-    public static func parseRetryAfter(_ value: String, now: Int64) -> Duration? {
+    public static func parseRetryAfter(_ value: String, now: UnixTime) -> Duration? {
         let text = value.trimmingWhitespace()
         if !text.isEmpty, text.allSatisfy({ $0.isASCII && $0.isNumber }) {
             guard let seconds = Int64(text) else { return maximumRetryAfter }  // too many digits
             return min(.seconds(seconds), maximumRetryAfter)
         }
         guard let date = parseHTTPDate(text) else { return nil }
-        return min(.seconds(max(0, date - now)), maximumRetryAfter)
+        return min(max(.zero, UnixTime(seconds: date) - now), maximumRetryAfter)
     }
 
     /// Parses an HTTP-date to Unix seconds: `Sun, 06 Nov 1994 08:49:37 GMT`, `Sunday, 06-Nov-94 08:49:37 GMT`,

@@ -1,3 +1,4 @@
+import CivilTime
 import Firmware
 
 /// Home Assistant MQTT discovery: one retained config per entity, for exactly the data the meters send.
@@ -406,11 +407,11 @@ public enum HomeAssistantDiscovery {
 /// sources whose set is decided (by a first reading). Pure; the MQTT forwarder persists it as text
 /// (``text`` / ``init(text:)``) so that a restart announces the same entities at once.
 public struct HomeAssistantEntities: Sendable, Equatable {
-    /// An entity not carried by any reading of its source for this long (s, reading time) is removed.
-    public static let retention: Int64 = 86_400
+    /// An entity not carried by any reading of its source for this long (reading time) is removed.
+    public static let retention: Duration = .seconds(86_400)
 
-    /// Entity id (``HomeAssistantDiscovery/Entity/id``) → last reading time that carried it, Unix seconds.
-    public private(set) var lastSeen: [String: Int64] = [:]
+    /// Entity id (``HomeAssistantDiscovery/Entity/id``) → last reading time that carried it, to the second.
+    public private(set) var lastSeen: [String: UnixTime] = [:]
     public private(set) var decided: Set<HomeAssistantDiscovery.Source> = []
 
     public init() {}
@@ -422,11 +423,7 @@ public struct HomeAssistantEntities: Sendable, Equatable {
     /// - Returns: whether the announced set (or the decided sources) changed.
     public mutating func observe(_ reading: LiveReading) -> Bool {
         let (source, present) = HomeAssistantDiscovery.presentEntities(in: reading)
-        let time: Int64
-        switch reading {
-        case .p1(let sample, _): time = sample.time / 1000
-        case .ade9000(let sample, _): time = sample.time / 1000
-        }
+        let time = reading.time.floored(toMultipleOf: .seconds(1))  // whole seconds, as persisted
         var changed = decided.insert(source).inserted
         for id in present {
             if lastSeen.updateValue(time, forKey: id) == nil { changed = true }
@@ -443,12 +440,12 @@ public struct HomeAssistantEntities: Sendable, Equatable {
     }
 
     /// The oldest last-seen time (for deciding when to persist again), `nil` when nothing is announced.
-    public var oldestSeen: Int64? { lastSeen.values.min() }
+    public var oldestSeen: UnixTime? { lastSeen.values.min() }
 
     /// Persisted form: `decided <source>` and `seen <id> <unix s>` lines, sorted.
     public var text: String {
         var lines = decided.map { "decided \($0.rawValue)" }.sorted()
-        lines += lastSeen.map { "seen \($0.key) \($0.value)" }.sorted()
+        lines += lastSeen.map { "seen \($0.key) \($0.value.seconds)" }.sorted()
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -463,10 +460,10 @@ public struct HomeAssistantEntities: Sendable, Equatable {
                 guard let source = HomeAssistantDiscovery.Source(rawValue: String(fields[1])) else { return nil }
                 decided.insert(source)
             case ("seen", 3):
-                guard let time = Int64(fields[2]) else { return nil }
+                guard let seconds = Int64(fields[2]) else { return nil }
                 let id = String(fields[1])
                 // An id a later release no longer has is dropped (and, its source being decided, not announced).
-                if known.contains(id) { lastSeen[id] = time }
+                if known.contains(id) { lastSeen[id] = UnixTime(seconds: seconds) }
             default:
                 return nil
             }

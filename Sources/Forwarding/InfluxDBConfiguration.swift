@@ -273,7 +273,7 @@ public enum InfluxLineProtocol {
             lines.append(
                 line(
                     measurement: measurement, tags: [("device", device), ("source", source)], fields: fields,
-                    time: record.end))
+                    time: record.end.seconds))
         }
         return lines
     }

@@ -1,3 +1,4 @@
+import CivilTime
 import Firmware
 import HAL
 import Logging
@@ -31,7 +32,7 @@ public actor InfluxDBForwarder: Forwarder {
     private let pause: Duration
     private let transport: HTTPTransport
     private let logger: Logger
-    private let now: @Sendable () -> Int64
+    private let now: @Sendable () -> UnixTime
     private var isShutDown = false
 
     /// Builds the forwarder.
@@ -40,12 +41,12 @@ public actor InfluxDBForwarder: Forwarder {
     ///   - device: The `device` tag.
     ///   - logger: Failures are logged here (never a password or token).
     ///   - environment: For `env:NAME` secrets.
-    ///   - now: Wall clock, Unix seconds (HTTP-date `Retry-After`).
+    ///   - now: Wall clock, to the second (HTTP-date `Retry-After`).
     /// - Throws: ``HTTPConfigurationError`` naming the bad or missing field.
     public init(
         configuration: InfluxDBConfiguration, device: String, logger: Logger,
         environment: [String: String] = ProcessInfo.processInfo.environment,
-        now: @escaping @Sendable () -> Int64 = SystemClock.unixSeconds
+        now: @escaping @Sendable () -> UnixTime = UnixTime.wallClockSeconds
     ) throws(HTTPConfigurationError) {
         endpoint = try InfluxDBEndpoint(configuration, environment: environment)
         try configuration.timeout.validate(field: "timeout")

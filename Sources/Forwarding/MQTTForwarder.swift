@@ -1,3 +1,4 @@
+import CivilTime
 import Firmware
 import Logging
 import MQTT
@@ -366,15 +367,15 @@ public actor MQTTForwarder: Forwarder {
 final class EntityState: Sendable {
     struct Value {
         var entities = HomeAssistantEntities()
-        /// Reading time of the last save, Unix s.
-        var savedAt: Int64?
+        /// Reading time of the last save, to the second.
+        var savedAt: UnixTime?
     }
 
     let state: Mutex<Value>
     let path: String?
 
-    /// Saved again at least this often (s of reading time), so last-seen times survive a restart within the hour.
-    static let saveEvery: Int64 = 3600
+    /// Saved again at least this often (reading time), so last-seen times survive a restart within the hour.
+    static let saveEvery: Duration = .seconds(3600)
 
     init(loading path: String?, logger: Logger) {
         self.path = path
@@ -400,11 +401,7 @@ final class EntityState: Sendable {
             value -> (old: HomeAssistantEntities, new: HomeAssistantEntities, changed: Bool)? in
             let old = value.entities
             let changed = value.entities.observe(reading)
-            let now: Int64
-            switch reading {
-            case .p1(let sample, _): now = sample.time / 1000
-            case .ade9000(let sample, _): now = sample.time / 1000
-            }
+            let now = reading.time.floored(toMultipleOf: .seconds(1))
             let due = value.savedAt.map { now - $0 >= Self.saveEvery || now < $0 } ?? true
             guard changed || due else { return nil }
             value.savedAt = now

@@ -47,14 +47,14 @@ public enum OrionEntity {
     /// The entity for `record`, or `nil` when the record has no part from `source` (default: ADE9000 if present,
     /// else P1).
     public static func entity(for record: IntervalRecord, identity: Identity, source: Source?) -> HTTPJSON? {
-        let start = Payloads.iso8601(record.start)
-        let end = Payloads.iso8601(record.end)
+        let start = Payloads.iso8601(record.start.seconds)
+        let end = Payloads.iso8601(record.end.seconds)
         var attributes = header(identity)
         attributes["dateEnergyMeteringStarted"] = dateTime(start)
         attributes["dateObserved"] = dateTime(end)
         let averageMetadata: [String: HTTPJSON] = [
             "measurementType": attribute("Text", .string("average")),
-            "measurementInterval": attribute("Number", .number(Double(record.duration))),
+            "measurementInterval": attribute("Number", .number(Double(record.duration.components.seconds))),
             "timestamp": dateTime(end),
         ]
 
@@ -80,7 +80,6 @@ public enum OrionEntity {
     /// The entity update for a live reading (instantaneous per-phase values), or `nil` when it has none.
     public static func entity(for reading: LiveReading, identity: Identity) -> HTTPJSON? {
         var attributes = header(identity)
-        let time: Int64
         /// Sets `key` unless no phase has a finite value.
         func set(_ key: String, _ values: [Double], scale: Double) {
             let value = perPhase(values.map { ($0 * scale).rounded() / scale }, identity.phases)
@@ -88,15 +87,13 @@ public enum OrionEntity {
         }
         switch reading {
         case .p1(let sample, _):
-            time = sample.time
             set("phaseVoltage", sample.voltagesDecivolts.map { Double($0) / 10 }, scale: 10)
         case .ade9000(let sample, _):
-            time = sample.time
             set("phaseVoltage", sample.voltageV, scale: 10)
             set("activePower", sample.powerW, scale: 10)
             set("current", sample.currentA, scale: 1000)
         }
-        let stamp = Payloads.iso8601(time >= 0 ? time / 1000 : (time - 999) / 1000)
+        let stamp = Payloads.iso8601(reading.time.seconds)
         var stamped = attributes
         for key in ["phaseVoltage", "activePower", "current"] {
             guard case .object(var members)? = attributes[key] else { continue }

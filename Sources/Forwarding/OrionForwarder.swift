@@ -1,3 +1,4 @@
+import CivilTime
 import Firmware
 import HAL
 import Logging
@@ -26,10 +27,11 @@ public actor OrionForwarder: Forwarder {
     private let transport: HTTPTransport
     private let headers: HTTPHeaders
     private let logger: Logger
-    private let now: @Sendable () -> Int64
+    private let now: @Sendable () -> UnixTime
     private let pause: Duration
     private let liveMinIntervalMillis: Int64?
-    private var lastLiveTime: Int64?
+    /// The reading time of the last live update sent.
+    private var lastLiveTime: UnixTime?
     private var liveTask: Task<Void, Never>?
     private var liveInFlight = false
     private var isShutDown = false
@@ -40,12 +42,12 @@ public actor OrionForwarder: Forwarder {
     ///   - device: Device id; the default entity id is `urn:ngsi-ld:<type>:<device>`.
     ///   - logger: Failures are logged here (never the token).
     ///   - environment: For an `env:NAME` token.
-    ///   - now: Wall clock, Unix seconds (HTTP-date `Retry-After`).
+    ///   - now: Wall clock, to the second (HTTP-date `Retry-After`).
     /// - Throws: ``HTTPConfigurationError`` naming the bad field.
     public init(
         configuration: OrionConfiguration, device: String, logger: Logger,
         environment: [String: String] = ProcessInfo.processInfo.environment,
-        now: @escaping @Sendable () -> Int64 = SystemClock.unixSeconds
+        now: @escaping @Sendable () -> UnixTime = UnixTime.wallClockSeconds
     ) throws(HTTPConfigurationError) {
         let settings = try OrionSettings(configuration, device: device)
         try configuration.timeout.validate(field: "timeout")
@@ -101,12 +103,8 @@ public actor OrionForwarder: Forwarder {
     /// With `live_min_interval` set, upserts per-phase live values, best effort, never waiting for the network.
     public func publish(_ reading: LiveReading) async {
         guard let minimum = liveMinIntervalMillis, !isShutDown, !liveInFlight else { return }
-        let time: Int64
-        switch reading {
-        case .p1(let sample, _): time = sample.time
-        case .ade9000(let sample, _): time = sample.time
-        }
-        if let last = lastLiveTime, time >= last, time - last < minimum { return }
+        let time = reading.time
+        if let last = lastLiveTime, time >= last, time - last < .milliseconds(minimum) { return }
         guard let entity = OrionEntity.entity(for: reading, identity: settings.entity) else { return }
         lastLiveTime = time
         liveInFlight = true

@@ -1,3 +1,4 @@
+import CivilTime
 import Firmware
 
 /// A ThingSpeak channel (`spec/forwarding.md` §4.2).
@@ -144,7 +145,8 @@ public enum ThingSpeakFields {
 
     /// A record with every optional value present, to check paths against.
     private static let sampleRecord = IntervalRecord(
-        start: 0, end: 60,
-        p1: P1Interval(voltageMinDecivolts: 2300, voltageMaxDecivolts: 2310, monthPeakTime: 1),
-        ade9000: ADE9000Interval(voltageMinDecivolts: 2300, voltageMaxDecivolts: 2310, monthPeakTime: 1))
+        start: .epoch, end: UnixTime(seconds: 60),
+        p1: P1Interval(voltageMinDecivolts: 2300, voltageMaxDecivolts: 2310, monthPeakTime: UnixTime(seconds: 1)),
+        ade9000: ADE9000Interval(
+            voltageMinDecivolts: 2300, voltageMaxDecivolts: 2310, monthPeakTime: UnixTime(seconds: 1)))
 }

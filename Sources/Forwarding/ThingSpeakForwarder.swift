@@ -1,3 +1,4 @@
+import CivilTime
 import Firmware
 import HAL
 import Logging
@@ -31,7 +32,7 @@ public actor ThingSpeakForwarder: Forwarder {
     private let pause: Duration
     private let transport: HTTPTransport
     private let logger: Logger
-    private let now: @Sendable () -> Int64
+    private let now: @Sendable () -> UnixTime
     private let uptime: @Sendable () -> Duration
     /// Monotonic time of the last update ThingSpeak answered with 2xx (stored or `0`).
     private var lastUpdate: Duration?
@@ -43,13 +44,13 @@ public actor ThingSpeakForwarder: Forwarder {
     ///   - device: Device id (only used to build the record JSON the field paths refer to).
     ///   - logger: Failures are logged here (never the API key).
     ///   - environment: For an `env:NAME` API key.
-    ///   - now: Wall clock, Unix seconds (HTTP-date `Retry-After`).
+    ///   - now: Wall clock, to the second (HTTP-date `Retry-After`).
     ///   - uptime: Monotonic clock for the rate limit; default `ContinuousClock` since creation.
     /// - Throws: ``HTTPConfigurationError`` naming the bad field.
     public init(
         configuration: ThingSpeakConfiguration, device: String, logger: Logger,
         environment: [String: String] = ProcessInfo.processInfo.environment,
-        now: @escaping @Sendable () -> Int64 = SystemClock.unixSeconds,
+        now: @escaping @Sendable () -> UnixTime = UnixTime.wallClockSeconds,
         uptime: (@Sendable () -> Duration)? = nil
     ) throws(HTTPConfigurationError) {
         try httpValidateURL(configuration.url, field: "url")
@@ -95,7 +96,7 @@ public actor ThingSpeakForwarder: Forwarder {
             return
         }
         let body = ThingSpeakFields.formBody(
-            [("api_key", apiKey)] + fields + [("created_at", Payloads.iso8601(record.end))])
+            [("api_key", apiKey)] + fields + [("created_at", Payloads.iso8601(record.end.seconds))])
         var headers: HTTPHeaders = ["Content-Type": "application/x-www-form-urlencoded"]
         headers.add(name: "User-Agent", value: "emeter")
         do throws(ForwardError) {

@@ -54,7 +54,7 @@ struct ADE9000Command: AsyncParsableCommand {
             let logger = global.bootstrapLogging()
             var device = try openADE(board: board, scenario: scenario, logger: logger)
             repeat {
-                device.advance(to: SystemClock.unixMilliseconds())
+                device.advance(to: RunWallClock.system())
                 let readings: Readings
                 do {
                     readings = try device.readSnapshot()

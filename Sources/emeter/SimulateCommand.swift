@@ -1,5 +1,6 @@
 import ADE9000
 import ArgumentParser
+import CivilTime
 import Firmware
 import FoundationEssentials
 import HAL
@@ -261,9 +262,7 @@ extension SimulateCommand {
             var errors = 0
             for index in 1...max(1, steps) {
                 let elapsed = stepDuration * Int(index)
-                device.advance(
-                    to: simulated.startWall + elapsed.components.seconds * 1000
-                        + elapsed.components.attoseconds / 1_000_000_000_000_000)
+                device.advance(to: simulated.startWall + elapsed)
                 let readings: Readings
                 do {
                     readings = try device.readSnapshot()

@@ -1,3 +1,4 @@
+import CivilTime
 import Foundation
 import Testing
 
@@ -14,7 +15,8 @@ import Testing
     let context = RecordCoding.Context(
         end: 1_767_225_600, peakW: 0, peakTime: 0, lastSequence: 0, adePeakW: 0, adePeakTime: 0)
     let record = IntervalRecord(
-        start: 1_767_225_600, end: 1_767_225_660, p1: P1Interval(importTariff1Wh: .max),
+        start: UnixTime(seconds: 1_767_225_600), end: UnixTime(seconds: 1_767_225_660),
+        p1: P1Interval(importTariff1Wh: .max),
         firstSequence: 1, lastSequence: 1)
     let bytes = RecordCoding.encode(record, after: context, nominalInterval: 60)
     var image = [UInt8](repeating: 0, count: RingImage.size)

@@ -13,7 +13,7 @@ import Testing
     /// `GET /api/v1/data` for a fixture telegram, as a JSON object.
     func data(_ fixture: String, localTime: LocalTime = .centralEurope) throws -> [String: Any] {
         let telegram = try P1Telegram.parse(try Fixtures.bytes(fixture))
-        let sample = try P1Sample(reading: telegram.reading, receivedAt: 1_700_000_000_000)
+        let sample = try P1Sample(reading: telegram.reading, receivedAt: UnixTime(milliseconds: 1_700_000_000_000))
         let bytes = HomeWizardAPI.data(sample, facts: HomeWizardTelegramFacts(telegram), localTime: localTime)
         let object = try JSONSerialization.jsonObject(with: Data(bytes))
         return try #require(object as? [String: Any], "not a JSON object: \(String(decoding: bytes, as: UTF8.self))")
@@ -102,9 +102,9 @@ import Testing
 
     @Test func timestampsAreLocalYYMMDDhhmmss() {
         // 2025-01-06 19:00:00 UTC is 20:00 in Brussels (winter), 2025-07-01 12:00 UTC is 14:00 (summer).
-        #expect(HomeWizardAPI.timestamp(1_736_190_000, localTime: .centralEurope) == 250_106_200_000)
-        #expect(HomeWizardAPI.timestamp(1_751_371_200, localTime: .centralEurope) == 250_701_140_000)
-        #expect(HomeWizardAPI.timestamp(1_736_190_000, localTime: .utc) == 250_106_190_000)
+        #expect(HomeWizardAPI.timestamp(UnixTime(seconds: 1_736_190_000), localTime: .centralEurope) == 250_106_200_000)
+        #expect(HomeWizardAPI.timestamp(UnixTime(seconds: 1_751_371_200), localTime: .centralEurope) == 250_701_140_000)
+        #expect(HomeWizardAPI.timestamp(UnixTime(seconds: 1_736_190_000), localTime: .utc) == 250_106_190_000)
         #expect(HomeWizardAPI.hex("E0012") == "4530303132")
         #expect(HomeWizardAPI.smrVersion("50217") == 50)
         #expect(HomeWizardAPI.smrVersion("42") == 42)
@@ -170,7 +170,9 @@ import Testing
 
     @Test func forwarderCountersFollowTheDrain() {
         let metrics = APIMetrics()
-        metrics.forwarder("mqtt:broker/emeter", backlog: 4, delivered: 2, failedAttempts: 1, lastSuccess: 1_736_190_000)
+        metrics.forwarder(
+            "mqtt:broker/emeter", backlog: 4, delivered: 2, failedAttempts: 1,
+            lastSuccess: UnixTime(seconds: 1_736_190_000))
         metrics.forwarder("mqtt:broker/emeter", backlog: nil, delivered: 5, failedAttempts: 1, lastSuccess: nil)
         let exposition = text(metrics)
         #expect(

@@ -16,20 +16,22 @@ private func p1(
 {
     var details = P1Sample.Details()
     details.equipmentID = id
-    details.meterTime = meterTime ?? time
+    details.meterTime = UnixTime(seconds: meterTime ?? time)
     return .p1(
         P1Sample(
-            time: time * 1000, importWh: (importWh, 0), exportWh: (exportWh, 0), powerImportW: 500, powerExportW: 0,
+            time: UnixTime(seconds: time), importWh: (importWh, 0), exportWh: (exportWh, 0), powerImportW: 500,
+            powerExportW: 0,
             details: details),
-        demand: DemandView(quarterHourDemandW: 0, monthPeakDemandW: 0, monthPeakTime: 0))
+        demand: DemandView(quarterHourDemandW: 0, monthPeakDemandW: 0, monthPeakTime: nil))
 }
 
 private func ade(_ time: Int64, power: [Double], importMilliwattHours: Int64 = 0) -> LiveReading {
     .ade9000(
         ADESample(
-            time: time * 1000, importMilliwattHours: [importMilliwattHours, 0, 0], exportMilliwattHours: [0, 0, 0],
+            time: UnixTime(seconds: time), importMilliwattHours: [importMilliwattHours, 0, 0],
+            exportMilliwattHours: [0, 0, 0],
             powerW: power, voltageV: [230, 230, 230]),
-        demand: DemandView(quarterHourDemandW: 0, monthPeakDemandW: 0, monthPeakTime: 0))
+        demand: DemandView(quarterHourDemandW: 0, monthPeakDemandW: 0, monthPeakTime: nil))
 }
 
 @Test func aSilentP1MeterRaisesOnceAndClearsOnce() {
@@ -41,11 +43,12 @@ private func ade(_ time: Int64, power: [Double], importMilliwattHours: Int64 = 0
         let now = t0 + second
         // Telegrams for 100 s, silence for 200 s, telegrams again.
         if second < 100 || second >= 300 { events += monitor.observe(p1(now)) }
-        events += monitor.tick(now: now)
+        events += monitor.tick(now: UnixTime(seconds: now))
     }
     #expect(events.map(\.active) == [true, false])
-    #expect(events.first?.kind == .p1Missing && events.first?.time == t0 + 159)  // last telegram at 99, 60 s later
-    #expect(events.last?.time == t0 + 600)  // telegrams from 300, clear after 300 s
+    // The last telegram at 99, 60 s later.
+    #expect(events.first?.kind == .p1Missing && events.first?.time == UnixTime(seconds: t0 + 159))
+    #expect(events.last?.time == UnixTime(seconds: t0 + 600))  // telegrams from 300, clear after 300 s
     #expect(monitor.raisedCount[.p1Missing] == 1)
 }
 
@@ -102,13 +105,13 @@ private func ade(_ time: Int64, power: [Double], importMilliwattHours: Int64 = 0
 
 @Test func aForwarderWithRecordsWaitingThatDeliversNothingIsStalled() {
     var monitor = AlertMonitor(settings: AlertMonitor.Settings())
-    #expect(monitor.tick(now: t0, forwarders: [("mqtt", 5, t0)]).isEmpty)
-    #expect(monitor.tick(now: t0 + 899, forwarders: [("mqtt", 5, t0)]).isEmpty)
-    let raised = monitor.tick(now: t0 + 900, forwarders: [("mqtt", 5, t0)])
+    #expect(monitor.tick(now: UnixTime(seconds: t0), forwarders: [("mqtt", 5, UnixTime(seconds: t0))]).isEmpty)
+    #expect(monitor.tick(now: UnixTime(seconds: t0 + 899), forwarders: [("mqtt", 5, UnixTime(seconds: t0))]).isEmpty)
+    let raised = monitor.tick(now: UnixTime(seconds: t0 + 900), forwarders: [("mqtt", 5, UnixTime(seconds: t0))])
     #expect(raised.map(\.detail) == ["mqtt: 5 records waiting"])
     // Nothing waiting is not a stall, however long ago the last delivery was.
     var idle = AlertMonitor(settings: AlertMonitor.Settings())
-    #expect(idle.tick(now: t0 + 5000, forwarders: [("mqtt", 0, t0)]).isEmpty)
+    #expect(idle.tick(now: UnixTime(seconds: t0 + 5000), forwarders: [("mqtt", 0, UnixTime(seconds: t0))]).isEmpty)
 }
 
 @Test func p1AndADE9000DisagreeingOverAnHourIsRaisedAtTheHour() {
@@ -135,14 +138,15 @@ private func ade(_ time: Int64, power: [Double], importMilliwattHours: Int64 = 0
     let quarter = t0 + 900
     func reading(_ offset: Int64, average: Int64, importW: Int64, peak: Int64) -> LiveReading {
         var sample = P1Sample(
-            time: (quarter + offset) * 1000, importWh: (1_000_000, 0), exportWh: (0, 0), powerImportW: importW,
+            time: UnixTime(seconds: quarter + offset), importWh: (1_000_000, 0), exportWh: (0, 0),
+            powerImportW: importW,
             powerExportW: 0, quarterHourDemandW: average)
         sample.details.equipmentID = "METER1"
         let projected = DemandView.projection(average: average, importW: importW, time: sample.time)
         return .p1(
             sample,
             demand: DemandView(
-                quarterHourDemandW: average, monthPeakDemandW: peak, monthPeakTime: 0,
+                quarterHourDemandW: average, monthPeakDemandW: peak, monthPeakTime: nil,
                 projectedQuarterHourDemandW: projected))
     }
     #expect(monitor.observe(reading(300, average: 1000, importW: 2000, peak: 3000)).isEmpty)  // 1667 W projected
@@ -165,7 +169,8 @@ private func ade(_ time: Int64, power: [Double], importMilliwattHours: Int64 = 0
     var state = DemandTracker.State()
     state.monthHistory = [1000, 4000, 3000, 2000, 5000, 2500, 2600, 2700, 2800, 2900, 3100, 3200, 9999].enumerated().map
     {
-        DemandTracker.MonthPeak(monthStart: Int64($0.offset) * 2_678_400, peakW: Int64($0.element), peakTime: 0)
+        DemandTracker.MonthPeak(
+            monthStart: UnixTime(seconds: Int64($0.offset) * 2_678_400), peakW: Int64($0.element), peakTime: nil)
     }
     let tracker = DemandTracker(localTime: .utc, state: state)
     // This month's 1800 W counts as 2500; the 11 latest months, floored: 3000, 2500 (2000), 5000, … 9999.
@@ -178,12 +183,13 @@ private func ade(_ time: Int64, power: [Double], importMilliwattHours: Int64 = 0
 /// emeter tracked: a month that differs by more than 5 % is reported, agreeing and unknown months are not.
 @Test func theMetersPeakHistoryIsReconciledWithTheTrackedMonths() throws {
     let telegram = try P1Telegram.parse(try Fixtures.bytes("be_fluvius_emucs171_gas_water.txt"))
-    let history = try P1Sample(reading: telegram.reading, receivedAt: 0).details.peakHistory
+    let history = try P1Sample(reading: telegram.reading, receivedAt: .epoch).details.peakHistory
     try #require(history.count >= 2, "the fixture's 0-0:98.1.0 has past months")
-    let agreeing = DemandTracker.MonthPeak(monthStart: history[0].monthStart, peakW: history[0].peakW + 50, peakTime: 0)
+    let agreeing = DemandTracker.MonthPeak(
+        monthStart: history[0].monthStart, peakW: history[0].peakW + 50, peakTime: nil)
     let differing = DemandTracker.MonthPeak(
-        monthStart: history[1].monthStart, peakW: history[1].peakW * 2 + 200, peakTime: 0)
-    let unknown = DemandTracker.MonthPeak(monthStart: 1, peakW: 9999, peakTime: 0)
+        monthStart: history[1].monthStart, peakW: history[1].peakW * 2 + 200, peakTime: nil)
+    let unknown = DemandTracker.MonthPeak(monthStart: UnixTime(seconds: 1), peakW: 9999, peakTime: nil)
     let found = DemandTracker.disagreeing(meter: history, tracked: [agreeing, differing, unknown])
     #expect(found.map(\.meter) == [history[1]])
     #expect(found.first?.trackedW == history[1].peakW * 2 + 200)

@@ -1,3 +1,4 @@
+import CivilTime
 import Firmware
 import Logging
 import Synchronization
@@ -37,14 +38,14 @@ func runWithWallClock(
     var last: P1Sample?
     for t in start..<(start + seconds) {
         var sample = meter.sample(at: t)
-        sample.time = wall(t) * 1000 + 300
+        sample.time = UnixTime(seconds: wall(t)) + .milliseconds(300)
         await loop.handle(.p1(.sample(sample)))
         first = first ?? sample
         last = sample
-        await loop.handle(.tick(Tick(index: t, wallTime: wall(t) * 1000 + 500)))
+        await loop.handle(.tick(Tick(index: t, wallTime: UnixTime(seconds: wall(t)) + .milliseconds(500))))
         meter.run(second: t)
     }
-    await loop.stop(at: wall(start + seconds) * 1000)
+    await loop.stop(at: UnixTime(seconds: wall(start + seconds)))
     return (await ring.records, first!, last!, loop)
 }
 
@@ -58,8 +59,8 @@ func runWithWallClock(
     let steps = records.filter { $0.flags.contains(.clockStep) }
     #expect(steps.count == 1)
     // From the start of the interval that was open when the clock jumped to the boundary before the new time.
-    #expect(steps.first?.start == stepAt - 60)
-    #expect(steps.first?.end == stepAt + 86_400)
+    #expect(steps.first?.start == UnixTime(seconds: stepAt - 60))
+    #expect(steps.first?.end == UnixTime(seconds: stepAt + 86_400))
     #expect(RegisterTotals(records: records) == RegisterTotals(from: first, to: last))
     for (earlier, later) in zip(records, records.dropFirst()) { #expect(later.start == earlier.end) }
     #expect(loop.health.clockSteps == 1)
@@ -76,7 +77,7 @@ func runWithWallClock(
         #expect(later.start >= earlier.end, "\(earlier.start)–\(earlier.end) then \(later.start)–\(later.end)")
     }
     // The open record closes at the step.
-    #expect(records.contains { $0.end == stepAt - 1 && $0.flags.contains(.clockStep) })
+    #expect(records.contains { $0.end == UnixTime(seconds: stepAt - 1) && $0.flags.contains(.clockStep) })
     // No quarter-hour holds the energy of the hour the clock went back: the peak is at most the real one.
     var truth = ContinuityMeter()
     var perSecond: [Int64] = []
@@ -99,11 +100,12 @@ func runWithWallClock(
 }
 
 @Test func aMergedRecordNeverEndsBeforeItStarts() {
-    let later = IntervalRecord(start: 1000, end: 1060)
-    let earlierInTime = IntervalRecord(start: 900, end: 960)  // before: start 1000, end 960
+    let later = IntervalRecord(start: UnixTime(seconds: 1000), end: UnixTime(seconds: 1060))
+    // Before the fix: start 1000, end 960.
+    let earlierInTime = IntervalRecord(start: UnixTime(seconds: 900), end: UnixTime(seconds: 960))
     let merged = later.merged(with: earlierInTime)
     #expect(merged.end >= merged.start)
-    #expect(merged.start == 900 && merged.end == 1060)
+    #expect(merged.start == UnixTime(seconds: 900) && merged.end == UnixTime(seconds: 1060))
 }
 
 @Test func meterClockSkewIsCountedAndLoggedOnceAnHour() async {
@@ -157,7 +159,7 @@ func runWithWallClock(
     // The quarter 22:30–22:45 began before the restart and is counted whole, not from the restart on.
     let quarterEnd = start + 85 * 60
     let truthW = ((registers[quarterEnd] ?? 0) - (registers[quarterEnd - 900] ?? 0)) * 4
-    let closed = again.aggregator.p1DemandView.recentQuarters.first { $0.end == quarterEnd }
+    let closed = again.aggregator.p1DemandView.recentQuarters.first { $0.end == UnixTime(seconds: quarterEnd) }
     #expect(closed != nil)
     #expect(abs((closed?.averageW ?? 0) - truthW) <= 10, "\(closed?.averageW ?? 0) W, truth \(truthW) W")
 }
@@ -168,7 +170,7 @@ func runWithWallClock(
         // Phase A draws 3 kW while a single-phase PV inverter on phase B exports 2.5 kW: the meter sees 500 W.
         for t in Int64(0)...1800 {
             let sample = ADESample(
-                time: (runStart + t) * 1000, importMilliwattHours: [t * 3_000_000 / 3600, 0, 0],
+                time: UnixTime(seconds: runStart + t), importMilliwattHours: [t * 3_000_000 / 3600, 0, 0],
                 exportMilliwattHours: [0, t * 2_500_000 / 3600, 0], powerW: [3000, -2500, 0],
                 voltageV: [230, 230, 230])
             aggregator.add(sample)

@@ -1,3 +1,4 @@
+import CivilTime
 import Firmware
 import Logging
 import Testing
@@ -27,9 +28,10 @@ struct ContinuityMeter {
 
     func sample(at t: Int64) -> P1Sample {
         var details = P1Sample.Details()
-        details.meterTime = t + meterClockOffset
+        details.meterTime = UnixTime(seconds: t + meterClockOffset)
         return P1Sample(
-            time: t * 1000 + 300, importWh: (importMilliWh[0] / 1000, importMilliWh[1] / 1000),
+            time: UnixTime(seconds: t) + .milliseconds(300),
+            importWh: (importMilliWh[0] / 1000, importMilliWh[1] / 1000),
             exportWh: (exportMilliWh[0] / 1000, exportMilliWh[1] / 1000), powerImportW: 1000, powerExportW: 0,
             voltagesDecivolts: [2301], gasLitres: gasLitres, waterLitres: waterLitres, details: details)
     }
@@ -84,7 +86,7 @@ actor ContinuityRing: LoopOutput {
     }
     func health(_ health: Health) {}
     func loseNextRecord() { loseNext = true }
-    var lastEnd: Int64? { records.last?.end }
+    var lastEnd: UnixTime? { records.last?.end }
 }
 
 /// How one run of emeter ends.
@@ -122,7 +124,7 @@ func runWithRestarts(
             await loop.handle(.p1(.sample(sample)))
             first = first ?? sample
             last = sample
-            await loop.handle(.tick(Tick(index: t, wallTime: t * 1000 + 500)))
+            await loop.handle(.tick(Tick(index: t, wallTime: UnixTime(seconds: t) + .milliseconds(500))))
             meter.run(second: t)
             t += 1
             if case .powerCutDuringCommit = run.end, (t + 1) % 60 == 0 {
@@ -131,7 +133,7 @@ func runWithRestarts(
             }
             if cut && t % 60 == 1 { break }  // the record was closed (and lost): the power is gone
         }
-        if case .stop = run.end { await loop.stop(at: t * 1000) }
+        if case .stop = run.end { await loop.stop(at: UnixTime(seconds: t)) }
         healths.append(loop.health)
         storage = loop.checkpointStorage ?? RAMCheckpointStorage()
         for _ in 0..<run.downtime {
@@ -173,14 +175,14 @@ func runWithRestarts(
     ])
     // Run 1: 17 s into a minute; records end at the two boundaries, the open interval starts at +120 s.
     let restart = records.first { $0.flags.contains(.restart) }
-    #expect(restart?.start == runStart + 120)
+    #expect(restart?.start == UnixTime(seconds: runStart + 120))
     // The first new telegram arrives at +742 s (17 + 125 + 600).
-    #expect(restart?.end == runStart + 742)
+    #expect(restart?.end == UnixTime(seconds: runStart + 742))
     #expect(restart.map { $0.p1!.importTariff1Wh + $0.p1!.importTariff2Wh > 0 } == true)
     #expect(restart?.flags.contains(.gap) == false)
     // The next record runs to the next boundary.
-    let next = records.first { $0.start == runStart + 742 }
-    #expect(next?.end == runStart + 780)
+    let next = records.first { $0.start == UnixTime(seconds: runStart + 742) }
+    #expect(next?.end == UnixTime(seconds: runStart + 780))
 }
 
 @Test func aPowerCutBetweenCheckpointAndRingCountsTheLostRecordAgain() async {
@@ -204,11 +206,11 @@ func runWithRestarts(
         ade: nil, intervalLength: 60, checkpoint: storage, output: ring, logger: Logger(label: "test"),
         healthEvery: 0)
     let point = again.resume(ringLastEnd: await ring.lastEnd)
-    #expect(point?.time == runStart + 60)
+    #expect(point?.time == UnixTime(seconds: runStart + 60))
     meter.run(second: runStart + 120)
     let last = meter.sample(at: runStart + 200)
     await again.handle(.p1(.sample(last)))
-    await again.stop(at: (runStart + 200) * 1000 + 500)
+    await again.stop(at: UnixTime(seconds: runStart + 200) + .milliseconds(500))
     #expect(RegisterTotals(records: await ring.records) == RegisterTotals(from: first, to: last))
 }
 
@@ -225,24 +227,24 @@ func runWithRestarts(
             ade: sampler, intervalLength: 60, checkpoint: storage, output: ring, logger: Logger(label: "test"),
             healthEvery: 0)
         loop.resume(ringLastEnd: await ring.lastEnd)
-        let startSample = try? sampler.sample(at: t * 1000)
+        let startSample = try? sampler.sample(at: UnixTime(seconds: t))
         for second in t..<(t + 600) {
-            await loop.handle(.tick(Tick(index: second, wallTime: second * 1000)))
+            await loop.handle(.tick(Tick(index: second, wallTime: UnixTime(seconds: second))))
         }
         var end = sampler
-        let endSample = try? end.sample(at: (t + 599) * 1000)
+        let endSample = try? end.sample(at: UnixTime(seconds: t + 599))
         expected += zip(endSample!.importMilliwattHours, startSample!.importMilliwattHours).reduce(0) {
             $0 + $1.0 / 1000 - $1.1 / 1000
         }
-        await loop.stop(at: (t + 599) * 1000 + 500)
+        await loop.stop(at: UnixTime(seconds: t + 599) + .milliseconds(500))
         storage = loop.checkpointStorage ?? RAMCheckpointStorage()
         t += 600 + downtime
     }
     let records = await ring.records
     let restart = records.first { $0.flags.contains(.restart) }
     #expect(restart?.flags.contains(.gap) == true)
-    #expect(restart?.start == runStart + 599)
-    #expect(restart?.end == runStart + 900)
+    #expect(restart?.start == UnixTime(seconds: runStart + 599))
+    #expect(restart?.end == UnixTime(seconds: runStart + 900))
     // Only what the ADE9000 measured while emeter ran: the downtime adds nothing, and nothing negative.
     let summed = records.reduce(Int64(0)) { sum, record in
         sum + (record.ade9000.map { $0.phaseA.importWh + $0.phaseB.importWh + $0.phaseC.importWh } ?? 0)
@@ -252,13 +254,16 @@ func runWithRestarts(
 
 @Test func aCheckpointSurvivesItsTextAndADamagedOneIsNamed() throws {
     var demand = DemandTracker.State()
-    demand.lastTime = 1_000_000
+    demand.lastTime = UnixTime(milliseconds: 1_000_000)
     demand.monthPeakW = 4321
-    demand.monthHistory = [DemandTracker.MonthPeak(monthStart: 1_740_000_000, peakW: 5000, peakTime: 1_740_100_000)]
+    demand.monthHistory = [
+        DemandTracker.MonthPeak(
+            monthStart: UnixTime(seconds: 1_740_000_000), peakW: 5000, peakTime: UnixTime(seconds: 1_740_100_000))
+    ]
     let checkpoint = LoopCheckpoint(
-        before: .init(time: 100, p1: nil),
+        before: .init(time: UnixTime(seconds: 100), p1: nil),
         after: .init(
-            time: 160,
+            time: UnixTime(seconds: 160),
             p1: .init(
                 importTariff1Wh: 1, importTariff2Wh: 2, exportTariff1Wh: 3, exportTariff2Wh: 4, gasLitres: nil,
                 waterLitres: 6)),
@@ -276,7 +281,7 @@ func runWithRestarts(
         #expect(error.message.contains("crc"))
     }
     // The ring decides which point: the record after `before` reached it, or not.
-    #expect(checkpoint.resume(ringLastEnd: 100).time == 100)
-    #expect(checkpoint.resume(ringLastEnd: 160).time == 160)
-    #expect(checkpoint.resume(ringLastEnd: nil).time == 160)
+    #expect(checkpoint.resume(ringLastEnd: UnixTime(seconds: 100)).time == UnixTime(seconds: 100))
+    #expect(checkpoint.resume(ringLastEnd: UnixTime(seconds: 160)).time == UnixTime(seconds: 160))
+    #expect(checkpoint.resume(ringLastEnd: nil).time == UnixTime(seconds: 160))
 }

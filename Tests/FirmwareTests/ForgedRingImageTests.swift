@@ -1,3 +1,4 @@
+import CivilTime
 import Testing
 
 @testable import Firmware
@@ -33,7 +34,9 @@ struct ForgedRingImageTests {
 
     static func record(_ p1: P1Interval, sequence: UInt32 = 1) -> IntervalRecord {
         let start = ringNewYear2026 + 60 * Int64(sequence - 1)
-        return IntervalRecord(start: start, end: start + 60, p1: p1, firstSequence: sequence, lastSequence: sequence)
+        return IntervalRecord(
+            start: UnixTime(seconds: start), end: UnixTime(seconds: start + 60), p1: p1, firstSequence: sequence,
+            lastSequence: sequence)
     }
 
     @Test func aRecordHoldingInt64MaxIsACorruptSlotNotATrap() throws {

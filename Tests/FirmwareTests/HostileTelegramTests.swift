@@ -1,3 +1,4 @@
+import CivilTime
 import Firmware
 import P1
 import Testing
@@ -25,9 +26,9 @@ private func telegram(_ lines: [String]) throws -> P1Telegram {
 func absurdValuesAreRefusedAsOutOfRange(lines: [String]) throws {
     let parsed = try telegram(["1-3:0.2.8(50)", "0-0:1.0.0(250101120000W)"] + lines)
     #expect(throws: P1SampleRejection.outOfRange) {
-        try P1Sample.metered(reading: parsed.reading, receivedAt: 1_735_732_800_000)
+        try P1Sample.metered(reading: parsed.reading, receivedAt: UnixTime(milliseconds: 1_735_732_800_000))
     }
-    #expect(P1Event(.telegram(parsed), receivedAt: 1_735_732_800_000) == .rejected(.outOfRange))
+    #expect(P1Event(.telegram(parsed), receivedAt: UnixTime(milliseconds: 1_735_732_800_000)) == .rejected(.outOfRange))
     // `emeter p1 parse` still prints the telegram's lines, with the reason instead of a reading.
     let json = String(decoding: Payloads.telegram(parsed), as: UTF8.self)
     #expect(json.contains(#""reading":null,"reading_error":"out_of_range""#))
@@ -35,16 +36,18 @@ func absurdValuesAreRefusedAsOutOfRange(lines: [String]) throws {
 
 @Test func plausibleValuesAtTheEdgeOfTheRangeAreKept() throws {
     let parsed = try telegram(["1-3:0.2.8(50)", "1-0:1.8.1(999999999.999*kWh)", "1-0:1.7.0(99999.999*kW)"])
-    let sample = try P1Sample.metered(reading: parsed.reading, receivedAt: 0)
+    let sample = try P1Sample.metered(reading: parsed.reading, receivedAt: .epoch)
     #expect(sample.importWh.tariff1 == 999_999_999_999)
     #expect(sample.powerImportW == 99_999_999)
 }
 
 @Test func aHeatOnlyTelegramIsReadButNotMetered() throws {
     let parsed = try telegram(["1-3:0.2.8(50)", "0-1:24.1.0(004)", "0-1:24.2.1(250101120000W)(00012.345*GJ)"])
-    let sample = try P1Sample(reading: parsed.reading, receivedAt: 0)
+    let sample = try P1Sample(reading: parsed.reading, receivedAt: .epoch)
     #expect(!sample.metersEnergy)
-    #expect(throws: P1SampleRejection.noImportRegister) { try P1Sample.metered(reading: parsed.reading, receivedAt: 0) }
+    #expect(throws: P1SampleRejection.noImportRegister) {
+        try P1Sample.metered(reading: parsed.reading, receivedAt: .epoch)
+    }
 }
 
 /// Issue "Hostile input" item 2: one impossible level field made `validate()` refuse the whole record, so the ring
@@ -56,7 +59,7 @@ func absurdValuesAreRefusedAsOutOfRange(lines: [String]) throws {
 func anImpossibleLevelIsClampedAndTheIntervalKeepsItsEnergy(level: String) throws {
     func sample(_ importKWh: String, at seconds: Int64) throws -> P1Sample {
         let parsed = try telegram(["1-3:0.2.8(50)", "1-0:1.8.1(\(importKWh)*kWh)", "1-0:1.7.0(00.500*kW)", level])
-        return try P1Sample.metered(reading: parsed.reading, receivedAt: seconds * 1000)
+        return try P1Sample.metered(reading: parsed.reading, receivedAt: UnixTime(seconds: seconds))
     }
     var aggregator = IntervalAggregator(length: 60, localTime: .utc)
     let start: Int64 = 1_767_225_600  // 2026-01-01T00:00:00Z
@@ -66,7 +69,7 @@ func anImpossibleLevelIsClampedAndTheIntervalKeepsItsEnergy(level: String) throw
         #expect(accepted)
         closed += records
     }
-    closed += aggregator.advance(to: (start + 240) * 1000)
+    closed += aggregator.advance(to: UnixTime(seconds: start + 240))
     let first = try #require(closed.first)
     #expect(first.flags.contains(.levelClamped))
     #expect(throws: Never.self) { try first.validate() }

@@ -11,6 +11,15 @@ import Testing
     #expect(CivilTime.civil(unixSeconds: -1) == (1969, 12, 31))
 }
 
+/// `(a - b + 1) / b` overflowed for `a` near `Int64.min`: a hostile time must not trap.
+@Test func floorDivisionIsDefinedAtTheInt64Extremes() {
+    #expect(CivilTime.floorDiv(.min, 1000) == -9_223_372_036_854_776)
+    #expect(CivilTime.floorDiv(.max, 1000) == 9_223_372_036_854_775)
+    #expect(CivilTime.floorDiv(-86_400, 86_400) == -1)
+    #expect(CivilTime.floorDiv(-86_401, 86_400) == -2)
+    #expect(CivilTime.floorDiv(-1, 86_400) == -1)
+}
+
 @Test func europeanSummerTimeSwitchesAtOneUTC() {
     let cet = LocalTime.centralEurope
     // 2025: summer time from 30 March 01:00 UTC to 26 October 01:00 UTC.

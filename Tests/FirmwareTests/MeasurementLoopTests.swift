@@ -1,3 +1,4 @@
+import CivilTime
 import Firmware
 import Logging
 import Testing
@@ -42,14 +43,14 @@ struct HouseReplay {
     }
     func adeSample(at t: Int64) -> ADESample {
         ADESample(
-            time: t * 1000, importMilliwattHours: importWh.map { Int64(($0 * 1000).rounded(.down)) },
+            time: UnixTime(seconds: t), importMilliwattHours: importWh.map { Int64(($0 * 1000).rounded(.down)) },
             exportMilliwattHours: [0, 0, 0], powerW: House.power(t),
             voltageV: [230.1, 229.5, 231.2])
     }
     func p1Sample(at t: Int64) -> P1Sample {
         let wh = p1ImportMilliWh / 1000
         return P1Sample(
-            time: t * 1000, importWh: (wh / 2, wh - wh / 2), exportWh: (0, 0),
+            time: UnixTime(seconds: t), importWh: (wh / 2, wh - wh / 2), exportWh: (0, 0),
             powerImportW: Int64(House.power(t).reduce(0, +)), powerExportW: 0, voltagesDecivolts: [2301, 2295, 2312],
             gasLitres: 1_234_000 + t / 100)
     }
@@ -61,12 +62,12 @@ struct ReplaySampler: ADESampler {
     var lastTime: Int64
     var spiCRCErrors: Int { 0 }
     var chipResets: Int { 0 }
-    mutating func sample(at time: Int64) throws(SourceError) -> ADESample {
-        while lastTime < time / 1000 {
+    mutating func sample(at time: UnixTime) throws(SourceError) -> ADESample {
+        while lastTime < time.seconds {
             replay.step(from: lastTime)
             lastTime += 1
         }
-        return replay.adeSample(at: time / 1000)
+        return replay.adeSample(at: time.seconds)
     }
 }
 
@@ -81,7 +82,7 @@ let runStart: Int64 = 1_743_422_400
     var p1Replay = HouseReplay()
     var sent: [P1Sample] = []
     for t in runStart...(runStart + 86_400) {
-        await loop.handle(.tick(Tick(index: t - runStart, wallTime: t * 1000)))
+        await loop.handle(.tick(Tick(index: t - runStart, wallTime: UnixTime(seconds: t))))
         if t % 10 == 5 {  // a DSMR 4 meter: one telegram every 10 s, mid-second
             sent.append(p1Replay.p1Sample(at: t))
             await loop.handle(.p1(.sample(sent[sent.count - 1])))
@@ -90,16 +91,16 @@ let runStart: Int64 = 1_743_422_400
     }
     let records = await collector.records
     #expect(records.count == 1440)
-    #expect(records.first?.start == runStart)
+    #expect(records.first?.start == UnixTime(seconds: runStart))
     for (index, record) in records.enumerated() {
-        #expect(record.start == runStart + Int64(index) * 60)
-        #expect(record.end == record.start + 60)
-        #expect(record.start % 60 == 0)
+        #expect(record.start == UnixTime(seconds: runStart + Int64(index) * 60))
+        #expect(record.end == record.start + .seconds(60))
+        #expect(record.start.seconds % 60 == 0)
         #expect(record.p1 != nil && record.ade9000 != nil)
     }
     // P1: the deltas add up exactly to the register difference up to the last telegram before the last boundary.
     let p1Sum = records.reduce(Int64(0)) { $0 + ($1.p1.map { $0.importTariff1Wh + $0.importTariff2Wh } ?? 0) }
-    let lastBeforeEnd = sent.last { $0.time < (runStart + 86_400) * 1000 }!
+    let lastBeforeEnd = sent.last { $0.time < UnixTime(seconds: runStart + 86_400) }!
     #expect(p1Sum == lastBeforeEnd.totalImportWh - sent[0].totalImportWh)
     #expect(p1Sum > 50_000)  // about 2.4 kW for a day
     let gasSum = records.reduce(Int64(0)) { $0 + ($1.p1?.gasLitres ?? 0) }
@@ -125,7 +126,7 @@ let runStart: Int64 = 1_743_422_400
         ade: ReplaySampler(replay: HouseReplay(), lastTime: runStart), intervalLength: 60,
         output: collector, logger: Logger(label: "test"), healthEvery: 0)
     for t in runStart...(runStart + 86_400) {
-        await loop.handle(.tick(Tick(index: t - runStart, wallTime: t * 1000)))
+        await loop.handle(.tick(Tick(index: t - runStart, wallTime: UnixTime(seconds: t))))
     }
     // Independent: exact energy per quarter-hour from the profile, × 4 → W.
     var quarterAverages: [(end: Int64, watts: Int64)] = []
@@ -142,7 +143,7 @@ let runStart: Int64 = 1_743_422_400
     let expectedTail = Array(quarterAverages.suffix(lastTracked.count))
     #expect(lastTracked.count == 96)
     for (got, want) in zip(lastTracked, expectedTail) {
-        #expect(got.end == want.end)
+        #expect(got.end == UnixTime(seconds: want.end))
         #expect(abs(got.averageW - want.watts) <= 1, "quarter ending \(want.end)")
     }
     // April began at 1743458400 (00:00 CEST): the peak is the largest April quarter.
@@ -151,7 +152,7 @@ let runStart: Int64 = 1_743_422_400
     #expect(abs(loop.aggregator.adeDemandView.monthPeakW - peak.watts) <= 1)
     #expect(
         loop.aggregator.adeDemandView.monthPeakTime
-            == april.first { abs($0.watts - loop.aggregator.adeDemandView.monthPeakW) <= 1 }!.end)
+            == UnixTime(seconds: april.first { abs($0.watts - loop.aggregator.adeDemandView.monthPeakW) <= 1 }!.end))
     // The records carry the running demand and the peak.
     let records = await collector.records
     #expect(records.last?.ade9000?.monthPeakDemandW == loop.aggregator.adeDemandView.monthPeakW)
@@ -163,7 +164,7 @@ let runStart: Int64 = 1_743_422_400
         ade: nil, intervalLength: 60, output: collector,
         logger: Logger(label: "test"), healthEvery: 0)
     func sample(_ t: Int64, _ wh: Int64) -> P1Sample {
-        P1Sample(time: t * 1000, importWh: (wh, 0), exportWh: (0, 0), powerImportW: 100, powerExportW: 0)
+        P1Sample(time: UnixTime(seconds: t), importWh: (wh, 0), exportWh: (0, 0), powerImportW: 100, powerExportW: 0)
     }
     // The ticker keeps ticking every second while the cable is out (without ticks, events minutes apart would be a
     // clock step or a stall: one record spans those).
@@ -175,7 +176,7 @@ let runStart: Int64 = 1_743_422_400
             await loop.handle(.p1(.portError("unplugged")))
         }
         if t == runStart + 250 { await loop.handle(.p1(.sample(sample(t, 1020)))) }
-        await loop.handle(.tick(Tick(index: t - runStart, wallTime: t * 1000 + 500)))
+        await loop.handle(.tick(Tick(index: t - runStart, wallTime: UnixTime(seconds: t) + .milliseconds(500))))
     }
     let records = await collector.records
     #expect(records.count == 5)
@@ -189,14 +190,14 @@ let runStart: Int64 = 1_743_422_400
         ade: nil, intervalLength: 60, output: collector,
         logger: Logger(label: "test"), healthEvery: 0)
     func sample(_ t: Int64, _ wh: Int64) -> P1Sample {
-        P1Sample(time: t * 1000, importWh: (wh, 0), exportWh: (0, 0), powerImportW: 100, powerExportW: 0)
+        P1Sample(time: UnixTime(seconds: t), importWh: (wh, 0), exportWh: (0, 0), powerImportW: 100, powerExportW: 0)
     }
     await loop.handle(.p1(.sample(sample(runStart + 1, 0))))  // all-zero first reading: glitch
     await loop.handle(.p1(.sample(sample(runStart + 2, 5000))))
     await loop.handle(.p1(.sample(sample(runStart + 3, 0))))  // glitch
     await loop.handle(.p1(.sample(sample(runStart + 4, 4990))))  // backwards
     await loop.handle(.p1(.sample(sample(runStart + 50, 5002))))
-    await loop.handle(.tick(Tick(index: 1, wallTime: (runStart + 60) * 1000)))
+    await loop.handle(.tick(Tick(index: 1, wallTime: UnixTime(seconds: runStart + 60))))
     let records = await collector.records
     #expect(records.count == 1)
     #expect(records[0].p1?.importTariff1Wh == 2)
@@ -224,7 +225,8 @@ let runStart: Int64 = 1_743_422_400
             .p1(
                 .sample(
                     P1Sample(
-                        time: (runStart + offset) * 1000, importWh: (wh, 0), exportWh: (0, 0), powerImportW: 300,
+                        time: UnixTime(seconds: runStart + offset), importWh: (wh, 0), exportWh: (0, 0),
+                        powerImportW: 300,
                         powerExportW: 0, gasLitres: 0))))
     }
     let live = await collector.live

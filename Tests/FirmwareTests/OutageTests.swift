@@ -1,3 +1,4 @@
+import CivilTime
 import Firmware
 import Forwarding
 import Logging
@@ -61,7 +62,7 @@ actor RingOutput: LoopOutput {
         // A DSMR 4 meter: a telegram every 10 s; a load that varies per minute.
         register += 5 + (t / 60) % 7
         let sample = P1Sample(
-            time: t * 1000, importWh: (register, 777), exportWh: (0, 0),
+            time: UnixTime(seconds: t), importWh: (register, 777), exportWh: (0, 0),
             powerImportW: 1800 + (t / 60) % 7 * 360, powerExportW: 0)
         sent.append(sample)
         await loop.handle(.p1(.sample(sample)))
@@ -86,7 +87,7 @@ actor RingOutput: LoopOutput {
     }
     // Exact energy: register at the last telegram before the last boundary minus the first telegram's.
     let lastEnd = try #require(delivered.last?.end)
-    let lastBefore = try #require(sent.last { $0.time < lastEnd * 1000 })
+    let lastBefore = try #require(sent.last { $0.time < lastEnd })
     let energy = delivered.reduce(Int64(0)) { $0 + ($1.p1?.importTariff1Wh ?? 0) + ($1.p1?.importTariff2Wh ?? 0) }
     #expect(energy == lastBefore.totalImportWh - sent[0].totalImportWh)
     // The ring's data area (384 bytes inside the 512-byte image) was never exceeded.

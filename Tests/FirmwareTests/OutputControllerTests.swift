@@ -19,13 +19,14 @@ import Testing
     var events: [ControlEvent] = []
     for _ in 0..<(16 * 360) {  // 06:00 → 22:00
         let reading = try P1Telegram.parse(meter.nextTelegram()).reading
-        let sample = try P1Sample(reading: reading, receivedAt: meter.counters.time.utcSeconds * 1000)
+        let sample = try P1Sample(reading: reading, receivedAt: UnixTime(seconds: meter.counters.time.utcSeconds))
         let input = ControlInput(
-            time: meter.counters.time.utcSeconds, netPowerW: sample.powerImportW - sample.powerExportW)
+            time: UnixTime(seconds: meter.counters.time.utcSeconds),
+            netPowerW: sample.powerImportW - sample.powerExportW)
         if let event = controller.update(input) { events.append(event) }
     }
     let switches = events.compactMap { event -> (Bool, Int64)? in
-        if case .switched(_, let on, let time, _) = event { (on, time) } else { nil }
+        if case .switched(_, let on, let time, _) = event { (on, time.seconds) } else { nil }
     }
     #expect(switches.count == 2, "\(events)")
     let on = try #require(switches.first)
@@ -43,7 +44,7 @@ import Testing
         name: "boiler", rule: .surplus(onExportW: 1000, onAfter: 60, offImportW: 200, offAfter: 30),
         minimumOn: 300, minimumOff: 120)
     func step(_ time: Int64, _ net: Int64) -> ControlEvent? {
-        controller.update(ControlInput(time: time, netPowerW: net))
+        controller.update(ControlInput(time: UnixTime(seconds: time), netPowerW: net))
     }
     #expect(step(0, -1500) == nil)
     #expect(step(30, -900) == nil)  // a dip below the threshold restarts the delay
@@ -51,13 +52,15 @@ import Testing
     #expect(step(99, -1500) == nil)
     #expect(
         step(100, -1500)
-            == .switched(output: "boiler", on: true, time: 100, reason: "surplus: export 1500 W ≥ 1000 W for 60 s"))
+            == .switched(
+                output: "boiler", on: true, time: UnixTime(seconds: 100),
+                reason: "surplus: export 1500 W ≥ 1000 W for 60 s"))
     // Import right away, but the boiler stays on for its minimum time (300 s after 100).
     #expect(step(110, 800) == nil)
     #expect(step(200, 800) == nil)
     #expect(step(399, 800) == nil)
     #expect(controller.isOn)
-    guard case .switched(_, false, 400, _)? = step(400, 800) else {
+    guard case .switched(_, false, UnixTime(seconds: 400), _)? = step(400, 800) else {
         Issue.record("not switched off at the end of the minimum on time")
         return
     }
@@ -65,7 +68,7 @@ import Testing
     #expect(step(401, -3000) == nil)
     #expect(step(470, -3000) == nil)
     #expect(step(519, -3000) == nil)
-    guard case .switched(_, true, 520, _)? = step(520, -3000) else {
+    guard case .switched(_, true, UnixTime(seconds: 520), _)? = step(520, -3000) else {
         Issue.record("not on again after the minimum off time")
         return
     }
@@ -78,7 +81,9 @@ import Testing
     let quarter: Int64 = 1_750_000_500 - 1_750_000_500 % 900
     // Month peak 3000 W: limit 3000, shed above 2900 W projected.
     func input(_ offset: Int64, demand: Int64, import power: Int64) -> ControlInput {
-        ControlInput(time: quarter + offset, netPowerW: power, quarterHourDemandW: demand, monthPeakDemandW: 3000)
+        ControlInput(
+            time: UnixTime(seconds: quarter + offset), netPowerW: power, quarterHourDemandW: demand,
+            monthPeakDemandW: 3000)
     }
     #expect(input(450, demand: 2000, import: 3000).projectedQuarterHourDemandW == 2500)
     #expect(controller.update(input(450, demand: 2000, import: 3000)) == nil)
@@ -99,7 +104,9 @@ import Testing
         name: "hp", rule: .peakGuard(limitW: nil, marginW: 0, hysteresisW: 0), initiallyOn: true)
     #expect(
         floor.update(
-            ControlInput(time: quarter + 450, netPowerW: 2400, quarterHourDemandW: 2400, monthPeakDemandW: 800)) == nil)
+            ControlInput(
+                time: UnixTime(seconds: quarter + 450), netPowerW: 2400, quarterHourDemandW: 2400, monthPeakDemandW: 800
+            )) == nil)
 }
 
 @Test func scheduleFollowsWindowsPastMidnightAndTariffs() {
@@ -109,16 +116,23 @@ import Testing
     #expect(!nights.contains(minute: 5 * 60, weekday: 1))  // Monday 05:00 belongs to Sunday night
     #expect(!nights.contains(minute: 12 * 60, weekday: 3))
     var controller = OutputController(name: "dhw", rule: .schedule(windows: [nights], tariffs: [2]))
-    #expect(controller.update(ControlInput(time: 0, netPowerW: 0, tariff: 1, minuteOfDay: 12 * 60, weekday: 3)) == nil)
     #expect(
-        controller.update(ControlInput(time: 60, netPowerW: 0, tariff: 2, minuteOfDay: 12 * 60, weekday: 3))
-            == .switched(output: "dhw", on: true, time: 60, reason: "schedule: tariff 2"))
+        controller.update(
+            ControlInput(time: UnixTime(seconds: 0), netPowerW: 0, tariff: 1, minuteOfDay: 12 * 60, weekday: 3)) == nil)
     #expect(
-        controller.update(ControlInput(time: 120, netPowerW: 0, tariff: 1, minuteOfDay: 12 * 60, weekday: 3))
-            == .switched(output: "dhw", on: false, time: 120, reason: "schedule: outside every window and tariff"))
+        controller.update(
+            ControlInput(time: UnixTime(seconds: 60), netPowerW: 0, tariff: 2, minuteOfDay: 12 * 60, weekday: 3))
+            == .switched(output: "dhw", on: true, time: UnixTime(seconds: 60), reason: "schedule: tariff 2"))
     #expect(
-        controller.update(ControlInput(time: 180, netPowerW: 0, tariff: 1, minuteOfDay: 23 * 60, weekday: 1))
-            == .switched(output: "dhw", on: true, time: 180, reason: "schedule: inside 22:00–06:00"))
+        controller.update(
+            ControlInput(time: UnixTime(seconds: 120), netPowerW: 0, tariff: 1, minuteOfDay: 12 * 60, weekday: 3))
+            == .switched(
+                output: "dhw", on: false, time: UnixTime(seconds: 120),
+                reason: "schedule: outside every window and tariff"))
+    #expect(
+        controller.update(
+            ControlInput(time: UnixTime(seconds: 180), netPowerW: 0, tariff: 1, minuteOfDay: 23 * 60, weekday: 1))
+            == .switched(output: "dhw", on: true, time: UnixTime(seconds: 180), reason: "schedule: inside 22:00–06:00"))
 }
 
 /// Relays and contactors wear: at most N switches an hour, whatever the rule or the commands want; the refusal is
@@ -128,7 +142,7 @@ import Testing
     var switched = 0
     var suppressed = 0
     for minute: Int64 in 0..<30 {
-        switch controller.command(minute % 2 == 0, at: minute * 60, from: "mqtt") {
+        switch controller.command(minute % 2 == 0, at: UnixTime(seconds: minute * 60), from: "mqtt") {
         case .switched?: switched += 1
         case .suppressed?: suppressed += 1
         case nil: break
@@ -136,22 +150,22 @@ import Testing
     }
     #expect(switched == 3 && suppressed == 1)
     // An hour after the first switch the budget has room again.
-    #expect(controller.command(!controller.isOn, at: 3600, from: "mqtt") != nil)
+    #expect(controller.command(!controller.isOn, at: UnixTime(seconds: 3600), from: "mqtt") != nil)
 }
 
 /// A restart in the middle: the saved state keeps the output on and its minimum off time counted from the saved
 /// switch; a damaged state file is refused, not guessed.
 @Test func stateSurvivesARestartInTheMiddle() {
     var before = OutputController(name: "ev", rule: .manual, minimumOff: 600)
-    _ = before.command(true, at: 1000, from: "api")
-    _ = before.command(false, at: 1100, from: "api")
+    _ = before.command(true, at: UnixTime(seconds: 1000), from: "api")
+    _ = before.command(false, at: UnixTime(seconds: 1100), from: "api")
     let text = before.state.text
     #expect(text == "off 1000,1100")
     let restored = OutputController.State(text: text)
     var after = OutputController(name: "ev", rule: .manual, minimumOff: 600, restoring: restored)
     #expect(!after.isOn)
-    #expect(after.command(true, at: 1200, from: "api") == nil)  // still within the minimum off time
-    #expect(after.command(true, at: 1700, from: "api") != nil)
+    #expect(after.command(true, at: UnixTime(seconds: 1200), from: "api") == nil)  // still within the minimum off time
+    #expect(after.command(true, at: UnixTime(seconds: 1700), from: "api") != nil)
     for bad in ["", "maybe", "on x", "on 1,2 3"] { #expect(OutputController.State(text: bad) == nil, "\(bad)") }
 }
 
@@ -165,13 +179,14 @@ import Testing
     var records: [IntervalRecord] = []
     for _ in 0..<(20 * 6) {  // 20 minutes of telegrams every 10 s
         let reading = try P1Telegram.parse(meter.nextTelegram()).reading
-        let sample = try P1Sample(reading: reading, receivedAt: (meter.counters.time.utcSeconds + 7) * 1000)
+        let sample = try P1Sample(reading: reading, receivedAt: UnixTime(seconds: meter.counters.time.utcSeconds + 7))
         records += aggregator.add(sample).closed
     }
     let withGas = records.filter { ($0.p1?.gasLitres ?? 0) > 0 }
     #expect(withGas.count == 1, "\(records.map { ($0.start, $0.p1?.gasLitres ?? 0) })")
     let record = try #require(withGas.first)
-    let capture = CivilTime.seconds(year: 2025, month: 1, day: 6, hour: 14, minute: 0, second: 0)  // 15:00 CET
+    // 15:00 CET.
+    let capture = UnixTime(seconds: CivilTime.seconds(year: 2025, month: 1, day: 6, hour: 14, minute: 0, second: 0))
     #expect(record.p1?.gasTime == capture)
     #expect(record.start >= capture)  // it arrived after the hour it belongs to
     // Through the ring's encoding and the payload.
@@ -192,7 +207,7 @@ import Testing
     let start: Int64 = 1_750_000_020 - 1_750_000_020 % 60
     func sample(_ offset: Int64, id: String, importWh: Int64) -> P1Sample {
         var sample = P1Sample(
-            time: (start + offset) * 1000, importWh: (importWh, 0), exportWh: (0, 0), powerImportW: 600,
+            time: UnixTime(seconds: start + offset), importWh: (importWh, 0), exportWh: (0, 0), powerImportW: 600,
             powerExportW: 0)
         sample.details.equipmentID = id
         return sample

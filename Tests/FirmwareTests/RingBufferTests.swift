@@ -1,3 +1,4 @@
+import CivilTime
 import Testing
 
 @testable import Firmware
@@ -85,8 +86,8 @@ struct RingBufferTests {
             var record = fullRingRecord(start: start, seed: UInt64(index))
             if index % 7 == 3 { record.p1 = nil }
             if index % 5 == 1 { record.ade9000 = nil }
-            if index % 11 == 0 { record.start += 30 }  // a gap before this record
-            start = record.end
+            if index % 11 == 0 { record.start += .seconds(30) }  // a gap before this record
+            start = record.end.seconds
             try ring.append(record)
             appended.add(record)
             #expect(RingTotals(ring.records) == appended)

@@ -1,3 +1,4 @@
+import CivilTime
 import Testing
 
 @testable import Firmware
@@ -64,24 +65,26 @@ struct RingCodingTests {
 
     @Test func edgeValuesRoundTrip() throws {
         let cases: [IntervalRecord] = [
-            IntervalRecord(start: ringNewYear2026, end: ringNewYear2026, firstSequence: 100, lastSequence: 100),
             IntervalRecord(
-                start: 0, end: Int64(UInt32.max), flags: [.gap],
+                start: UnixTime(seconds: ringNewYear2026), end: UnixTime(seconds: ringNewYear2026), firstSequence: 100,
+                lastSequence: 100),
+            IntervalRecord(
+                start: UnixTime(seconds: 0), end: UnixTime(seconds: Int64(UInt32.max)), flags: [.gap],
                 p1: P1Interval(), firstSequence: 100, lastSequence: 100),
             IntervalRecord(
-                start: ringNewYear2026 + 5, end: ringNewYear2026 + 65,
+                start: UnixTime(seconds: ringNewYear2026 + 5), end: UnixTime(seconds: ringNewYear2026 + 65),
                 p1: P1Interval(
                     importTariff1Wh: IntervalRecord.maxQuantity, averagePowerW: -IntervalRecord.maxQuantity,
-                    voltageMaxDecivolts: 65535, monthPeakDemandW: 0, monthPeakTime: 0),
+                    voltageMaxDecivolts: 65535, monthPeakDemandW: 0, monthPeakTime: nil),
                 firstSequence: 100, lastSequence: UInt32.max),
             IntervalRecord(
-                start: ringNewYear2026 - 3600, end: ringNewYear2026 + 60,
+                start: UnixTime(seconds: ringNewYear2026 - 3600), end: UnixTime(seconds: ringNewYear2026 + 60),
                 p1: P1Interval(
                     voltageMinDecivolts: 0, voltageMaxDecivolts: 65535, monthPeakDemandW: 1,
-                    monthPeakTime: Int64(UInt32.max)),
+                    monthPeakTime: UnixTime(seconds: Int64(UInt32.max))),
                 ade9000: ADE9000Interval(), firstSequence: 100, lastSequence: 100),
             IntervalRecord(
-                start: ringNewYear2026, end: ringNewYear2026 + 60,
+                start: UnixTime(seconds: ringNewYear2026), end: UnixTime(seconds: ringNewYear2026 + 60),
                 ade9000: ADE9000Interval(averagePowerW: -1, voltageMaxDecivolts: 2100),
                 firstSequence: 100, lastSequence: 100),
         ]
@@ -107,24 +110,24 @@ struct RingCodingTests {
 
     @Test func mergeFollowsTheRules() {
         let a = IntervalRecord(
-            start: 1000, end: 1060, flags: [.sourceError],
+            start: UnixTime(seconds: 1000), end: UnixTime(seconds: 1060), flags: [.sourceError],
             p1: P1Interval(
                 importTariff1Wh: 20, exportTariff2Wh: 3, averagePowerW: 1000, maxImportPowerW: 3000,
                 maxExportPowerW: 200, voltageMinDecivolts: 2290, voltageMaxDecivolts: 2330, gasLitres: 5,
-                waterLitres: 1, quarterHourDemandW: 1200, monthPeakDemandW: 5000, monthPeakTime: 500),
+                waterLitres: 1, quarterHourDemandW: 1200, monthPeakDemandW: 5000, monthPeakTime: UnixTime(seconds: 500)),
             ade9000: ADE9000Interval(
                 phaseA: PhaseEnergy(importWh: 7, exportWh: 1), averagePowerW: 900, maxPowerW: 2000,
                 voltageMinDecivolts: 2300, voltageMaxDecivolts: 2310),
             firstSequence: 5, lastSequence: 5)
         let b = IntervalRecord(
-            start: 1060, end: 1240,
+            start: UnixTime(seconds: 1060), end: UnixTime(seconds: 1240),
             p1: P1Interval(
                 importTariff1Wh: 30, importTariff2Wh: 4, averagePowerW: 2000, maxImportPowerW: 2500,
                 maxExportPowerW: 900, voltageMinDecivolts: 2280, voltageMaxDecivolts: 2320, gasLitres: 7,
-                quarterHourDemandW: 1800, monthPeakDemandW: 5100, monthPeakTime: 1100),
+                quarterHourDemandW: 1800, monthPeakDemandW: 5100, monthPeakTime: UnixTime(seconds: 1100)),
             firstSequence: 6, lastSequence: 8)
         let m = a.merged(with: b)
-        #expect(m.start == 1000 && m.end == 1240)
+        #expect(m.start == UnixTime(seconds: 1000) && m.end == UnixTime(seconds: 1240))
         #expect(m.sequences == 5...8)
         #expect(m.flags == [.sourceError, .merged])
         let p1 = m.p1!
@@ -133,24 +136,27 @@ struct RingCodingTests {
         #expect(p1.averagePowerW == 1750)  // (1000·60 + 2000·180) / 240
         #expect(p1.maxImportPowerW == 3000 && p1.maxExportPowerW == 900)
         #expect(p1.voltageMinDecivolts == 2280 && p1.voltageMaxDecivolts == 2330)
-        #expect(p1.quarterHourDemandW == 1800 && p1.monthPeakDemandW == 5100 && p1.monthPeakTime == 1100)
+        #expect(
+            p1.quarterHourDemandW == 1800 && p1.monthPeakDemandW == 5100 && p1.monthPeakTime == UnixTime(seconds: 1100))
         #expect(m.ade9000 == a.ade9000)  // only one side has an ADE9000 part
-        let gapped = a.merged(with: IntervalRecord(start: 1100, end: 1160))
+        let gapped = a.merged(with: IntervalRecord(start: UnixTime(seconds: 1100), end: UnixTime(seconds: 1160)))
         #expect(gapped.flags.contains(.gap))
     }
 
     @Test func invalidRecordsAreRejectedByName() {
-        let negative = IntervalRecord(start: 0, end: 60, p1: P1Interval(gasLitres: -1))
+        let negative = IntervalRecord(
+            start: UnixTime(seconds: 0), end: UnixTime(seconds: 60), p1: P1Interval(gasLitres: -1))
         #expect(throws: RingError.self) { try negative.validate() }
         do {
-            try IntervalRecord(start: 100, end: 50).validate()
+            try IntervalRecord(start: UnixTime(seconds: 100), end: UnixTime(seconds: 50)).validate()
             Issue.record("end before start accepted")
         } catch {
             #expect(error.kind == .invalidRecord)
             #expect(error.message.contains("IntervalRecord.end"))
         }
         let inverted = IntervalRecord(
-            start: 0, end: 60, p1: P1Interval(voltageMinDecivolts: 2300, voltageMaxDecivolts: 2290))
+            start: UnixTime(seconds: 0), end: UnixTime(seconds: 60),
+            p1: P1Interval(voltageMinDecivolts: 2300, voltageMaxDecivolts: 2290))
         #expect(throws: RingError.self) { try inverted.validate() }
     }
 }

@@ -1,3 +1,4 @@
+import CivilTime
 import Testing
 
 @testable import Firmware
@@ -5,7 +6,7 @@ import Testing
 /// Is `record` aligned to a boundary of its own granularity: inside one quarter-hour (minute detail), or whole
 /// quarter-hours inside one hour, whole hours inside one UTC day, or whole UTC days?
 private func isAligned(_ record: IntervalRecord) -> Bool {
-    let (start, end) = (record.start, record.end)
+    let (start, end) = (record.start.seconds, record.end.seconds)
     func inside(_ unit: Int64) -> Bool { start / unit == (end - 1) / unit }
     func on(_ unit: Int64) -> Bool { start % unit == 0 && end % unit == 0 }
     return inside(900) || (on(900) && inside(3600)) || (on(3600) && inside(86_400)) || on(86_400)
@@ -28,7 +29,7 @@ struct RingMergeAlignmentTests {
         let stored = ring.records
         #expect(ring.mergeCount > 0)
         #expect(RingTotals(stored) == RingTotals(records))
-        #expect(stored.first?.start == start && stored.last?.end == records.last?.end)
+        #expect(stored.first?.start == UnixTime(seconds: start) && stored.last?.end == records.last?.end)
         for (older, newer) in zip(stored, stored.dropFirst()) {
             #expect(
                 newer.start == older.end, "records \(older.sequences) and \(newer.sequences) overlap or leave a gap")
@@ -36,9 +37,10 @@ struct RingMergeAlignmentTests {
         let misaligned = stored.filter { !isAligned($0) }
         #expect(
             misaligned.isEmpty,
-            "not on the boundaries of their granularity: \(misaligned.map { ($0.start - start, $0.end - start) })")
+            "not on the boundaries of their granularity: \(misaligned.map { ($0.start.seconds - start, $0.end.seconds - start) })"
+        )
         #expect(stored.compactMap(\.p1?.quarterHourDemandW).max() == 9_876)
         // Detail is given up where it costs least: the newest hour still has quarter-hours or finer.
-        #expect(stored.last.map { $0.end - $0.start <= 900 } == true)
+        #expect(stored.last.map { $0.duration <= .seconds(900) } == true)
     }
 }

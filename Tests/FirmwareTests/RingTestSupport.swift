@@ -1,3 +1,4 @@
+import CivilTime
 import HAL
 import Simulator
 
@@ -45,9 +46,9 @@ func typicalRingRecords(_ count: Int, start: Int64 = ringNewYear2026 + 86_400, s
             maxImportPowerW: power + random.int(500...2500),
             voltageMinDecivolts: voltageMin, voltageMaxDecivolts: voltageMin + random.int(0...40),
             gasLitres: random.int(0...20), quarterHourDemandW: random.int(1000...2000),
-            monthPeakDemandW: 5000, monthPeakTime: ringNewYear2026 + 7 * 3600 + 900)
+            monthPeakDemandW: 5000, monthPeakTime: UnixTime(seconds: ringNewYear2026 + 7 * 3600 + 900))
         let begin = start + 60 * Int64(index)
-        records.append(IntervalRecord(start: begin, end: begin + 60, p1: p1))
+        records.append(IntervalRecord(start: UnixTime(seconds: begin), end: UnixTime(seconds: begin + 60), p1: p1))
     }
     return records
 }
@@ -61,16 +62,17 @@ func fullRingRecord(start: Int64 = ringNewYear2026 + 3600, seed: UInt64 = 7) -> 
         averagePowerW: random.int(-9000...9000), maxImportPowerW: random.int(1...17000),
         maxExportPowerW: random.int(1...9000), voltageMinDecivolts: 2195, voltageMaxDecivolts: 2466,
         gasLitres: random.int(1...900), waterLitres: random.int(1...300), quarterHourDemandW: random.int(1...9000),
-        monthPeakDemandW: 7321, monthPeakTime: start - 86_400 * 3 + 4500)
+        monthPeakDemandW: 7321, monthPeakTime: UnixTime(seconds: start - 86_400 * 3 + 4500))
     let ade = ADE9000Interval(
         phaseA: PhaseEnergy(importWh: random.int(1...900), exportWh: random.int(1...900)),
         phaseB: PhaseEnergy(importWh: random.int(1...900), exportWh: 0),
         phaseC: PhaseEnergy(importWh: 0, exportWh: random.int(1...900)),
         averagePowerW: random.int(-5000...5000), maxPowerW: -random.int(1...5000),
         voltageMinDecivolts: 2250, voltageMaxDecivolts: 2410, quarterHourDemandW: random.int(1...9000),
-        monthPeakDemandW: 6100 + random.int(0...1), monthPeakTime: start - 86_400 * 2)
+        monthPeakDemandW: 6100 + random.int(0...1), monthPeakTime: UnixTime(seconds: start - 86_400 * 2))
     return IntervalRecord(
-        start: start, end: start + 900, flags: [.sourceError, .clockStep], p1: p1, ade9000: ade)
+        start: UnixTime(seconds: start), end: UnixTime(seconds: start + 900), flags: [.sourceError, .clockStep], p1: p1,
+        ade9000: ade)
 }
 
 /// Energy and volume totals over records, to check that merging never loses or invents any.

@@ -1,3 +1,4 @@
+import CivilTime
 import Simulator
 import Testing
 
@@ -24,8 +25,8 @@ struct RingWearTests {
         let minutes = 365 * 1440
         for minute in 0..<minutes {
             var record = day[minute % day.count]
-            record.start = start + 60 * Int64(minute)
-            record.end = record.start + 60
+            record.start = UnixTime(seconds: start + 60 * Int64(minute))
+            record.end = record.start + .seconds(60)
             try ring.append(record)
             for consumer in [stdout, forwarder] {
                 guard let handed = try ring.next(for: consumer) else {
@@ -43,7 +44,7 @@ struct RingWearTests {
         #expect(ring.mergeCount == 0)
         // What the ring holds at the end still loads, with the last record.
         let reopened = try ReadingRing(storage: AT24C04RingStorage(bus: chip, delay: RingVirtualDelay()))
-        #expect(reopened.lastRecordEnd == start + 60 * Int64(minutes))
+        #expect(reopened.lastRecordEnd == UnixTime(seconds: start + 60 * Int64(minutes)))
     }
 
     /// The acknowledgement that catches a consumer up is committed with the next commit. If the power fails first, the

@@ -1,3 +1,4 @@
+import CivilTime
 import Firmware
 import Foundation
 import P1
@@ -86,7 +87,8 @@ func everyFixtureProducesOneValidJSONObject(name: String) throws {
 func parseReadingEqualsTheLiveReading(name: String) throws {
     let telegram = try P1Telegram.parse(try Fixtures.bytes(name))
     let root = try object(telegram.jsonText)
-    guard let sample = try? P1Sample(reading: telegram.reading, receivedAt: 1_700_000_000_000) else {
+    guard let sample = try? P1Sample(reading: telegram.reading, receivedAt: UnixTime(milliseconds: 1_700_000_000_000))
+    else {
         #expect(root["reading"] is NSNull)
         return
     }

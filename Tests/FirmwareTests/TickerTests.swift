@@ -16,7 +16,7 @@ func eventually(_ condition: () -> Bool) async -> Bool {
 @Test func ticksFollowDriftFreeDeadlines() async {
     let clock = ManualClock()
     let ticks = Mutex<[Tick]>([])
-    let ticker = Ticker(clock: clock, period: .milliseconds(100), wallClock: { 0 })
+    let ticker = Ticker(clock: clock, period: .milliseconds(100), wallClock: { .epoch })
     let task = Task {
         await ticker.run(count: 5) { tick in ticks.withLock { $0.append(tick) } }
     }
@@ -36,7 +36,7 @@ func eventually(_ condition: () -> Bool) async -> Bool {
 @Test func missedDeadlinesAreCountedAndSkippedNotBunched() async {
     let clock = ManualClock()
     let ticks = Mutex<[Tick]>([])
-    let ticker = Ticker(clock: clock, period: .seconds(1), wallClock: { 0 })
+    let ticker = Ticker(clock: clock, period: .seconds(1), wallClock: { .epoch })
     let task = Task {
         await ticker.run(count: 2) { tick in ticks.withLock { $0.append(tick) } }
     }

@@ -1,3 +1,4 @@
+import CivilTime
 import Firmware
 import HAL
 import Logging
@@ -19,6 +20,7 @@ final class VirtualBoardClock: ClockSynchronization, Sendable {
     func isSynchronized() -> Bool { state.withLock { $0.synchronized } }
     var monotonicMs: Int64 { state.withLock { $0.monotonicMs } }
     var wallMs: Int64 { state.withLock { $0.wallMs } }
+    var wallTime: UnixTime { UnixTime(milliseconds: wallMs) }
 
     /// Both clocks run on by `ms`.
     func advance(ms: Int64) {
@@ -41,12 +43,13 @@ final class VirtualBoardClock: ClockSynchronization, Sendable {
 
     func trustedTime() -> TrustedTime {
         TrustedTime(
-            synchronization: self, wallClock: { [self] in wallMs }, monotonicClock: { [self] in monotonicMs })
+            synchronization: self, wallClock: { [self] in wallTime },
+            monotonicClock: { [self] in .milliseconds(monotonicMs) })
     }
 }
 
 /// 1 January 2000: anything before is a clock that was never set.
-private let year2000: Int64 = 946_684_800
+private let year2000 = UnixTime(seconds: 946_684_800)
 
 @Suite("Time you can trust")
 struct TrustedTimeTests {
@@ -69,11 +72,11 @@ struct TrustedTimeTests {
             // A clock once synchronised stays trusted: it runs right to within its drift.
             if second == 1500 { board.loseSynchronization() }
             var sample = replay.p1Sample(at: second)
-            sample.time = board.wallMs
+            sample.time = board.wallTime
             if first == nil { first = sample }
             last = sample
             await loop.handle(.p1(.sample(sample)))
-            await loop.handle(.tick(Tick(index: second + 1, wallTime: board.wallMs)))
+            await loop.handle(.tick(Tick(index: second + 1, wallTime: board.wallTime)))
             replay.step(from: second)
             board.advance(ms: 1000)
         }
@@ -84,22 +87,21 @@ struct TrustedTimeTests {
             ade: nil, intervalLength: 60, output: reference, logger: Logger(label: "test"), healthEvery: 0)
         var referenceReplay = HouseReplay()
         for second in Int64(0)..<1800 {
-            let wallMs = (bootTruth + second) * 1000
+            let wallTime = UnixTime(seconds: bootTruth + second)
             var sample = referenceReplay.p1Sample(at: second)
-            sample.time = wallMs
+            sample.time = wallTime
             await referenceLoop.handle(.p1(.sample(sample)))
-            await referenceLoop.handle(.tick(Tick(index: second + 1, wallTime: wallMs)))
+            await referenceLoop.handle(.tick(Tick(index: second + 1, wallTime: wallTime)))
             referenceReplay.step(from: second)
         }
         #expect(records == (await reference.records))
         #expect(records.count >= 29)
         #expect(records.allSatisfy { $0.start >= year2000 && $0.end >= year2000 }, "a record dated before 2000")
-        #expect(records.first?.start == bootTruth)
+        #expect(records.first?.start == UnixTime(seconds: bootTruth))
         for (older, newer) in zip(records, records.dropFirst()) { #expect(newer.start == older.end) }
-        #expect(records.dropFirst().allSatisfy { $0.start % 60 == 0 })
+        #expect(records.dropFirst().allSatisfy { $0.start.seconds % 60 == 0 })
         let energy = records.reduce(Int64(0)) { $0 + ($1.p1?.importTariff1Wh ?? 0) + ($1.p1?.importTariff2Wh ?? 0) }
-        let lastClosedEnd = records.last?.end ?? 0
-        #expect(lastClosedEnd == bootTruth + 1740)
+        #expect(records.last?.end == UnixTime(seconds: bootTruth + 1740))
         if let first, let last {
             #expect(energy <= last.totalImportWh - first.totalImportWh)
             #expect(energy > 0)
@@ -118,16 +120,16 @@ struct TrustedTimeTests {
         var replay = HouseReplay()
         for second in Int64(0)..<600 {
             var sample = replay.p1Sample(at: second)
-            sample.time = board.wallMs
-            sample.details.meterTime = runStart + second
+            sample.time = board.wallTime
+            sample.details.meterTime = UnixTime(seconds: runStart + second)
             await loop.handle(.p1(.sample(sample)))
-            await loop.handle(.tick(Tick(index: second + 1, wallTime: board.wallMs)))
+            await loop.handle(.tick(Tick(index: second + 1, wallTime: board.wallTime)))
             replay.step(from: second)
             board.advance(ms: 1000)
         }
         let records = await collector.records
         #expect(records.count >= 9)
-        #expect(records.first?.start == runStart)
+        #expect(records.first?.start == UnixTime(seconds: runStart))
         #expect(records.allSatisfy { $0.start >= year2000 })
     }
 

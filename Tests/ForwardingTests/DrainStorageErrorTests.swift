@@ -1,3 +1,4 @@
+import CivilTime
 import Logging
 import TestSupport
 import Testing
@@ -53,7 +54,8 @@ struct LargestRandom: RandomNumberGenerator {
 @Test func aFailedAcknowledgementBacksOffInsteadOfResendingAtOnce() async throws {
     let store = AcknowledgeFailingStore(
         record: IntervalRecord(
-            start: 1_700_000_000, end: 1_700_000_060, p1: P1Interval(importTariff1Wh: 5), firstSequence: 7,
+            start: UnixTime(seconds: 1_700_000_000), end: UnixTime(seconds: 1_700_000_060),
+            p1: P1Interval(importTariff1Wh: 5), firstSequence: 7,
             lastSequence: 7))
     let clock = ManualClock()
     let forwarder = ClockedForwarder(clock: clock)

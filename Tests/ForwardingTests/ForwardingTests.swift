@@ -1,3 +1,4 @@
+import CivilTime
 import Foundation
 import Logging
 import MQTT
@@ -32,7 +33,7 @@ actor ScriptedForwarder: Forwarder {
 
 func record(_ minute: Int64, importWh: Int64) -> IntervalRecord {
     IntervalRecord(
-        start: 1_700_000_000 + minute * 60, end: 1_700_000_060 + minute * 60,
+        start: UnixTime(seconds: 1_700_000_000 + minute * 60), end: UnixTime(seconds: 1_700_000_060 + minute * 60),
         p1: P1Interval(importTariff1Wh: importWh, averagePowerW: importWh * 60, maxImportPowerW: importWh * 70))
 }
 

@@ -1,3 +1,4 @@
+import CivilTime
 import Foundation
 import Testing
 
@@ -25,18 +26,18 @@ struct HTTPPolicyTests {
     ])
     func statusTable(status: Int, backend: HTTPBackendKind, expected: ForwardError.Action?) {
         #expect(
-            HTTPStatusPolicy.action(status: status, retryAfter: nil, now: 0, backend: backend, pause: Self.pause)
+            HTTPStatusPolicy.action(status: status, retryAfter: nil, now: .epoch, backend: backend, pause: Self.pause)
                 == expected)
     }
 
     @Test func retryAfterSecondsAndDates() {
-        let now: Int64 = 784_111_777 - 120  // two minutes before Sun, 06 Nov 1994 08:49:37 GMT
+        let now = UnixTime(seconds: 784_111_777 - 120)  // two minutes before Sun, 06 Nov 1994 08:49:37 GMT
         #expect(HTTPStatusPolicy.parseRetryAfter("2", now: now) == .seconds(2))
         #expect(HTTPStatusPolicy.parseRetryAfter(" 120 ", now: now) == .seconds(120))
         #expect(HTTPStatusPolicy.parseRetryAfter("Sun, 06 Nov 1994 08:49:37 GMT", now: now) == .seconds(120))
         #expect(HTTPStatusPolicy.parseRetryAfter("Sunday, 06-Nov-94 08:49:37 GMT", now: now) == .seconds(120))
         #expect(HTTPStatusPolicy.parseRetryAfter("Sun Nov  6 08:49:37 1994", now: now) == .seconds(120))
-        #expect(HTTPStatusPolicy.parseRetryAfter("Sun, 06 Nov 1994 08:49:37 GMT", now: now + 1000) == .zero)
+        #expect(HTTPStatusPolicy.parseRetryAfter("Sun, 06 Nov 1994 08:49:37 GMT", now: now + .seconds(1000)) == .zero)
         #expect(HTTPStatusPolicy.parseRetryAfter("99999999999999999999999", now: now) == .seconds(3600))
         #expect(HTTPStatusPolicy.parseRetryAfter("soon", now: now) == nil)
         #expect(HTTPStatusPolicy.parseRetryAfter("-5", now: now) == nil)
@@ -175,10 +176,11 @@ struct HTTPPolicyTests {
     @Test func orionLiveEntityKeepsPhaseKeysPositional() {
         let reading = LiveReading.ade9000(
             ADESample(
-                time: 1_795_284_000_999, importMilliwattHours: [0, 0, 0], exportMilliwattHours: [0, 0, 0],
+                time: UnixTime(milliseconds: 1_795_284_000_999), importMilliwattHours: [0, 0, 0],
+                exportMilliwattHours: [0, 0, 0],
                 powerW: [.nan, 10, 20],
                 voltageV: [230, 231, 232]),
-            demand: DemandView(quarterHourDemandW: 0, monthPeakDemandW: 0, monthPeakTime: 0))
+            demand: DemandView(quarterHourDemandW: 0, monthPeakDemandW: 0, monthPeakTime: nil))
         let identity = OrionEntity.Identity(id: "urn:ngsi-ld:ACMeasurement:d", type: "ACMeasurement", phases: 1)
         let single = OrionEntity.entity(for: reading, identity: identity)
         #expect(single?["phaseVoltage"]?["value"] == .object(["L1": .number(230)]))

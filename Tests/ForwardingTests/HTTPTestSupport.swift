@@ -1,3 +1,4 @@
+import CivilTime
 import Foundation
 import Synchronization
 import TestSupport
@@ -12,7 +13,7 @@ final class HTTPTestWallClock: Sendable {
     init(_ start: Int64) { seconds = Mutex(start) }
     var now: Int64 { seconds.withLock { $0 } }
     func advance(by delta: Int64) { seconds.withLock { $0 += delta } }
-    var closure: @Sendable () -> Int64 { { self.now } }
+    var closure: @Sendable () -> UnixTime { { UnixTime(seconds: self.now) } }
 }
 
 /// A settable monotonic clock for the ThingSpeak rate limit.
@@ -28,7 +29,7 @@ enum HTTPTestData {
 
     /// One minute of a three-phase ADE9000 measurement (phase C exporting a little).
     static let adeRecord = IntervalRecord(
-        start: end - 60, end: end, flags: [.gap],
+        start: UnixTime(seconds: end - 60), end: UnixTime(seconds: end), flags: [.gap],
         ade9000: ADE9000Interval(
             phaseA: PhaseEnergy(importWh: 166), phaseB: PhaseEnergy(importWh: 172),
             phaseC: PhaseEnergy(importWh: 160, exportWh: 5), averagePowerW: 493, maxPowerW: 700,
@@ -37,27 +38,30 @@ enum HTTPTestData {
 
     /// One minute of a P1 (DSMR) meter, both tariffs used, gas consumed.
     static let p1Record = IntervalRecord(
-        start: end - 60, end: end,
+        start: UnixTime(seconds: end - 60), end: UnixTime(seconds: end),
         p1: P1Interval(
             importTariff1Wh: 12, importTariff2Wh: 3, exportTariff1Wh: 0, exportTariff2Wh: 7, averagePowerW: 480,
             maxImportPowerW: 950, maxExportPowerW: 420, voltageMinDecivolts: 2291, voltageMaxDecivolts: 2334,
             gasLitres: 9, waterLitres: 0, quarterHourDemandW: 2150, monthPeakDemandW: 4200,
-            monthPeakTime: 1_794_000_000),
+            monthPeakTime: UnixTime(seconds: 1_794_000_000)),
         firstSequence: 7, lastSequence: 9)
 
     static let adeLive = LiveReading.ade9000(
         ADESample(
-            time: end * 1000 + 250, importMilliwattHours: [1_000_000, 2_000_000, 3_000_000],
+            time: UnixTime(seconds: end) + .milliseconds(250), importMilliwattHours: [1_000_000, 2_000_000, 3_000_000],
             exportMilliwattHours: [0, 0, 10_000],
             powerW: [166.04, 172.0, 159.96], voltageV: [230.14, 229.8, 231.0], currentA: [0.7214, 0.75, 0.7]),
-        demand: DemandView(quarterHourDemandW: 480, monthPeakDemandW: 4200, monthPeakTime: 1_794_000_000))
+        demand: DemandView(
+            quarterHourDemandW: 480, monthPeakDemandW: 4200, monthPeakTime: UnixTime(seconds: 1_794_000_000)))
 
     static func p1Live(atMillis time: Int64) -> LiveReading {
         .p1(
             P1Sample(
-                time: time, importWh: (5_779_835, 4_200_000), exportWh: (0, 1_000), powerImportW: 480,
+                time: UnixTime(milliseconds: time), importWh: (5_779_835, 4_200_000), exportWh: (0, 1_000),
+                powerImportW: 480,
                 powerExportW: 0, voltagesDecivolts: [2301]),
-            demand: DemandView(quarterHourDemandW: 2150, monthPeakDemandW: 4200, monthPeakTime: 1_794_000_000))
+            demand: DemandView(
+                quarterHourDemandW: 2150, monthPeakDemandW: 4200, monthPeakTime: UnixTime(seconds: 1_794_000_000)))
     }
 }
 

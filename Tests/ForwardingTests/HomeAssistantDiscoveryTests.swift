@@ -1,3 +1,4 @@
+import CivilTime
 import Foundation
 import Logging
 import MQTT
@@ -24,11 +25,14 @@ import Testing
 //   in m³; water `device_class: water` in m³.
 
 /// A live reading from a fixture telegram, as the loop would publish it.
-func fixtureReading(_ name: String, at time: Int64 = 1_700_000_000_000) throws -> LiveReading {
+func fixtureReading(_ name: String, at time: UnixTime = UnixTime(milliseconds: 1_700_000_000_000)) throws -> LiveReading
+{
     let telegram = try P1Telegram.parse(try Fixtures.bytes(name))
     let sample = try P1Sample(reading: telegram.reading, receivedAt: time)
     return .p1(
-        sample, demand: DemandView(quarterHourDemandW: 1234, monthPeakDemandW: 4321, monthPeakTime: 1_699_999_000))
+        sample,
+        demand: DemandView(
+            quarterHourDemandW: 1234, monthPeakDemandW: 4321, monthPeakTime: UnixTime(seconds: 1_699_999_000)))
 }
 
 /// A reading of the simulator's Belgian single-phase meter (no M-Bus) without PV at a fixed time.
@@ -36,18 +40,20 @@ func belgianSinglePhaseReading() throws -> LiveReading {
     var meter = try P1MeterSimulator(profile: .belgian1Phase, load: .noSolar, startEpoch: 1_736_190_000)
     let telegram = try P1Telegram.parse(meter.nextTelegram())
     return .p1(
-        try P1Sample(reading: telegram.reading, receivedAt: 1_736_190_000_000),
-        demand: DemandView(quarterHourDemandW: 500, monthPeakDemandW: 2500, monthPeakTime: 1_736_100_000))
+        try P1Sample(reading: telegram.reading, receivedAt: UnixTime(milliseconds: 1_736_190_000_000)),
+        demand: DemandView(
+            quarterHourDemandW: 500, monthPeakDemandW: 2500, monthPeakTime: UnixTime(seconds: 1_736_100_000)))
 }
 
 /// An ADE9000 board's reading: three phases with power factor and frequency.
-func adeReading(at time: Int64 = 1_700_000_000_000) -> LiveReading {
+func adeReading(at time: UnixTime = UnixTime(milliseconds: 1_700_000_000_000)) -> LiveReading {
     .ade9000(
         ADESample(
             time: time, importMilliwattHours: [1_000, 2_000, 3_000], exportMilliwattHours: [0, 0, 500],
             powerW: [230, 115, -50], voltageV: [230, 231, 229], currentA: [1, 0.5, 0.25],
             powerFactor: [1, 0.99, -0.9], frequencyHz: [50, 50, 50]),
-        demand: DemandView(quarterHourDemandW: 300, monthPeakDemandW: 2000, monthPeakTime: 1_699_990_000))
+        demand: DemandView(
+            quarterHourDemandW: 300, monthPeakDemandW: 2000, monthPeakTime: UnixTime(seconds: 1_699_990_000)))
 }
 
 /// Every discovery message for `readings` (as the forwarder announces them on connect), by topic.
@@ -142,20 +148,20 @@ func uniqueIDs(_ configs: [String: [String: Any]]) -> Set<String> {
 /// An entity the meter stops sending is removed after a day without it (never sooner), and comes back when the
 /// meter sends it again; a clock stepped back removes nothing.
 @Test func anEntityNotSentForADayIsRemoved() throws {
-    let withGas = try fixtureReading("be_fluvius_emucs171_gas_water.txt", at: 1_700_000_000_000)
+    let withGas = try fixtureReading("be_fluvius_emucs171_gas_water.txt", at: UnixTime(milliseconds: 1_700_000_000_000))
     guard case .p1(var sample, let demand) = withGas else { return }
     var entities = HomeAssistantEntities()
     var changed = entities.observe(withGas)
     #expect(changed)
     sample.gasLitres = nil
-    sample.time = 1_700_000_000_000 + 86_400_000  // exactly a day: kept
+    sample.time = UnixTime(milliseconds: 1_700_000_000_000 + 86_400_000)  // exactly a day: kept
     changed = entities.observe(.p1(sample, demand: demand))
     #expect(!changed)
     #expect(entities.announced.contains("p1_gas_m3"))
-    sample.time = 1_700_000_000_000 - 3_600_000  // the clock stepped back an hour: kept
+    sample.time = UnixTime(milliseconds: 1_700_000_000_000 - 3_600_000)  // the clock stepped back an hour: kept
     changed = entities.observe(.p1(sample, demand: demand))
     #expect(!changed)
-    sample.time = 1_700_000_000_000 + 86_401_000
+    sample.time = UnixTime(milliseconds: 1_700_000_000_000 + 86_401_000)
     let before = entities
     changed = entities.observe(.p1(sample, demand: demand))
     #expect(changed)

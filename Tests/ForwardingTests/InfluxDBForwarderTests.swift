@@ -1,3 +1,4 @@
+import CivilTime
 import Foundation
 import Logging
 import TestSupport
@@ -42,7 +43,11 @@ struct InfluxLineProtocolTests {
         #expect(lines[1].hasPrefix("m,device=d,source=ade9000 "))
         #expect(lines.allSatisfy { $0.hasSuffix(" 1795284000") })
         #expect(lines.allSatisfy { $0.contains(#"flags="merged,gap""#) })
-        #expect(InfluxLineProtocol.lines(for: IntervalRecord(start: 0, end: 60), device: "d", measurement: "m").isEmpty)
+        #expect(
+            InfluxLineProtocol.lines(
+                for: IntervalRecord(start: UnixTime(seconds: 0), end: UnixTime(seconds: 60)), device: "d",
+                measurement: "m"
+            ).isEmpty)
     }
 
     @Test func escapingFollowsTheLineProtocolRules() {
@@ -180,7 +185,9 @@ struct InfluxDBForwarderTests {
                 configuration: InfluxDBConfiguration(
                     url: server.baseURL, database: "emeter", username: "u", password: "p"),
                 device: "d", logger: HTTPLogCapture().logger())
-            #expect(await httpSendResult(forwarder, IntervalRecord(start: 0, end: 60)) == nil)
+            #expect(
+                await httpSendResult(forwarder, IntervalRecord(start: UnixTime(seconds: 0), end: UnixTime(seconds: 60)))
+                    == nil)
             #expect(server.requests.isEmpty)
             #expect(await httpSendResult(forwarder, HTTPTestData.adeRecord) == nil)
             await forwarder.shutdown()

@@ -1,3 +1,4 @@
+import CivilTime
 import Foundation
 import Logging
 import NIOHTTP1
@@ -16,7 +17,8 @@ struct InfluxDBRoundTripTests {
     static func backlogRecord(_ minute: Int64) -> IntervalRecord {
         let end = HTTPTestData.end - 3600 + (minute + 1) * 60
         return IntervalRecord(
-            start: end - 60, end: end, flags: minute == 2 ? [.gap, .sourceError] : [],
+            start: UnixTime(seconds: end - 60), end: UnixTime(seconds: end),
+            flags: minute == 2 ? [.gap, .sourceError] : [],
             p1: P1Interval(
                 importTariff1Wh: 10 + minute, importTariff2Wh: 0, exportTariff1Wh: minute, averagePowerW: 600 + minute,
                 maxImportPowerW: 900, voltageMinDecivolts: 2291 + minute, voltageMaxDecivolts: 2334, gasLitres: minute),
@@ -71,7 +73,7 @@ struct InfluxDBRoundTripTests {
             try #require(p1.count == 5)
             for (index, row) in p1.enumerated() {
                 let record = Self.backlogRecord(Int64(index))
-                #expect(row["time"]?.numberValue == Double(record.end))
+                #expect(row["time"]?.numberValue == Double(record.end.seconds))
                 #expect(row["device"]?.stringValue == device)
                 // The ring's id: its epoch (one per ring) and the sequence it assigned.
                 #expect(row["id"]?.stringValue?.hasSuffix("-\(index + 1)-\(index + 1)") == true)
@@ -81,7 +83,7 @@ struct InfluxDBRoundTripTests {
                 #expect(row["average_power_w"]?.numberValue == Double(600 + index))
                 #expect(row["voltage_min_v"]?.numberValue == Double(2291 + index) / 10)
                 #expect(row["gas_l"]?.numberValue == Double(index))
-                #expect(row["start"]?.numberValue == Double(record.start))
+                #expect(row["start"]?.numberValue == Double(record.start.seconds))
                 #expect(row["flags"]?.stringValue == (index == 2 ? "gap,source_error" : ""))
             }
             let ade = try Self.rows(
@@ -91,7 +93,7 @@ struct InfluxDBRoundTripTests {
                     database: "emeter"))
             try #require(ade.count == 5)
             for (index, row) in ade.enumerated() {
-                #expect(row["time"]?.numberValue == Double(Self.backlogRecord(Int64(index)).end))
+                #expect(row["time"]?.numberValue == Double(Self.backlogRecord(Int64(index)).end.seconds))
                 #expect(row["import_wh"]?.numberValue == Double(12 + index))
                 #expect(row["import_wh_a"]?.numberValue == Double(3 + index))
                 #expect(row["export_wh_c"]?.numberValue == 1)

@@ -73,8 +73,8 @@ public struct AlertMonitor: Sendable {
     public struct Event: Sendable, Equatable {
         public var kind: Kind
         public var active: Bool
-        /// Unix seconds.
-        public var time: Int64
+        /// When it was raised or cleared, to the second (the reading's time, or the board's clock at a tick).
+        public var time: UnixTime
         public var detail: String
     }
 
@@ -85,12 +85,12 @@ public struct AlertMonitor: Sendable {
     /// How many times each alert was raised (for metrics and health).
     public private(set) var raisedCount: [Kind: Int] = [:]
 
-    private var conditionSince: [Kind: Int64] = [:]
-    private var clearSince: [Kind: Int64] = [:]
+    private var conditionSince: [Kind: UnixTime] = [:]
+    private var clearSince: [Kind: UnixTime] = [:]
     private var details: [Kind: String] = [:]
-    private var lastP1: Int64?
-    private var lastADE: Int64?
-    private var started: Int64?
+    private var lastP1: UnixTime?
+    private var lastADE: UnixTime?
+    private var started: UnixTime?
     private var equipmentID: String?
     private var swapPending: (from: String, to: String)?
 
@@ -125,7 +125,7 @@ public struct AlertMonitor: Sendable {
 
     /// Raised as soon as the projection would set a new month peak; cleared as soon as it would not (a new
     /// quarter-hour starts from its own projection): a warning is worth something only while it can be acted on.
-    private mutating func peakWarning(_ demand: DemandView, now: Int64, meterReportsDemand: Bool) -> [Event] {
+    private mutating func peakWarning(_ demand: DemandView, now: UnixTime, meterReportsDemand: Bool) -> [Event] {
         guard
             let margin = settings.peakWarningMarginW
                 ?? (settings.peakWarningWhenMeterReportsDemand && meterReportsDemand ? 0 : nil)
@@ -150,7 +150,7 @@ public struct AlertMonitor: Sendable {
         var events: [Event] = []
         switch reading {
         case .p1(let sample, let demand):
-            let now = CivilTime.floorDiv(sample.time, 1000)
+            let now = sample.time.floored(toMultipleOf: .seconds(1))
             lastP1 = now
             if settings.peakWarningFromP1 {
                 events += peakWarning(demand, now: now, meterReportsDemand: sample.quarterHourDemandW != nil)
@@ -168,7 +168,7 @@ public struct AlertMonitor: Sendable {
                 events += evaluate(.meterSwapped, false, now: now, detail: "")
             }
             if let meterTime = sample.details.meterTime {
-                let skew = meterTime - now
+                let skew = meterTime.seconds - now.seconds
                 events += evaluate(
                     .clockSkew, abs(skew) > settings.clockSkewLimit, now: now,
                     detail: "meter clock \(skew > 0 ? "+" : "")\(skew) s from the board's")
@@ -177,7 +177,7 @@ public struct AlertMonitor: Sendable {
                 events += compare(now: now, p1: sample.totalImportWh - sample.totalExportWh, ade: nil)
             }
         case .ade9000(let sample, let demand):
-            let now = CivilTime.floorDiv(sample.time, 1000)
+            let now = sample.time.floored(toMultipleOf: .seconds(1))
             lastADE = now
             if !settings.peakWarningFromP1 { events += peakWarning(demand, now: now, meterReportsDemand: false) }
             events += evaluate(.adeMissing, false, now: now, detail: "")
@@ -209,26 +209,28 @@ public struct AlertMonitor: Sendable {
 
     /// Checks what can only be seen by its absence: silent meters, stalled forwarders.
     /// - Parameters:
-    ///   - now: the board's clock, Unix seconds.
-    ///   - forwarders: per forwarder, records waiting and when it last delivered one (Unix s; `nil`: never).
-    public mutating func tick(now: Int64, forwarders: [(name: String, backlog: Int, lastDelivery: Int64?)] = [])
-        -> [Event]
-    {
+    ///   - now: the board's clock, to the second.
+    ///   - forwarders: per forwarder, records waiting and when it last delivered one (`nil`: never).
+    public mutating func tick(
+        now: UnixTime, forwarders: [(name: String, backlog: Int, lastDelivery: UnixTime?)] = []
+    ) -> [Event] {
         if started == nil { started = now }
         let since = started ?? now
         var events: [Event] = []
         if let limit = settings.p1MissingAfter {
             let silent = now - (lastP1 ?? since)
             events += evaluate(
-                .p1Missing, silent >= limit, now: now, detail: "no P1 telegram for \(silent) s", immediate: true)
+                .p1Missing, silent >= .seconds(limit), now: now,
+                detail: "no P1 telegram for \(silent.components.seconds) s", immediate: true)
         }
         if let limit = settings.adeMissingAfter {
             let silent = now - (lastADE ?? since)
             events += evaluate(
-                .adeMissing, silent >= limit, now: now, detail: "no ADE9000 sample for \(silent) s", immediate: true)
+                .adeMissing, silent >= .seconds(limit), now: now,
+                detail: "no ADE9000 sample for \(silent.components.seconds) s", immediate: true)
         }
         let stalled = forwarders.filter {
-            $0.backlog > 0 && now - ($0.lastDelivery ?? since) >= settings.forwarderStalledAfter
+            $0.backlog > 0 && now - ($0.lastDelivery ?? since) >= .seconds(settings.forwarderStalledAfter)
         }
         events += evaluate(
             .forwarderStalled, !stalled.isEmpty, now: now,
@@ -242,29 +244,29 @@ public struct AlertMonitor: Sendable {
 
     /// Raises `kind` when `condition` held for `raiseAfter` (at once with `immediate`: the threshold already
     /// measured the time), clears it when it has been false for `clearAfter`.
-    private mutating func evaluate(_ kind: Kind, _ condition: Bool, now: Int64, detail: String, immediate: Bool = false)
-        -> [Event]
-    {
+    private mutating func evaluate(
+        _ kind: Kind, _ condition: Bool, now: UnixTime, detail: String, immediate: Bool = false
+    ) -> [Event] {
         if condition {
             clearSince[kind] = nil
             details[kind] = detail
             guard !active.contains(kind) else { return [] }
             let since = conditionSince[kind] ?? now
             conditionSince[kind] = since
-            guard immediate || now - since >= settings.raiseAfter else { return [] }
+            guard immediate || now - since >= .seconds(settings.raiseAfter) else { return [] }
             return force(kind, now: now, detail: detail)
         }
         conditionSince[kind] = nil
         guard active.contains(kind) else { return [] }
         let since = clearSince[kind] ?? now
         clearSince[kind] = since
-        guard now - since >= settings.clearAfter else { return [] }
+        guard now - since >= .seconds(settings.clearAfter) else { return [] }
         active.remove(kind)
         clearSince[kind] = nil
         return [Event(kind: kind, active: false, time: now, detail: "cleared: \(details[kind] ?? "")")]
     }
 
-    private mutating func force(_ kind: Kind, now: Int64, detail: String) -> [Event] {
+    private mutating func force(_ kind: Kind, now: UnixTime, detail: String) -> [Event] {
         details[kind] = detail
         conditionSince[kind] = nil
         clearSince[kind] = nil
@@ -274,9 +276,9 @@ public struct AlertMonitor: Sendable {
     }
 
     /// At the end of each clock hour, compares the net energy both meters saw over it.
-    private mutating func compare(now: Int64, p1: Int64?, ade: Int64?) -> [Event] {
+    private mutating func compare(now: UnixTime, p1: Int64?, ade: Int64?) -> [Event] {
         guard let tolerance = settings.disagreementPercent else { return [] }
-        let index = CivilTime.floorDiv(now, 3600)
+        let index = CivilTime.floorDiv(now.seconds, 3600)  // the clock hour's number
         if let p1 { p1Hours.add(p1, hour: index) }
         if let ade { adeHours.add(ade, hour: index) }
         var events: [Event] = []

@@ -3,8 +3,8 @@ import CivilTime
 /// What the control rules look at, once per live reading. Pure values: the caller fills it from a P1 or ADE9000
 /// reading and the civil time of the board.
 public struct ControlInput: Sendable, Equatable {
-    /// Reading time, Unix seconds.
-    public var time: Int64
+    /// Reading time, to the second (the board's clock).
+    public var time: UnixTime
     /// Net power at the grid connection, W: positive = import, negative = export.
     public var netPowerW: Int64
     /// Average import power of the running quarter-hour so far, W (the capacity tariff's figure).
@@ -18,7 +18,8 @@ public struct ControlInput: Sendable, Equatable {
     public var weekday: Int
 
     public init(
-        time: Int64, netPowerW: Int64, quarterHourDemandW: Int64 = 0, monthPeakDemandW: Int64 = 0, tariff: Int? = nil,
+        time: UnixTime, netPowerW: Int64, quarterHourDemandW: Int64 = 0, monthPeakDemandW: Int64 = 0,
+        tariff: Int? = nil,
         minuteOfDay: Int = 0, weekday: Int = 1
     ) {
         self.time = time
@@ -32,7 +33,7 @@ public struct ControlInput: Sendable, Equatable {
 
     /// Seconds of the running quarter-hour elapsed (quarter-hours start at multiples of 900 s of Unix time, which
     /// is local quarter-hours in every whole-hour time zone).
-    public var quarterElapsed: Int64 { ((time % 900) + 900) % 900 }
+    public var quarterElapsed: Int64 { (time.seconds % 900 + 900) % 900 }
 
     /// The quarter-hour's average import if the current import continued to its end, W: energy so far plus
     /// current import × time left, over 15 minutes.
@@ -87,9 +88,9 @@ public struct ScheduleWindow: Sendable, Equatable {
 /// What a controller did with an input or a command.
 public enum ControlEvent: Sendable, Equatable {
     /// The output switched; `reason` says which rule and which values.
-    case switched(output: String, on: Bool, time: Int64, reason: String)
+    case switched(output: String, on: Bool, time: UnixTime, reason: String)
     /// The rule wanted a switch but the output reached its switches-per-hour limit (reported once per hour).
-    case suppressed(output: String, wanted: Bool, time: Int64, reason: String)
+    case suppressed(output: String, wanted: Bool, time: UnixTime, reason: String)
 }
 
 /// One output and its rule: a pure state machine over ``ControlInput``s and commands, with minimum on/off times and
@@ -107,28 +108,29 @@ public struct OutputController: Sendable, Equatable {
     /// What survives a restart: on/off and the recent switch times (for the minimum times and the rate limit).
     public struct State: Sendable, Equatable {
         public var isOn: Bool
-        /// Unix seconds of the switches in the last hour, oldest first.
-        public var switches: [Int64] = []
+        /// The switches in the last hour, oldest first.
+        public var switches: [UnixTime] = []
 
-        public init(isOn: Bool, switches: [Int64] = []) {
+        public init(isOn: Bool, switches: [UnixTime] = []) {
             self.isOn = isOn
             self.switches = switches
         }
 
-        /// `on|off [t1,t2,…]`.
+        /// `on|off [t1,t2,…]`, the switch times in Unix seconds.
         public var text: String {
-            (isOn ? "on" : "off") + (switches.isEmpty ? "" : " " + switches.map(String.init).joined(separator: ","))
+            let times = switches.map { String($0.seconds) }
+            return (isOn ? "on" : "off") + (times.isEmpty ? "" : " " + times.joined(separator: ","))
         }
 
         /// Reads ``text``; `nil` for anything else.
         public init?(text: String) {
             let fields = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
             guard let first = fields.first, first == "on" || first == "off", fields.count <= 2 else { return nil }
-            var switches: [Int64] = []
+            var switches: [UnixTime] = []
             if fields.count == 2 {
                 for part in fields[1].split(separator: ",") {
-                    guard let time = Int64(part) else { return nil }
-                    switches.append(time)
+                    guard let seconds = Int64(part) else { return nil }
+                    switches.append(UnixTime(seconds: seconds))
                 }
             }
             self.init(isOn: first == "on", switches: switches.sorted())
@@ -136,9 +138,10 @@ public struct OutputController: Sendable, Equatable {
     }
 
     // Conditions in progress (not persisted: a restart starts timing them again, never sooner).
-    private var conditionSince: Int64?
-    private var shedQuarter: Int64?
-    private var suppressedHour: Int64?
+    private var conditionSince: UnixTime?
+    /// Start of the quarter-hour the output was shed in, and of the hour a suppression was last reported in.
+    private var shedQuarter: UnixTime?
+    private var suppressedHour: UnixTime?
 
     public init(
         name: String, rule: ControlRule, initiallyOn: Bool = false, minimumOn: Int64 = 0, minimumOff: Int64 = 0,
@@ -170,10 +173,10 @@ public struct OutputController: Sendable, Equatable {
                 }
                 let since = conditionSince ?? now
                 conditionSince = since
-                guard now - since >= onAfter else { return nil }
+                guard now - since >= .seconds(onAfter) else { return nil }
                 return request(
                     true, at: now,
-                    reason: "surplus: export \(exportW) W ≥ \(onExportW) W for \(now - since) s")
+                    reason: "surplus: export \(exportW) W ≥ \(onExportW) W for \(Self.seconds(now - since)) s")
             } else {
                 guard importW >= offImportW else {
                     conditionSince = nil
@@ -181,16 +184,16 @@ public struct OutputController: Sendable, Equatable {
                 }
                 let since = conditionSince ?? now
                 conditionSince = since
-                guard now - since >= offAfter else { return nil }
+                guard now - since >= .seconds(offAfter) else { return nil }
                 return request(
                     false, at: now,
-                    reason: "surplus: import \(importW) W ≥ \(offImportW) W for \(now - since) s")
+                    reason: "surplus: import \(importW) W ≥ \(offImportW) W for \(Self.seconds(now - since)) s")
             }
         case .peakGuard(let limitW, let marginW, let hysteresisW):
             let limit = limitW ?? max(input.monthPeakDemandW, ControlRule.minimumBilledPeakW)
             let threshold = limit - marginW
             let projected = input.projectedQuarterHourDemandW
-            let quarter = Self.floorDiv(now, 900)
+            let quarter = now.floored(toMultipleOf: .seconds(900))
             if state.isOn {
                 guard projected > threshold else { return nil }
                 let event = request(
@@ -225,21 +228,21 @@ public struct OutputController: Sendable, Equatable {
     }
 
     /// A command (MQTT, local API): switches unless the minimum times or the rate limit forbid it.
-    public mutating func command(_ on: Bool, at now: Int64, from source: String) -> ControlEvent? {
+    public mutating func command(_ on: Bool, at now: UnixTime, from source: String) -> ControlEvent? {
         guard on != state.isOn else { return nil }
         return request(on, at: now, reason: "command from \(source)")
     }
 
     /// Switches when the minimum times and the switch budget allow it.
-    private mutating func request(_ on: Bool, at now: Int64, reason: String) -> ControlEvent? {
-        state.switches.removeAll { now - $0 >= 3600 || $0 > now }
+    private mutating func request(_ on: Bool, at now: UnixTime, reason: String) -> ControlEvent? {
+        state.switches.removeAll { now - $0 >= .seconds(3600) || $0 > now }
         if let last = state.switches.last {
             let held = now - last
-            if on && held < minimumOff { return nil }  // keeps waiting; the condition stays timed
-            if !on && held < minimumOn { return nil }
+            if on && held < .seconds(minimumOff) { return nil }  // keeps waiting; the condition stays timed
+            if !on && held < .seconds(minimumOn) { return nil }
         }
         if state.switches.count >= maxSwitchesPerHour {
-            let hour = Self.floorDiv(now, 3600)
+            let hour = now.floored(toMultipleOf: .seconds(3600))
             guard suppressedHour != hour else { return nil }
             suppressedHour = hour
             return .suppressed(
@@ -252,7 +255,8 @@ public struct OutputController: Sendable, Equatable {
         return .switched(output: name, on: on, time: now, reason: reason)
     }
 
-    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
+    /// Whole seconds of a span between two whole-second times (for messages).
+    static func seconds(_ span: Duration) -> Int64 { span.components.seconds }
 
     static func clock(_ minute: Int) -> String {
         let h = minute / 60
@@ -264,18 +268,17 @@ public struct OutputController: Sendable, Equatable {
 extension ControlInput {
     /// The rules' view of a live reading: net power, the capacity-tariff figures, the tariff, local civil time.
     public init(_ reading: LiveReading, localTime: LocalTime) {
-        let time: Int64
+        // Whole seconds, as the rules' minimum times and messages count them.
+        let time = reading.time.floored(toMultipleOf: .seconds(1))
         let net: Int64
         let demand: DemandView
         var tariff: Int?
         switch reading {
         case .p1(let sample, let view):
-            time = CivilTime.floorDiv(sample.time, 1000)
             net = sample.powerImportW - sample.powerExportW
             demand = view
             tariff = sample.details.tariff
         case .ade9000(let sample, let view):
-            time = CivilTime.floorDiv(sample.time, 1000)
             let total = sample.totalPowerW
             net = total.isFinite && abs(total) < 1e12 ? Int64(total.rounded()) : 0
             demand = view

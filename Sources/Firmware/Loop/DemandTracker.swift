@@ -17,43 +17,44 @@ import CivilTime
 /// **Persistence.** ``state`` and ``init(localTime:state:)`` carry the quarter in progress, the month peak and the
 /// peak history of past months across a restart (``LoopCheckpoint``).
 public struct DemandTracker: Sendable {
-    public static let quarterHour: Int64 = 900_000  // ms
-    /// Samples further apart than this (ms) leave the quarters between them incomplete.
-    public static let maxInterpolation: Int64 = 120_000
+    public static let quarterHour: Duration = .seconds(900)
+    /// Samples further apart than this leave the quarters between them incomplete.
+    public static let maxInterpolation: Duration = .seconds(120)
     /// Months kept in ``monthHistory`` (the meter's `0-0:98.1.0` keeps 13).
     public static let historyMonths = 13
 
     /// One past month's peak.
     public struct MonthPeak: Sendable, Equatable {
-        /// The month's first instant, local time, as Unix seconds.
-        public var monthStart: Int64
-        /// The month's peak quarter-hour average, W, and the end of that quarter (Unix seconds); 0 = none.
+        /// The month's first instant (1st, 00:00 local).
+        public var monthStart: UnixTime
+        /// The month's peak quarter-hour average, W (0 = none), and the end of that quarter (`nil` = none).
         public var peakW: Int64
-        public var peakTime: Int64
+        public var peakTime: UnixTime?
 
-        public init(monthStart: Int64, peakW: Int64, peakTime: Int64) {
+        public init(monthStart: UnixTime, peakW: Int64, peakTime: UnixTime?) {
             self.monthStart = monthStart
             self.peakW = peakW
             self.peakTime = peakTime
         }
     }
 
-    /// Everything needed to continue after a restart (integers only, so it is stored exactly).
+    /// Everything needed to continue after a restart (integers and whole-millisecond times, so it is stored exactly).
     public struct State: Sendable, Equatable {
-        /// The last sample: Unix milliseconds and the register, mWh. `nil` before the first sample.
-        public var lastTime: Int64?
+        /// The last sample: its time and the register, mWh. `nil` before the first sample.
+        public var lastTime: UnixTime?
         public var lastMilliwattHours: Int64 = 0
-        /// Start of the quarter in progress (Unix milliseconds) and the register at its start (mWh).
-        public var quarterStart: Int64 = 0
+        /// Start of the quarter in progress and the register at its start (mWh).
+        public var quarterStart = UnixTime.epoch
         public var quarterStartMilliwattHours: Int64 = 0
         /// The quarter in progress is incomplete (a step, a long silence).
         public var quarterIncomplete = false
         /// A clock step happened: the next sample starts the tracker again.
         public var rebaseline = false
-        /// The current local month's start, Unix milliseconds.
-        public var monthStart: Int64 = .min
+        /// The current local month's start; ``UnixTime/distantPast`` before the first sample.
+        public var monthStart = UnixTime.distantPast
+        /// The month's peak quarter-hour average so far, W (0 = none), and the end of that quarter (`nil` = none).
         public var monthPeakW: Int64 = 0
-        public var monthPeakTime: Int64 = 0
+        public var monthPeakTime: UnixTime?
         public var runningDemandW: Int64 = 0
         /// Past months, oldest first, at most ``DemandTracker/historyMonths``.
         public var monthHistory: [MonthPeak] = []
@@ -64,14 +65,14 @@ public struct DemandTracker: Sendable {
     public let localTime: LocalTime
     public private(set) var state = State()
     /// Closed complete quarter-hours since start, oldest first, bounded (the last 4 × 24 × 2):
-    /// `(end Unix seconds, average W)`. Not persisted.
-    public private(set) var recentQuarters: [(end: Int64, averageW: Int64)] = []
+    /// `(end of the quarter, average W)`. Not persisted.
+    public private(set) var recentQuarters: [(end: UnixTime, averageW: Int64)] = []
     /// Quarter-hours closed as incomplete since start.
     public private(set) var incompleteQuarters = 0
 
-    /// The month's peak so far, W, and the end of its quarter-hour (Unix seconds).
+    /// The month's peak so far, W, and the end of its quarter-hour (`nil` = none yet).
     public var monthPeakW: Int64 { state.monthPeakW }
-    public var monthPeakTime: Int64 { state.monthPeakTime }
+    public var monthPeakTime: UnixTime? { state.monthPeakTime }
     /// The running quarter-hour demand at the last sample, W.
     public var runningDemandW: Int64 { state.runningDemandW }
     /// Past months' peaks, oldest first.
@@ -114,13 +115,13 @@ public struct DemandTracker: Sendable {
         }
     }
 
-    /// Feeds the cumulative import register at `time` (Unix milliseconds), Wh.
-    public mutating func add(time: Int64, importWh: Double) {
+    /// Feeds the cumulative import register at `time`, Wh.
+    public mutating func add(time: UnixTime, importWh: Double) {
         add(time: time, milliwattHours: Int64((importWh * 1000).rounded(.down)))
     }
 
-    /// Feeds the cumulative import register at `time` (Unix milliseconds), mWh.
-    public mutating func add(time: Int64, milliwattHours energy: Int64) {
+    /// Feeds the cumulative import register at `time`, mWh.
+    public mutating func add(time: UnixTime, milliwattHours energy: Int64) {
         guard let previousTime = state.lastTime, !state.rebaseline else {
             start(time: time, energy: energy, incomplete: state.rebaseline)
             return
@@ -130,16 +131,22 @@ public struct DemandTracker: Sendable {
         // Samples far apart (a stop, a silent meter): the quarters they span are not known.
         let silence = time - previousTime > Self.maxInterpolation
         if silence { state.quarterIncomplete = true }
+        // Milliseconds from `previousTime`, exact in Int128 whatever the two times are.
+        func elapsed(until instant: UnixTime) -> Int128 {
+            Int128(instant.milliseconds) - Int128(previousTime.milliseconds)
+        }
         var boundary = state.quarterStart + Self.quarterHour
         while boundary <= time {
-            let span = Int128(time - previousTime)
-            let part = Int128(max(0, min(boundary - previousTime, time - previousTime)))
+            let span = elapsed(until: time)
+            let part = max(0, min(elapsed(until: boundary), span))
             let energyAtBoundary = previousEnergy + Int64(Int128(energy - previousEnergy) * part / span)
             closeQuarter(end: boundary, energy: energyAtBoundary - state.quarterStartMilliwattHours)
             state.quarterStart = boundary
             state.quarterStartMilliwattHours = energyAtBoundary
             state.quarterIncomplete = silence && boundary < time
-            boundary += Self.quarterHour
+            let next = boundary + Self.quarterHour
+            guard next > boundary else { break }  // at UnixTime.distantFuture: no later quarter
+            boundary = next
         }
         state.runningDemandW = Self.watts(energy - state.quarterStartMilliwattHours)
         state.lastTime = time
@@ -153,25 +160,25 @@ public struct DemandTracker: Sendable {
         state.rebaseline = true
     }
 
-    private mutating func start(time: Int64, energy: Int64, incomplete: Bool) {
+    private mutating func start(time: UnixTime, energy: Int64, incomplete: Bool) {
         state.lastTime = time
         state.lastMilliwattHours = energy
-        state.quarterStart = Self.floorQuarter(time)
+        state.quarterStart = time.floored(toMultipleOf: Self.quarterHour)
         state.quarterStartMilliwattHours = energy
         state.rebaseline = false
         state.runningDemandW = 0
         // Started mid-quarter: what flowed before the start of this quarter is not known.
         state.quarterIncomplete = incomplete || time != state.quarterStart
-        let month = localTime.monthStart(containing: Self.seconds(state.quarterStart)) * 1000
-        if state.monthStart == .min {
+        let month = localTime.monthStart(containing: state.quarterStart)
+        if state.monthStart == .distantPast {
             state.monthStart = month
         } else if month != state.monthStart {
             rollMonth(to: month)
         }
     }
 
-    private mutating func closeQuarter(end: Int64, energy: Int64) {
-        let quarterMonth = localTime.monthStart(containing: Self.seconds(end - Self.quarterHour)) * 1000
+    private mutating func closeQuarter(end: UnixTime, energy: Int64) {
+        let quarterMonth = localTime.monthStart(containing: end - Self.quarterHour)
         if quarterMonth != state.monthStart { rollMonth(to: quarterMonth) }
         defer { state.quarterIncomplete = false }
         guard !state.quarterIncomplete else {
@@ -181,36 +188,26 @@ public struct DemandTracker: Sendable {
         let averageW = Self.watts(energy)
         if averageW > state.monthPeakW {
             state.monthPeakW = averageW
-            state.monthPeakTime = Self.seconds(end)
+            state.monthPeakTime = end
         }
-        recentQuarters.append((Self.seconds(end), averageW))
+        recentQuarters.append((end, averageW))
         if recentQuarters.count > 192 { recentQuarters.removeFirst(recentQuarters.count - 96) }
     }
 
-    private mutating func rollMonth(to month: Int64) {
-        if state.monthStart != .min && month > state.monthStart {
+    private mutating func rollMonth(to month: UnixTime) {
+        if state.monthStart != .distantPast && month > state.monthStart {
             state.monthHistory.append(
-                MonthPeak(
-                    monthStart: Self.seconds(state.monthStart), peakW: state.monthPeakW,
-                    peakTime: state.monthPeakTime))
+                MonthPeak(monthStart: state.monthStart, peakW: state.monthPeakW, peakTime: state.monthPeakTime))
             if state.monthHistory.count > Self.historyMonths { state.monthHistory.removeFirst() }
         }
         state.monthStart = month
         state.monthPeakW = 0
-        state.monthPeakTime = 0
+        state.monthPeakTime = nil
     }
 
     /// A quarter's energy (mWh) as its average power: × 4 per hour, mWh → W, rounded half away from zero.
     static func watts(_ milliwattHours: Int64) -> Int64 {
         let quadruple = milliwattHours * 4
         return quadruple >= 0 ? (quadruple + 500) / 1000 : (quadruple - 500) / 1000
-    }
-
-    static func floorQuarter(_ time: Int64) -> Int64 {
-        time >= 0 ? time - time % quarterHour : time - ((time % quarterHour) + quarterHour) % quarterHour
-    }
-
-    static func seconds(_ milliseconds: Int64) -> Int64 {
-        milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000
     }
 }

@@ -27,7 +27,7 @@ public enum ADEDemandMode: String, Sendable, CaseIterable {
 /// **Clock steps.** Events more than ``stepFactor`` intervals apart (a forward step of the wall clock, or the
 /// process stopped) close *one* record spanning the jump, flagged ``IntervalRecord/Flags/clockStep`` (``.gap``
 /// when the ticker reported a stall), not one empty record per missed interval. An event more than
-/// ``backwardTolerance`` ms before the latest one (a backward step) closes the open record at the step, flagged
+/// ``backwardTolerance`` before the latest one (a backward step) closes the open record at the step, flagged
 /// `clockStep`; time then stands still for the records until the clock is back at the step point, so records
 /// never overlap and never end before they start: the record after the step spans from the step point to the next
 /// boundary after the clock caught up, and holds all the energy in between. The capacity-tariff quarters around a
@@ -35,16 +35,16 @@ public enum ADEDemandMode: String, Sendable, CaseIterable {
 public struct IntervalAggregator: Sendable {
     /// Forward jumps of more than this many intervals between two events are clock steps (or stalls).
     public static let stepFactor: Int64 = 2
-    /// Events up to this much (ms) older than the latest one are reordering between threads, not a step.
-    public static let backwardTolerance: Int64 = 2000
+    /// Events up to this much older than the latest one are reordering between threads, not a step.
+    public static let backwardTolerance: Duration = .seconds(2)
 
     /// Interval length, seconds.
     public let length: Int64
     public let localTime: LocalTime
     public let adeDemandMode: ADEDemandMode
-    /// The interval being filled: from `currentStart` to the next multiple of `length`, Unix seconds; `nil` before
-    /// the first event. Aligned except after a restart, a partial close or a step.
-    public private(set) var currentStart: Int64?
+    /// The interval being filled: from `currentStart` (a whole second) to the next multiple of `length`; `nil`
+    /// before the first event. Aligned except after a restart, a partial close or a step.
+    public private(set) var currentStart: UnixTime?
     /// Samples refused as implausible (register going backwards, zero glitches).
     public private(set) var rejectedSamples = 0
     /// Clock steps seen (forward and backward).
@@ -57,8 +57,8 @@ public struct IntervalAggregator: Sendable {
     private var p1Demand: DemandTracker
     private var adeDemand: DemandTracker
     private var pendingFlags: IntervalRecord.Flags = []
-    /// The latest event time seen, Unix ms.
-    private var latestTime: Int64?
+    /// The latest event time seen.
+    private var latestTime: UnixTime?
     /// The clock went back: events are older than `latestTime` until it catches up.
     private var holding = false
     /// A restart record is open (see the type's documentation).
@@ -68,7 +68,7 @@ public struct IntervalAggregator: Sendable {
 
     private struct Resume: Sendable {
         var waitingForP1: Bool
-        var firstEvent: Int64?
+        var firstEvent: UnixTime?
     }
 
     public init(length: Int64 = 60, localTime: LocalTime = .centralEurope, adeDemandMode: ADEDemandMode = .net) {
@@ -89,7 +89,7 @@ public struct IntervalAggregator: Sendable {
         from point: LoopCheckpoint.Point, p1Demand: DemandTracker.State?, adeDemand: DemandTracker.State?
     ) {
         currentStart = point.time
-        if let registers = point.p1 { p1 = P1Accumulator(resumingFrom: registers, at: point.time * 1000) }
+        if let registers = point.p1 { p1 = P1Accumulator(resumingFrom: registers, at: point.time) }
         pendingFlags = [.restart]
         resume = Resume(waitingForP1: point.p1 != nil)
         if let p1Demand { self.p1Demand = DemandTracker(localTime: localTime, state: p1Demand) }
@@ -111,18 +111,17 @@ public struct IntervalAggregator: Sendable {
     public var adeDemandView: DemandTracker { adeDemand }
     public var p1DemandView: DemandTracker { p1Demand }
 
-    /// Closes every interval that ends at or before `time` (Unix milliseconds); returns them oldest first.
+    /// Closes every interval that ends at or before `time`; returns them oldest first.
     /// - Parameters:
-    ///   - time: The event's wall time, Unix milliseconds.
+    ///   - time: The event's wall time.
     ///   - stalled: The ticker reported missed deadlines with this event: a jump is the process stalling, not the
     ///     clock stepping.
-    public mutating func advance(to time: Int64, stalled: Bool = false) -> [IntervalRecord] {
-        let seconds = DemandTracker.seconds(time)
+    public mutating func advance(to time: UnixTime, stalled: Bool = false) -> [IntervalRecord] {
         guard let start = currentStart else {
-            currentStart = floor(seconds)
+            currentStart = floor(time)
             latestTime = time
             // Started mid-interval: the first record does not cover its whole interval.
-            if time > floor(seconds) * 1000 { pendingFlags.insert(.gap) }
+            if time > floor(time) { pendingFlags.insert(.gap) }
             return []
         }
         if var pending = resume {
@@ -130,16 +129,16 @@ public struct IntervalAggregator: Sendable {
             pending.firstEvent = first
             resume = pending
             latestTime = max(latestTime ?? time, time)
-            if time < start * 1000 {
+            if time < start {
                 // The clock is behind the persisted point (a board without RTC booted with an old time).
                 if !pendingFlags.contains(.clockStep) { clockSteps += 1 }
                 pendingFlags.insert(.clockStep)
                 return []
             }
             // Waiting for the first P1 reading, at most one interval from the first event.
-            let deadline = max(DemandTracker.seconds(first), start) + length
-            guard seconds >= deadline else { return [] }
-            return [closeRestart(at: floor(seconds))]
+            let deadline = max(first.floored(toMultipleOf: .seconds(1)), start) + period
+            guard time >= deadline else { return [] }
+            return [closeRestart(at: floor(time))]
         }
         let latest = latestTime ?? time
         if holding {
@@ -150,17 +149,17 @@ public struct IntervalAggregator: Sendable {
             holding = true
             p1Demand.clockStepped()
             adeDemand.clockStepped()
-            let stepPoint = DemandTracker.seconds(latest)
+            let stepPoint = latest.floored(toMultipleOf: .seconds(1))
             pendingFlags.insert(.clockStep)
             guard stepPoint > start else { return [] }
             let record = close(start: start, end: stepPoint)
             currentStart = stepPoint
             pendingFlags.insert(.clockStep)
             return [record]
-        } else if time - latest > Self.stepFactor * length * 1000 {
+        } else if time - latest > period * Self.stepFactor {
             // Forward step (or a stall): one record spans it.
             latestTime = time
-            let boundary = floor(seconds)
+            let boundary = floor(time)
             if stalled {
                 pendingFlags.insert(.gap)
             } else {
@@ -176,8 +175,8 @@ public struct IntervalAggregator: Sendable {
         latestTime = max(latest, time)
         var closed: [IntervalRecord] = []
         var open = start
-        while floor(open) + length <= seconds {
-            let end = floor(open) + length
+        while floor(open) + period <= time {
+            let end = floor(open) + period
             closed.append(close(start: open, end: end))
             open = end
         }
@@ -185,17 +184,17 @@ public struct IntervalAggregator: Sendable {
         return closed
     }
 
-    /// Closes the open interval at `time` (Unix milliseconds) although it is not over, flagged
+    /// Closes the open interval at `time` although it is not over, flagged
     /// ``IntervalRecord/Flags/partial``: emeter is stopping. Returns the intervals closed (none when nothing is
     /// open or `time` is not after its start, unless the clock is behind after a step: then the record ends where
     /// it starts, so no energy waits for the clock to catch up).
-    public mutating func closeOpenInterval(at time: Int64) -> [IntervalRecord] {
+    public mutating func closeOpenInterval(at time: UnixTime) -> [IntervalRecord] {
         var closed = advance(to: time)
         guard let start = currentStart else { return closed }
         // While the clock is behind the step point (or behind the checkpoint after a restart) the record closes
         // at its own start: zero length, flagged `clockStep`, holding the energy; its time is not known.
         let behind = holding || pendingFlags.contains(.clockStep)
-        let end = max(start, DemandTracker.seconds(time))
+        let end = max(start, time.floored(toMultipleOf: .seconds(1)))
         guard end > start || behind else { return closed }
         pendingFlags.insert(.partial)
         closed.append(close(start: start, end: end))
@@ -229,8 +228,8 @@ public struct IntervalAggregator: Sendable {
             p1Demand.clockStepped()
         }
         p1Demand.add(time: sample.time, importWh: Double(sample.totalImportWh))
-        if let pending = resume, pending.waitingForP1, let start = currentStart, sample.time >= start * 1000 {
-            let end = DemandTracker.seconds(sample.time)
+        if let pending = resume, pending.waitingForP1, let start = currentStart, sample.time >= start {
+            let end = sample.time.floored(toMultipleOf: .seconds(1))
             if end > start { closed.append(closeRestart(at: end)) }
         }
         return (closed, true)
@@ -256,30 +255,31 @@ public struct IntervalAggregator: Sendable {
         }
         let demandEnergy = adeDemandMode == .net ? adeNetImport : sample.totalImportMilliwattHours
         adeDemand.add(time: sample.time, milliwattHours: demandEnergy)
-        if let pending = resume, !pending.waitingForP1, let start = currentStart, sample.time >= start * 1000 {
-            let end = DemandTracker.seconds(sample.time)
+        if let pending = resume, !pending.waitingForP1, let start = currentStart, sample.time >= start {
+            let end = sample.time.floored(toMultipleOf: .seconds(1))
             if end > start { closed.append(closeRestart(at: end)) }
         }
         return (closed, true)
     }
 
-    private mutating func closeRestart(at end: Int64) -> IntervalRecord {
+    private mutating func closeRestart(at end: UnixTime) -> IntervalRecord {
         let start = currentStart ?? end
         resume = nil
         currentStart = max(start, end)
         return close(start: start, end: max(start, end))
     }
 
-    private func floor(_ seconds: Int64) -> Int64 {
-        seconds >= 0 ? seconds - seconds % length : seconds - ((seconds % length) + length) % length
-    }
+    /// The interval length as a span.
+    private var period: Duration { .seconds(length) }
 
-    private mutating func close(start: Int64, end: Int64) -> IntervalRecord {
+    /// The start of the aligned interval `time` falls in.
+    private func floor(_ time: UnixTime) -> UnixTime { time.floored(toMultipleOf: period) }
+
+    private mutating func close(start: UnixTime, end: UnixTime) -> IntervalRecord {
         var record = IntervalRecord(start: start, end: end, flags: pendingFlags)
         pendingFlags = []
-        let endMs = end * 1000
         if p1.hasBaseline {
-            var part = p1.close(at: endMs, intervalStart: start * 1000)
+            var part = p1.close(at: end, intervalStart: start)
             if part.samples == 0 { record.flags.insert(.gap) }
             if part.interval.quarterHourDemandW == 0 && !p1.meterReportsDemand {
                 part.interval.quarterHourDemandW = p1Demand.runningDemandW
@@ -289,7 +289,7 @@ public struct IntervalAggregator: Sendable {
             record.p1 = part.interval
         }
         if ade.hasBaseline {
-            let part = ade.close(at: endMs, intervalStart: start * 1000)
+            let part = ade.close(at: end, intervalStart: start)
             if part.samples == 0 { record.flags.insert(.gap) }
             var interval = part.interval
             interval.quarterHourDemandW = adeDemand.runningDemandW
@@ -306,24 +306,27 @@ public struct IntervalAggregator: Sendable {
 /// Time-weighted integral of a held value: each sample's value holds until the next one.
 struct HeldAverage: Sendable {
     private var value: Double?
-    private var since: Int64 = 0
+    private var since = UnixTime.epoch
     private var integral: Double = 0
+    /// Milliseconds covered by `integral`.
     private var covered: Int64 = 0
 
-    mutating func add(_ newValue: Double, at time: Int64) {
+    mutating func add(_ newValue: Double, at time: UnixTime) {
         if let value, time > since {
-            integral += value * Double(time - since)
-            covered += time - since
+            let span = time.milliseconds - since.milliseconds
+            integral += value * Double(span)
+            covered += span
         }
         value = newValue
         since = time
     }
 
     /// The average over what was covered up to `end`, then restarts from `end` with the held value.
-    mutating func close(at end: Int64) -> Double {
+    mutating func close(at end: UnixTime) -> Double {
         if let value, end > since {
-            integral += value * Double(end - since)
-            covered += end - since
+            let span = end.milliseconds - since.milliseconds
+            integral += value * Double(span)
+            covered += span
             since = end
         }
         let average = covered > 0 ? integral / Double(covered) : (value ?? 0)
@@ -364,7 +367,7 @@ struct P1Accumulator: Sendable {
     init() {}
 
     /// Continues from persisted registers: the next close counts from them.
-    init(resumingFrom registers: LoopCheckpoint.P1Registers, at time: Int64) {
+    init(resumingFrom registers: LoopCheckpoint.P1Registers, at time: UnixTime) {
         baseline = P1Sample(
             time: time, importWh: (registers.importTariff1Wh, registers.importTariff2Wh),
             exportWh: (registers.exportTariff1Wh, registers.exportTariff2Wh), powerImportW: 0, powerExportW: 0,
@@ -417,7 +420,7 @@ struct P1Accumulator: Sendable {
         return true
     }
 
-    mutating func close(at end: Int64, intervalStart: Int64) -> (interval: P1Interval, samples: Int) {
+    mutating func close(at end: UnixTime, intervalStart: UnixTime) -> (interval: P1Interval, samples: Int) {
         guard let base = baseline else { return (P1Interval(), 0) }
         let now = latest ?? base
         func delta(_ a: Int64?, _ b: Int64?) -> Int64 { max(0, (a ?? 0) - (b ?? a ?? 0)) }
@@ -432,7 +435,7 @@ struct P1Accumulator: Sendable {
             voltageMinDecivolts: vmin, voltageMaxDecivolts: vmax,
             gasLitres: gas, waterLitres: delta(now.waterLitres, base.waterLitres) + carried.water,
             quarterHourDemandW: now.quarterHourDemandW ?? 0, monthPeakDemandW: now.monthPeakDemandW ?? 0,
-            monthPeakTime: now.monthPeakTime ?? 0, gasTime: gas > 0 ? now.details.gasTime : nil)
+            monthPeakTime: now.monthPeakTime, gasTime: gas > 0 ? now.details.gasTime : nil)
         let count = samples
         carried = (0, 0, 0, 0, 0, 0)
         baseline = now
@@ -491,7 +494,7 @@ struct ADEAccumulator: Sendable {
         return true
     }
 
-    mutating func close(at end: Int64, intervalStart: Int64) -> (interval: ADE9000Interval, samples: Int) {
+    mutating func close(at end: UnixTime, intervalStart: UnixTime) -> (interval: ADE9000Interval, samples: Int) {
         guard var imported = attributedImport else { return (ADE9000Interval(), 0) }
         var phases: [PhaseEnergy] = []
         for phase in 0..<3 {

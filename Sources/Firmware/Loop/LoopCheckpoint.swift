@@ -1,3 +1,5 @@
+import CivilTime
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -55,12 +57,12 @@ public struct LoopCheckpoint: Sendable, Equatable {
         }
     }
 
-    /// A record boundary: its time (Unix seconds) and the P1 registers there (`nil` without a P1 baseline).
+    /// A record boundary: its time (a whole second) and the P1 registers there (`nil` without a P1 baseline).
     public struct Point: Sendable, Equatable {
-        public var time: Int64
+        public var time: UnixTime
         public var p1: P1Registers?
 
-        public init(time: Int64, p1: P1Registers?) {
+        public init(time: UnixTime, p1: P1Registers?) {
             self.time = time
             self.p1 = p1
         }
@@ -85,7 +87,7 @@ public struct LoopCheckpoint: Sendable, Equatable {
 
     /// The point to continue from, given the end of the last record the ring holds (`nil`: a RAM ring, or the
     /// ring could not say).
-    public func resume(ringLastEnd: Int64?) -> Point {
+    public func resume(ringLastEnd: UnixTime?) -> Point {
         if let before, let ringLastEnd, ringLastEnd == before.time, before.time != after.time { return before }
         return after
     }
@@ -98,7 +100,7 @@ public struct LoopCheckpoint: Sendable, Equatable {
     public func encoded() -> [UInt8] {
         var lines = [Self.magic]
         func point(_ name: String, _ point: Point) {
-            lines.append("\(name).time \(point.time)")
+            lines.append("\(name).time \(point.time.seconds)")
             if let p1 = point.p1 {
                 lines.append(
                     "\(name).p1 \(p1.importTariff1Wh) \(p1.importTariff2Wh) \(p1.exportTariff1Wh) "
@@ -107,13 +109,17 @@ public struct LoopCheckpoint: Sendable, Equatable {
             }
         }
         func demand(_ name: String, _ state: DemandTracker.State) {
+            // Times as the format has them: the tracker's in Unix milliseconds, peaks and months in Unix seconds
+            // (0 = no peak).
             let flags = (state.quarterIncomplete ? 1 : 0) | (state.rebaseline ? 2 : 0)
+            let lastTime = state.lastTime.map { String($0.milliseconds) } ?? "-"
             lines.append(
-                "\(name) \(state.lastTime.map(String.init) ?? "-") \(state.lastMilliwattHours) \(state.quarterStart) "
-                    + "\(state.quarterStartMilliwattHours) \(flags) \(state.monthStart) \(state.monthPeakW) "
-                    + "\(state.monthPeakTime) \(state.runningDemandW)")
+                "\(name) \(lastTime) \(state.lastMilliwattHours) \(state.quarterStart.milliseconds) "
+                    + "\(state.quarterStartMilliwattHours) \(flags) \(state.monthStart.milliseconds) \(state.monthPeakW) "
+                    + "\(state.monthPeakTime?.seconds ?? 0) \(state.runningDemandW)")
             for month in state.monthHistory {
-                lines.append("\(name).month \(month.monthStart) \(month.peakW) \(month.peakTime)")
+                lines.append(
+                    "\(name).month \(month.monthStart.seconds) \(month.peakW) \(month.peakTime?.seconds ?? 0)")
             }
         }
         if let before { point("before", before) }
@@ -146,7 +152,7 @@ public struct LoopCheckpoint: Sendable, Equatable {
         guard RingCRC32.checksum(body) == stored else {
             throw CheckpointError("\(source): crc does not match the content (a torn or edited file)")
         }
-        var times: [String: Int64] = [:]
+        var times: [String: UnixTime] = [:]
         var registers: [String: P1Registers] = [:]
         var demands: [String: DemandTracker.State] = [:]
         for index in 1..<(lines.count - 1) {
@@ -164,9 +170,11 @@ public struct LoopCheckpoint: Sendable, Equatable {
                 if at < words.count && words[at] == "-" { return nil }
                 return try number(at, field)
             }
+            /// A peak's time, Unix seconds; 0 = no peak.
+            func peakTime(_ seconds: Int64) -> UnixTime? { seconds == 0 ? nil : UnixTime(seconds: seconds) }
             switch key {
             case "before.time", "after.time":
-                times[String(key.dropLast(5))] = try number(1, "time")
+                times[String(key.dropLast(5))] = UnixTime(seconds: try number(1, "time"))
             case "before.p1", "after.p1":
                 guard words.count == 7 else { throw CheckpointError("\(where_): \(key): expected 6 values") }
                 registers[String(key.dropLast(3))] = P1Registers(
@@ -176,16 +184,16 @@ public struct LoopCheckpoint: Sendable, Equatable {
             case "p1_demand", "ade_demand":
                 guard words.count == 10 else { throw CheckpointError("\(where_): \(key): expected 9 values") }
                 var state = demands[key] ?? DemandTracker.State()
-                state.lastTime = try optional(1, "last_time")
+                state.lastTime = try optional(1, "last_time").map(UnixTime.init(milliseconds:))
                 state.lastMilliwattHours = try number(2, "last_mwh")
-                state.quarterStart = try number(3, "quarter_start")
+                state.quarterStart = UnixTime(milliseconds: try number(3, "quarter_start"))
                 state.quarterStartMilliwattHours = try number(4, "quarter_start_mwh")
                 let flags = try number(5, "flags")
                 state.quarterIncomplete = flags & 1 != 0
                 state.rebaseline = flags & 2 != 0
-                state.monthStart = try number(6, "month_start")
+                state.monthStart = UnixTime(milliseconds: try number(6, "month_start"))
                 state.monthPeakW = try number(7, "month_peak_w")
-                state.monthPeakTime = try number(8, "month_peak_time")
+                state.monthPeakTime = peakTime(try number(8, "month_peak_time"))
                 state.runningDemandW = try number(9, "running_w")
                 demands[key] = state
             case "p1_demand.month", "ade_demand.month":
@@ -194,8 +202,8 @@ public struct LoopCheckpoint: Sendable, Equatable {
                 var state = demands[owner] ?? DemandTracker.State()
                 state.monthHistory.append(
                     DemandTracker.MonthPeak(
-                        monthStart: try number(1, "month_start"), peakW: try number(2, "peak_w"),
-                        peakTime: try number(3, "peak_time")))
+                        monthStart: UnixTime(seconds: try number(1, "month_start")), peakW: try number(2, "peak_w"),
+                        peakTime: peakTime(try number(3, "peak_time"))))
                 demands[owner] = state
             default:
                 throw CheckpointError("\(where_): unknown field `\(key)`")

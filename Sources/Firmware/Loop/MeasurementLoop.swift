@@ -19,8 +19,8 @@ public enum LoopEvent: Sendable, Equatable {
 
 /// Reads the ADE9000 (or its simulator) once per tick. Not `Sendable`: owned by the loop's task.
 public protocol ADESampler {
-    /// Reads a snapshot; `time` is the tick's wall time (Unix milliseconds).
-    mutating func sample(at time: Int64) throws(SourceError) -> ADESample
+    /// Reads a snapshot; `time` is the tick's wall time.
+    mutating func sample(at time: UnixTime) throws(SourceError) -> ADESample
     /// SPI CRC errors and chip resets the driver has seen so far.
     var spiCRCErrors: Int { get }
     var chipResets: Int { get }
@@ -56,13 +56,23 @@ public enum LiveReading: Sendable, Equatable {
     case ade9000(ADESample, demand: DemandView)
 }
 
+extension LiveReading {
+    /// When the reading was taken, by the board's wall clock.
+    public var time: UnixTime {
+        switch self {
+        case .p1(let sample, _): sample.time
+        case .ade9000(let sample, _): sample.time
+        }
+    }
+}
+
 /// The capacity-tariff view at the time of a live reading.
 public struct DemandView: Sendable, Equatable {
     /// Average import power of the running quarter-hour so far, W.
     public var quarterHourDemandW: Int64
-    /// Highest quarter-hour average of the month, W, and when it ended (Unix seconds; 0 = none yet).
+    /// Highest quarter-hour average of the month, W, and when it ended (`nil` = none yet).
     public var monthPeakDemandW: Int64
-    public var monthPeakTime: Int64
+    public var monthPeakTime: UnixTime?
 
     /// The running quarter-hour's average if the current import continued to its end (energy so far + import now ×
     /// time left), W: what decides whether this quarter-hour sets a new month peak.
@@ -72,7 +82,7 @@ public struct DemandView: Sendable, Equatable {
     public var billedPeakW: Int64
 
     public init(
-        quarterHourDemandW: Int64, monthPeakDemandW: Int64, monthPeakTime: Int64,
+        quarterHourDemandW: Int64, monthPeakDemandW: Int64, monthPeakTime: UnixTime?,
         projectedQuarterHourDemandW: Int64? = nil,
         billedPeakW: Int64 = 0
     ) {
@@ -83,9 +93,9 @@ public struct DemandView: Sendable, Equatable {
         self.billedPeakW = billedPeakW
     }
 
-    /// The projection at `time` (Unix ms) with `importW` flowing now.
-    public static func projection(average: Int64, importW: Int64, time: Int64) -> Int64 {
-        let seconds = ((time / 1000) % 900 + 900) % 900
+    /// The projection at `time` with `importW` flowing now.
+    public static func projection(average: Int64, importW: Int64, time: UnixTime) -> Int64 {
+        let seconds = (time.seconds % 900 + 900) % 900
         return (average * seconds + max(0, importW) * (900 - seconds)) / 900
     }
 }
@@ -147,12 +157,12 @@ public struct MeasurementLoop<ADE: ADESampler> {
     private let healthEvery: Int
     /// The point the last saved checkpoint ends at (where the open interval starts).
     private var savedPoint: LoopCheckpoint.Point?
-    /// When the skew was last logged (board time, Unix ms).
-    private var skewLoggedAt: Int64?
-    /// Hour (Unix ms / 3 600 000) of the last month-peak mismatch log line.
-    private var lastPeakMismatchLog: Int64?
+    /// When the skew was last logged (board time).
+    private var skewLoggedAt: UnixTime?
+    /// Start of the hour of the last month-peak mismatch log line.
+    private var lastPeakMismatchLog: UnixTime?
     /// Months of the meter's 0-0:98.1.0 already compared.
-    private var reconciledMonths: Set<Int64> = []
+    private var reconciledMonths: Set<UnixTime> = []
 
     /// - Parameters:
     ///   - ade: The ADE9000 sampler, `nil` without one.
@@ -183,7 +193,7 @@ public struct MeasurementLoop<ADE: ADESampler> {
     ///   `nil` for a RAM ring.
     /// - Returns: The point resumed from, `nil` when there was no usable checkpoint (a first start).
     @discardableResult
-    public mutating func resume(ringLastEnd: Int64?) -> LoopCheckpoint.Point? {
+    public mutating func resume(ringLastEnd: UnixTime?) -> LoopCheckpoint.Point? {
         guard var storage = checkpointStorage else { return nil }
         let checkpoint: LoopCheckpoint
         do {
@@ -204,13 +214,13 @@ public struct MeasurementLoop<ADE: ADESampler> {
         if let before = checkpoint.before, point == before {
             logger.notice(
                 "the last record before the stop did not reach the ring: it is counted again from its start",
-                metadata: ["start": "\(before.time)"])
+                metadata: ["start": "\(before.time.seconds)"])
         }
         aggregator.restore(from: point, p1Demand: checkpoint.p1Demand, adeDemand: checkpoint.adeDemand)
         savedPoint = point
         logger.info(
             "resuming from the checkpoint: the first record spans the downtime",
-            metadata: ["since": "\(point.time)", "p1_registers": "\(point.p1 != nil)"])
+            metadata: ["since": "\(point.time.seconds)", "p1_registers": "\(point.p1 != nil)"])
         return point
     }
 
@@ -316,7 +326,7 @@ public struct MeasurementLoop<ADE: ADESampler> {
                 let tracked = view.monthPeakDemandW
                 view.quarterHourDemandW = meterDemand
                 view.monthPeakDemandW = sample.monthPeakDemandW ?? 0
-                view.monthPeakTime = sample.monthPeakTime ?? 0
+                view.monthPeakTime = sample.monthPeakTime
                 view.projectedQuarterHourDemandW = DemandView.projection(
                     average: meterDemand, importW: sample.powerImportW - sample.powerExportW, time: sample.time)
                 view.billedPeakW = aggregator.p1DemandView.billedPeakW(currentMonthPeakW: view.monthPeakDemandW)
@@ -327,9 +337,9 @@ public struct MeasurementLoop<ADE: ADESampler> {
         }
     }
 
-    /// Closes every interval that ends at or before `time` (Unix milliseconds), then the open one at `time`
-    /// (flagged `partial`), and saves the checkpoint: emeter is stopping (SIGTERM, SIGINT).
-    public mutating func stop(at time: Int64) async {
+    /// Closes every interval that ends at or before `time`, then the open one at `time` (flagged `partial`), and
+    /// saves the checkpoint: emeter is stopping (SIGTERM, SIGINT).
+    public mutating func stop(at time: UnixTime) async {
         var time = time
         if let gate = trustedTime {
             guard let now = gate.trustedNow() else {
@@ -345,15 +355,18 @@ public struct MeasurementLoop<ADE: ADESampler> {
 
     private mutating func checkSkew(_ sample: P1Sample) {
         guard let meterTime = sample.details.meterTime else { return }
-        let skew = DemandTracker.seconds(sample.time) - meterTime
+        // Whole seconds: the meter states its time to the second.
+        let skew = sample.time.seconds - meterTime.seconds
         guard abs(skew) > Self.skewLimit else { return }
         health.clockSkewTelegrams += 1
-        if let logged = skewLoggedAt, abs(sample.time - logged) < 3_600_000 { return }
+        if let logged = skewLoggedAt, sample.time - logged < .seconds(3600), logged - sample.time < .seconds(3600) {
+            return
+        }
         skewLoggedAt = sample.time
         logger.warning(
             "the meter's clock and the board's differ by more than \(Self.skewLimit) s (logged at most once an hour)",
             metadata: [
-                "skew_s": "\(skew)", "meter_time": "\(meterTime)", "board_time": "\(sample.time / 1000)",
+                "skew_s": "\(skew)", "meter_time": "\(meterTime.seconds)", "board_time": "\(sample.time.seconds)",
                 "telegrams_skewed": "\(health.clockSkewTelegrams)",
             ])
     }
@@ -382,7 +395,7 @@ public struct MeasurementLoop<ADE: ADESampler> {
         }
     }
 
-    private func demand(_ tracker: DemandTracker, importW: Int64, time: Int64) -> DemandView {
+    private func demand(_ tracker: DemandTracker, importW: Int64, time: UnixTime) -> DemandView {
         DemandView(
             quarterHourDemandW: tracker.runningDemandW, monthPeakDemandW: tracker.monthPeakW,
             monthPeakTime: tracker.monthPeakTime,
@@ -403,7 +416,8 @@ public struct MeasurementLoop<ADE: ADESampler> {
             logger.warning(
                 "the meter's peak for a past month (0-0:98.1.0) differs from the one emeter tracked; the meter's is billed",
                 metadata: [
-                    "month_utc": "\(CivilTime.iso8601(unixSeconds: month.monthStart))", "meter_w": "\(month.peakW)",
+                    "month_utc": "\(CivilTime.iso8601(unixSeconds: month.monthStart.seconds))",
+                    "meter_w": "\(month.peakW)",
                     "tracked_w": "\(ours)",
                 ])
         }
@@ -412,12 +426,12 @@ public struct MeasurementLoop<ADE: ADESampler> {
     /// The meter's month peak (1-0:1.6.0) against the one emeter tracked from the registers: a difference of more
     /// than 5 % (and 100 W) is counted and logged once an hour, never silently preferred either way (the meter's
     /// figure is the billed one and is what emeter publishes).
-    private mutating func reconcile(meterPeakW: Int64, trackedPeakW: Int64, time: Int64) {
+    private mutating func reconcile(meterPeakW: Int64, trackedPeakW: Int64, time: UnixTime) {
         guard trackedPeakW > 0, meterPeakW > 0 else { return }
         let difference = abs(meterPeakW - trackedPeakW)
         guard difference > 100, difference * 20 > meterPeakW else { return }
         health.peakMismatches += 1
-        let hour = time / 3_600_000
+        let hour = time.floored(toMultipleOf: .seconds(3600))
         guard hour != lastPeakMismatchLog else { return }
         lastPeakMismatchLog = hour
         logger.warning(

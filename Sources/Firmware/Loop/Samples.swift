@@ -1,10 +1,12 @@
+import CivilTime
+
 /// One P1 telegram as the firmware uses it: absolute meter registers plus levels, in integer SI units, and the
 /// meter's identity. Every payload of a P1 reading (stdout, MQTT, HTTP, `emeter p1 parse`) is rendered from this.
 ///
 /// Made from a `P1Reading` by ``init(reading:receivedAt:)``; the loop never sees telegram text.
 public struct P1Sample: Equatable, Sendable {
-    /// When the telegram arrived, Unix milliseconds (the board's clock, not the meter's).
-    public var time: Int64
+    /// When the telegram arrived, by the board's wall clock (not the meter's).
+    public var time: UnixTime
     /// Absolute import registers `1-0:1.8.1` / `1-0:1.8.2` (or `1-0:1.8.0` as tariff 1 when the meter sends only
     /// a total), Wh.
     public var importWh: (tariff1: Int64, tariff2: Int64)
@@ -19,10 +21,11 @@ public struct P1Sample: Equatable, Sendable {
     public var gasLitres: Int64?
     public var waterLitres: Int64?
     /// Belgian capacity tariff as reported by the meter: `1-0:1.4.0` (running quarter-hour average) and
-    /// `1-0:1.6.0` (month peak and its time, Unix seconds), W.
+    /// `1-0:1.6.0` (month peak), W.
     public var quarterHourDemandW: Int64?
     public var monthPeakDemandW: Int64?
-    public var monthPeakTime: Int64?
+    /// The meter's timestamp of the month peak (`1-0:1.6.0`, the end of its quarter-hour), to the second.
+    public var monthPeakTime: UnixTime?
     /// What the meter says about itself and the rest of the telegram.
     public var details = Details()
     /// Whether the telegram had an import register (false for a heat- or water-only meter: the registers above
@@ -54,8 +57,8 @@ public struct P1Sample: Equatable, Sendable {
         public var country: String?
         /// `1-3:0.2.8` / `0-0:96.1.4`.
         public var p1Version: String?
-        /// `0-0:1.0.0`, Unix seconds.
-        public var meterTime: Int64?
+        /// The meter's own timestamp of the reading (`0-0:1.0.0`), to the second.
+        public var meterTime: UnixTime?
         /// `0-0:96.1.1` / `0-0:96.1.0`.
         public var equipmentID: String?
         /// `0-0:96.14.0` and its name in the meter's country (`day`, `normal`, …).
@@ -69,9 +72,10 @@ public struct P1Sample: Equatable, Sendable {
         /// `0-0:96.7.21` and `0-0:96.7.9`.
         public var powerFailures: Int?
         public var longPowerFailures: Int?
-        /// Capture times of the gas and water readings (`0-n:24.2.x`), Unix seconds.
-        public var gasTime: Int64?
-        public var waterTime: Int64?
+        /// When the gas and water meters captured their readings (the M-Bus timestamp of `0-n:24.2.x`), to the
+        /// second.
+        public var gasTime: UnixTime?
+        public var waterTime: UnixTime?
         /// Every M-Bus device the meter lists.
         public var mbus: [MBus] = []
         /// `0-0:98.1.0`: the meter's own peaks of past months (Belgium), oldest first.
@@ -82,11 +86,11 @@ public struct P1Sample: Equatable, Sendable {
 
     /// One month's peak quarter-hour demand as the meter states it.
     public struct MonthPeak: Equatable, Sendable {
-        /// Start of the month (1st, 00:00 local), Unix seconds.
-        public var monthStart: Int64
+        /// Start of the month (1st, 00:00 local).
+        public var monthStart: UnixTime
         public var peakW: Int64
 
-        public init(monthStart: Int64, peakW: Int64) {
+        public init(monthStart: UnixTime, peakW: Int64) {
             self.monthStart = monthStart
             self.peakW = peakW
         }
@@ -100,10 +104,11 @@ public struct P1Sample: Equatable, Sendable {
         public var identifier: String?
         public var valueMilli: Int64?
         public var unit: String?
-        public var captureTime: Int64?
+        /// When the device captured `valueMilli` (the M-Bus timestamp of `0-n:24.2.x`), to the second.
+        public var captureTime: UnixTime?
 
         public init(
-            channel: Int, medium: String, identifier: String?, valueMilli: Int64?, unit: String?, captureTime: Int64?
+            channel: Int, medium: String, identifier: String?, valueMilli: Int64?, unit: String?, captureTime: UnixTime?
         ) {
             self.channel = channel
             self.medium = medium
@@ -115,10 +120,10 @@ public struct P1Sample: Equatable, Sendable {
     }
 
     public init(
-        time: Int64, importWh: (tariff1: Int64, tariff2: Int64), exportWh: (tariff1: Int64, tariff2: Int64),
+        time: UnixTime, importWh: (tariff1: Int64, tariff2: Int64), exportWh: (tariff1: Int64, tariff2: Int64),
         powerImportW: Int64, powerExportW: Int64, voltagesDecivolts: [Int64] = [], gasLitres: Int64? = nil,
         waterLitres: Int64? = nil, quarterHourDemandW: Int64? = nil, monthPeakDemandW: Int64? = nil,
-        monthPeakTime: Int64? = nil, details: Details = Details()
+        monthPeakTime: UnixTime? = nil, details: Details = Details()
     ) {
         self.time = time
         self.importWh = importWh
@@ -150,8 +155,8 @@ public struct P1Sample: Equatable, Sendable {
 
 /// One ADE9000 snapshot as the loop uses it: the driver's accumulated energies and the RMS/power levels.
 public struct ADESample: Equatable, Sendable {
-    /// When the snapshot was read, Unix milliseconds.
-    public var time: Int64
+    /// When the snapshot was read, by the board's wall clock (the tick's time).
+    public var time: UnixTime
     /// Per phase A, B, C: energy imported and exported since the driver started, mWh. Integers, so that the whole
     /// Wh attributed to consecutive records add up exactly; the driver's counters resolve far finer than 1 mWh.
     public var importMilliwattHours: [Int64]
@@ -168,7 +173,7 @@ public struct ADESample: Equatable, Sendable {
     public var frequencyHz: [Double]
 
     public init(
-        time: Int64, importMilliwattHours: [Int64], exportMilliwattHours: [Int64], powerW: [Double],
+        time: UnixTime, importMilliwattHours: [Int64], exportMilliwattHours: [Int64], powerW: [Double],
         voltageV: [Double], currentA: [Double] = [], powerFactor: [Double] = [], frequencyHz: [Double] = []
     ) {
         self.time = time

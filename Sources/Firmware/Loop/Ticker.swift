@@ -1,15 +1,17 @@
+import CivilTime
+
 /// One timer tick of the measurement loop.
 public struct Tick: Sendable, Equatable {
     /// Which deadline this is: `start + index × period`.
     public var index: Int64
-    /// When it fired, Unix milliseconds (the board's wall clock).
-    public var wallTime: Int64
+    /// When it fired, by the board's wall clock.
+    public var wallTime: UnixTime
     /// How late it fired against its deadline.
     public var lateness: Duration
     /// Deadlines skipped (not bunched) because the loop fell behind before this one.
     public var missed: Int64
 
-    public init(index: Int64, wallTime: Int64, lateness: Duration = .zero, missed: Int64 = 0) {
+    public init(index: Int64, wallTime: UnixTime, lateness: Duration = .zero, missed: Int64 = 0) {
         self.index = index
         self.wallTime = wallTime
         self.lateness = lateness
@@ -26,10 +28,10 @@ public struct Ticker<C: Clock>: Sendable where C.Duration == Duration {
     public let period: Duration
     /// How late the clock may wake us to save power (default 50 µs; the lateness target is 2 ms at p99).
     public var tolerance: Duration = .microseconds(50)
-    /// The board's wall clock, Unix milliseconds, read when a tick fires.
-    public let wallClock: @Sendable () -> Int64
+    /// The board's wall clock, read when a tick fires.
+    public let wallClock: @Sendable () -> UnixTime
 
-    public init(clock: C, period: Duration, wallClock: @escaping @Sendable () -> Int64) {
+    public init(clock: C, period: Duration, wallClock: @escaping @Sendable () -> UnixTime) {
         self.clock = clock
         self.period = period
         self.wallClock = wallClock

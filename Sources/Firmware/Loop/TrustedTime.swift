@@ -1,3 +1,4 @@
+import CivilTime
 import HAL
 
 /// Dates the loop's readings only with time that can be trusted, and holds them until there is some.
@@ -24,11 +25,11 @@ public struct TrustedTime {
     public enum Input: Sendable, Equatable {
         case p1(P1Sample)
         case ade(ADESample)
-        /// A tick without an ADE9000 sample: the open interval runs on to `time` (Unix ms).
-        case advance(time: Int64, stalled: Bool)
+        /// A tick without an ADE9000 sample: the open interval runs on to `time` (the tick's wall time).
+        case advance(time: UnixTime, stalled: Bool)
 
-        /// The reading's date, Unix milliseconds.
-        public var time: Int64 {
+        /// The reading's date.
+        public var time: UnixTime {
             switch self {
             case .p1(let sample): sample.time
             case .ade(let sample): sample.time
@@ -37,7 +38,7 @@ public struct TrustedTime {
         }
 
         /// The same reading dated `time`.
-        func dated(_ time: Int64) -> Input {
+        func dated(_ time: UnixTime) -> Input {
             switch self {
             case .p1(var sample):
                 sample.time = time
@@ -51,19 +52,19 @@ public struct TrustedTime {
         }
     }
 
-    /// How far a reading's own date may be from the synchronised clock at admission, ms; a reading further off was
+    /// How far a reading's own date may be from the synchronised clock at admission; a reading further off was
     /// dated before the clock was set and is dated at admission instead.
-    static var ownDateTolerance: Int64 { 60_000 }
+    static var ownDateTolerance: Duration { .seconds(60) }
 
     /// Readings held at most while no trusted time is available.
     public static var capacity: Int { 7200 }
 
     private let synchronization: any ClockSynchronization
-    private let wallClock: @Sendable () -> Int64
-    private let monotonicClock: @Sendable () -> Int64
-    private var held: [(input: Input, monotonic: Int64)] = []
-    /// The meter's time line: a meter time (Unix ms) and the monotonic instant it was read at.
-    private var meterAnchor: (trusted: Int64, monotonic: Int64)?
+    private let wallClock: @Sendable () -> UnixTime
+    private let monotonicClock: @Sendable () -> Duration
+    private var held: [(input: Input, monotonic: Duration)] = []
+    /// The meter's time line: a meter time and the monotonic instant it was read at.
+    private var meterAnchor: (trusted: UnixTime, monotonic: Duration)?
     /// Readings dropped from the full buffer.
     public private(set) var dropped = 0
     /// `true` once trusted time was available (readings pass from then on).
@@ -74,19 +75,19 @@ public struct TrustedTime {
 
     /// - Parameters:
     ///   - synchronization: Whether the kernel clock is synchronised (``KernelClockSynchronization`` on the board).
-    ///   - wallClock: The board's wall clock, Unix milliseconds.
-    ///   - monotonicClock: A clock that never steps (`CLOCK_MONOTONIC`), milliseconds from any origin.
+    ///   - wallClock: The board's wall clock.
+    ///   - monotonicClock: A clock that never steps (`CLOCK_MONOTONIC`): the time since any fixed origin.
     public init(
-        synchronization: any ClockSynchronization, wallClock: @escaping @Sendable () -> Int64,
-        monotonicClock: @escaping @Sendable () -> Int64
+        synchronization: any ClockSynchronization, wallClock: @escaping @Sendable () -> UnixTime,
+        monotonicClock: @escaping @Sendable () -> Duration
     ) {
         self.synchronization = synchronization
         self.wallClock = wallClock
         self.monotonicClock = monotonicClock
     }
 
-    /// Trusted time now, Unix milliseconds; `nil` while there is none.
-    public func trustedNow() -> Int64? {
+    /// Trusted time now; `nil` while there is none.
+    public func trustedNow() -> UnixTime? {
         if wasSynchronized || synchronization.isSynchronized() { return wallClock() }
         guard let anchor = meterAnchor else { return nil }
         return anchor.trusted + (monotonicClock() - anchor.monotonic)
@@ -100,11 +101,11 @@ public struct TrustedTime {
     public mutating func admit(_ input: Input) -> [Input] {
         let now = monotonicClock()
         if case .p1(let sample) = input, let meterTime = sample.details.meterTime, meterAnchor == nil {
-            meterAnchor = (meterTime * 1000, now)
+            meterAnchor = (meterTime, now)
         }
         if synchronization.isSynchronized() { wasSynchronized = true }
         let synchronized = wasSynchronized
-        let trustedNow: Int64
+        let trustedNow: UnixTime
         if synchronized {
             trustedNow = wallClock()
         } else if let anchor = meterAnchor {
@@ -122,8 +123,9 @@ public struct TrustedTime {
         held.removeAll()
         // A synchronised clock dated the reading itself, more precisely than now; unless the reading was taken
         // before the clock was set (more than a minute off).
-        let current =
-            synchronized && abs(input.time - trustedNow) <= Self.ownDateTolerance ? input : input.dated(trustedNow)
+        let offset = input.time - trustedNow
+        let ownDateFits = offset <= Self.ownDateTolerance && .zero - offset <= Self.ownDateTolerance
+        let current = synchronized && ownDateFits ? input : input.dated(trustedNow)
         return released + [current]
     }
 }

@@ -288,6 +288,12 @@ public struct JSONWriter: ~Copyable {
         time(value)
     }
 
+    /// An ISO-8601 UTC time of `value` to the second (see ``time(_:)``), or `null`.
+    public mutating func field(_ key: StaticString, time value: UnixTime?) {
+        self.key(key)
+        time(value?.seconds)
+    }
+
     // MARK: optional helpers
 
     public mutating func int(_ value: Int64?) {

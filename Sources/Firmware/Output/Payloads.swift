@@ -29,8 +29,8 @@ public enum Payloads {
         json.objectStart()
         json.field("type", "interval")
         json.field("device", device)
-        json.field("start", record.start)
-        json.field("end", record.end)
+        json.field("start", record.start.seconds)
+        json.field("end", record.end.seconds)
         json.field("start_utc", time: record.start)
         json.field("end_utc", time: record.end)
         json.field("id", record.id)
@@ -90,11 +90,12 @@ public enum Payloads {
         (.levelClamped, "level_clamped"), (.restart, "restart"), (.partial, "partial"),
     ]
 
-    private static func demand(_ quarterHour: Int64, _ monthPeak: Int64, _ peakTime: Int64, into json: inout JSONWriter)
-    {
+    private static func demand(
+        _ quarterHour: Int64, _ monthPeak: Int64, _ peakTime: UnixTime?, into json: inout JSONWriter
+    ) {
         json.field("quarter_hour_demand_w", quarterHour)
         json.field("month_peak_demand_w", monthPeak)
-        json.field("month_peak_time", peakTime == 0 ? nil : peakTime)
+        json.field("month_peak_time", peakTime?.seconds)
     }
 
     // MARK: live readings
@@ -119,10 +120,10 @@ public enum Payloads {
         return json.bytes
     }
 
-    private static func envelope(device: String, time: Int64, into json: inout JSONWriter) {
+    private static func envelope(device: String, time: UnixTime, into json: inout JSONWriter) {
         json.field("device", device)
-        json.field("time", fixed: time, decimals: 3)
-        json.field("time_utc", time: CivilTime.floorDiv(time, 1000))
+        json.field("time", fixed: time.milliseconds, decimals: 3)
+        json.field("time_utc", time: time)
     }
 
     /// The members of a P1 reading (inside an open object): registers, levels, demand, identity, M-Bus devices.
@@ -155,7 +156,7 @@ public enum Payloads {
         json.field("water_time_utc", time: details.waterTime)
         json.field("quarter_hour_demand_w", demand.quarterHourDemandW)
         json.field("month_peak_demand_w", demand.monthPeakDemandW)
-        json.field("month_peak_time_utc", time: demand.monthPeakTime == 0 ? nil : demand.monthPeakTime)
+        json.field("month_peak_time_utc", time: demand.monthPeakTime)
         json.field("projected_quarter_hour_demand_w", demand.projectedQuarterHourDemandW)
         json.field("billed_peak_w", demand.billedPeakW)
         json.field("tariff", details.tariff.map(Int64.init))
@@ -203,7 +204,7 @@ public enum Payloads {
         array(sample.exportMilliwattHours, decimals: 3, into: &json)
         json.field("quarter_hour_demand_w", demand.quarterHourDemandW)
         json.field("month_peak_demand_w", demand.monthPeakDemandW)
-        json.field("month_peak_time_utc", time: demand.monthPeakTime == 0 ? nil : demand.monthPeakTime)
+        json.field("month_peak_time_utc", time: demand.monthPeakTime)
         json.field("projected_quarter_hour_demand_w", demand.projectedQuarterHourDemandW)
         json.field("billed_peak_w", demand.billedPeakW)
     }
@@ -236,7 +237,7 @@ public enum Payloads {
         json.objectStart()
         let output: String
         let on: Bool
-        let time: Int64
+        let time: UnixTime
         let reason: String
         switch event {
         case .switched(let name, let state, let at, let why):
@@ -250,7 +251,7 @@ public enum Payloads {
         json.field("output", output)
         json.key("on")
         json.bool(on)
-        json.field("time", time)
+        json.field("time", time.seconds)
         json.field("time_utc", time: time)
         json.field("reason", reason)
         json.objectEnd()
@@ -267,7 +268,7 @@ public enum Payloads {
         json.field("alert", event.kind.rawValue)
         json.key("active")
         json.bool(event.active)
-        json.field("time", event.time)
+        json.field("time", event.time.seconds)
         json.field("time_utc", time: event.time)
         json.field("detail", event.detail)
         json.objectEnd()

@@ -1,3 +1,4 @@
+import CivilTime
 import P1
 
 extension Payloads {
@@ -15,14 +16,15 @@ extension Payloads {
     /// - power-failure log → `[{"end_utc": …, "duration_s": …}]`;
     /// - Belgian `0-0:98.1.0` → `[{"month_utc": …, "peak_time_utc": …, "value_kw": …}]`;
     /// - several groups of an unknown line → a list of the above.
-    public static func telegram(_ telegram: P1Telegram, receivedAt time: Int64 = 0) -> [UInt8] {
+    public static func telegram(_ telegram: P1Telegram, receivedAt time: UnixTime = .epoch) -> [UInt8] {
         var json = JSONWriter(capacity: 2048 + 48 * telegram.lines.count)
         self.telegram(telegram, receivedAt: time, into: &json)
         return json.bytes
     }
 
     /// Appends ``telegram(_:receivedAt:)`` to `json` (a writer reused for a stream of telegrams).
-    public static func telegram(_ telegram: P1Telegram, receivedAt time: Int64 = 0, into json: inout JSONWriter) {
+    public static func telegram(_ telegram: P1Telegram, receivedAt time: UnixTime = .epoch, into json: inout JSONWriter)
+    {
         json.objectStart()
         json.field("header", telegram.header)
         json.field("crc", telegram.transmittedCRC.map(P1Framer.hex4))
@@ -121,6 +123,6 @@ extension DemandView {
     public init(meterOf sample: P1Sample) {
         self.init(
             quarterHourDemandW: sample.quarterHourDemandW ?? 0, monthPeakDemandW: sample.monthPeakDemandW ?? 0,
-            monthPeakTime: sample.monthPeakTime ?? 0)
+            monthPeakTime: sample.monthPeakTime)
     }
 }

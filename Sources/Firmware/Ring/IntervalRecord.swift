@@ -1,3 +1,5 @@
+import CivilTime
+
 /// One metering interval as kept in the offline ring (``ReadingRing``): the energy that flowed between
 /// `start` and `end`, plus the levels (powers, voltages, demand) seen in that interval.
 ///
@@ -39,10 +41,10 @@ public struct IntervalRecord: Equatable, Sendable {
     /// The storage epoch of the ring that assigned the sequence numbers (``ReadingRing/epoch``; 0 before
     /// `append`). Sequence numbers start again at 1 when a ring starts empty; the epoch tells the runs apart.
     public var epoch: UInt32 = 0
-    /// Interval start, Unix seconds. The ring stores 0...UInt32.max (until 2106).
-    public var start: Int64
-    /// Interval end, Unix seconds, `end >= start`.
-    public var end: Int64
+    /// Interval start, a whole second. The ring stores Unix seconds 0...UInt32.max (until 2106).
+    public var start: UnixTime
+    /// Interval end, a whole second, `end >= start`.
+    public var end: UnixTime
     public var flags: Flags
     /// The P1 (DSMR) smart-meter part, if a P1 port is read.
     public var p1: P1Interval?
@@ -50,7 +52,7 @@ public struct IntervalRecord: Equatable, Sendable {
     public var ade9000: ADE9000Interval?
 
     public init(
-        start: Int64, end: Int64, flags: Flags = [], p1: P1Interval? = nil, ade9000: ADE9000Interval? = nil,
+        start: UnixTime, end: UnixTime, flags: Flags = [], p1: P1Interval? = nil, ade9000: ADE9000Interval? = nil,
         firstSequence: UInt32 = 0, lastSequence: UInt32 = 0
     ) {
         self.firstSequence = firstSequence
@@ -62,8 +64,11 @@ public struct IntervalRecord: Equatable, Sendable {
         self.ade9000 = ade9000
     }
 
-    /// Interval length in seconds.
-    public var duration: Int64 { end - start }
+    /// Interval length.
+    public var duration: Duration { end - start }
+
+    /// Interval length in whole seconds (the ring's unit), 0 when `end` is before `start`.
+    var seconds: Int64 { max(end.seconds - start.seconds, 0) }
 
     /// The sequence range this record covers.
     public var sequences: ClosedRange<UInt32> { firstSequence...max(firstSequence, lastSequence) }
@@ -90,7 +95,7 @@ public struct IntervalRecord: Equatable, Sendable {
             firstSequence: firstSequence, lastSequence: later.lastSequence)
         result.epoch = epoch
         if later.start != end { result.flags.insert(.gap) }
-        let weights = (max(duration, 0), max(later.duration, 0))
+        let weights = (seconds, later.seconds)
         result.p1 = Self.mergeOptional(p1, later.p1) { $0.merged(with: $1, weights: weights) }
         result.ade9000 = Self.mergeOptional(ade9000, later.ade9000) { $0.merged(with: $1, weights: weights) }
         return result
@@ -129,25 +134,26 @@ public struct P1Interval: Equatable, Sendable {
     /// Gas delta (`0-1:24.2.1`), litres (dm³), ≥ 0.
     public var gasLitres: Int64
     /// When the M-Bus gas reading that ends `gasLitres` was captured by the gas meter (`0-n:24.2.1`/`24.2.3`
-    /// timestamp), Unix seconds; `nil` when the record holds no gas. The delta belongs to the consumption *up to
+    /// timestamp), to the second; `nil` when the record holds no gas. The delta belongs to the consumption *up to
     /// this time* (an hourly DSMR 4 meter: the hour before it), not to the record's interval, in which the
     /// telegram merely arrived — book gas by this time.
-    public var gasTime: Int64?
+    public var gasTime: UnixTime?
     /// Water delta (M-Bus water meter), litres, ≥ 0.
     public var waterLitres: Int64
     /// Capacity tariff (Belgium): running quarter-hour average demand at interval end (`1-0:1.4.0`), W, ≥ 0.
     public var quarterHourDemandW: Int64
     /// Capacity tariff: this month's peak quarter-hour demand (`1-0:1.6.0`), W, ≥ 0; 0 = none reported.
     public var monthPeakDemandW: Int64
-    /// Time of `monthPeakDemandW`, Unix seconds; 0 = none reported.
-    public var monthPeakTime: Int64
+    /// The meter's time of `monthPeakDemandW` (`1-0:1.6.0`, the end of its quarter-hour), to the second; `nil` =
+    /// none reported.
+    public var monthPeakTime: UnixTime?
 
     public init(
         importTariff1Wh: Int64 = 0, importTariff2Wh: Int64 = 0, exportTariff1Wh: Int64 = 0,
         exportTariff2Wh: Int64 = 0, averagePowerW: Int64 = 0, maxImportPowerW: Int64 = 0,
         maxExportPowerW: Int64 = 0, voltageMinDecivolts: Int64? = nil, voltageMaxDecivolts: Int64? = nil,
         gasLitres: Int64 = 0, waterLitres: Int64 = 0, quarterHourDemandW: Int64 = 0,
-        monthPeakDemandW: Int64 = 0, monthPeakTime: Int64 = 0, gasTime: Int64? = nil
+        monthPeakDemandW: Int64 = 0, monthPeakTime: UnixTime? = nil, gasTime: UnixTime? = nil
     ) {
         self.importTariff1Wh = importTariff1Wh
         self.importTariff2Wh = importTariff2Wh
@@ -217,14 +223,14 @@ public struct ADE9000Interval: Equatable, Sendable {
     public var quarterHourDemandW: Int64
     /// This month's peak quarter-hour demand from the own measurement, W, ≥ 0; 0 = none yet.
     public var monthPeakDemandW: Int64
-    /// Time of `monthPeakDemandW`, Unix seconds; 0 = none.
-    public var monthPeakTime: Int64
+    /// End of the quarter-hour of `monthPeakDemandW`, to the second; `nil` = none yet.
+    public var monthPeakTime: UnixTime?
 
     public init(
         phaseA: PhaseEnergy = PhaseEnergy(), phaseB: PhaseEnergy = PhaseEnergy(),
         phaseC: PhaseEnergy = PhaseEnergy(), averagePowerW: Int64 = 0, maxPowerW: Int64 = 0,
         voltageMinDecivolts: Int64? = nil, voltageMaxDecivolts: Int64? = nil, quarterHourDemandW: Int64 = 0,
-        monthPeakDemandW: Int64 = 0, monthPeakTime: Int64 = 0
+        monthPeakDemandW: Int64 = 0, monthPeakTime: UnixTime? = nil
     ) {
         self.quarterHourDemandW = quarterHourDemandW
         self.monthPeakDemandW = monthPeakDemandW

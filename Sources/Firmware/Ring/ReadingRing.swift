@@ -1,3 +1,5 @@
+import CivilTime
+
 /// Identifies one consumer of the ring (stdout, an MQTT or HTTP backend …) by a stable name: `stdout`,
 /// `mqtt:<host>/<prefix>`, `http:<host><path>` or the `name:` given in the configuration.
 ///
@@ -230,9 +232,9 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
     public var nominalInterval: Int64 { state.nominalInterval }
     /// The sequence number the next appended record gets.
     public var nextSequence: UInt32 { lastContext.lastSequence &+ 1 }
-    /// The end of the last record ever appended (kept in the header after the records left), Unix seconds; 0 when
-    /// none was. The measurement loop's checkpoint is checked against it (``LoopCheckpoint/resume(ringLastEnd:)``).
-    public var lastRecordEnd: Int64 { lastContext.end }
+    /// The end of the last record ever appended (kept in the header after the records left); `nil` when none was.
+    /// The measurement loop's checkpoint is checked against it (``LoopCheckpoint/resume(ringLastEnd:)``).
+    public var lastRecordEnd: UnixTime? { lastContext.end > 0 ? UnixTime(seconds: lastContext.end) : nil }
     /// The committed image as last stored.
     public var image: [UInt8] { committedImage }
     /// The storage epoch: with a record's sequence range, its unique ``IntervalRecord/id``.
@@ -287,12 +289,14 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
         if base.entries.isEmpty {
             // Nothing is coded against the header context while the ring is empty, so start it at this
             // record: its start and month peaks then cost nothing.
-            base.context.end = record.start
+            base.context.end = record.start.seconds
             if let p1 = record.p1 {
-                (base.context.peakW, base.context.peakTime) = (p1.monthPeakDemandW, p1.monthPeakTime)
+                base.context.peakW = p1.monthPeakDemandW
+                base.context.peakTime = RecordCoding.seconds(p1.monthPeakTime)
             }
             if let ade = record.ade9000 {
-                (base.context.adePeakW, base.context.adePeakTime) = (ade.monthPeakDemandW, ade.monthPeakTime)
+                base.context.adePeakW = ade.monthPeakDemandW
+                base.context.adePeakTime = RecordCoding.seconds(ade.monthPeakTime)
             }
         }
         let context = base.entries.isEmpty ? base.context : lastContext
@@ -716,8 +720,9 @@ public struct ReadingRing<Storage: RingStorage>: ~Copyable {
     /// and hours are the same in any whole-hour time zone); 4 when the merged record would not sit on the boundaries
     /// of its granularity (such as 14:07–15:23), which is merged only when nothing else fits.
     static func mergeDetailCost(_ older: IntervalRecord, _ newer: IntervalRecord) -> Int {
-        let start = older.start
-        let last = max(newer.end - 1, start)
+        // In the ring's unit, Unix seconds (stored records lie in 0...UInt32.max).
+        let start = older.start.seconds
+        let last = max(newer.end.seconds - 1, start)
         let end = last + 1
         func inside(_ unit: Int64) -> Bool { start / unit == last / unit }
         func on(_ unit: Int64) -> Bool { start % unit == 0 && end % unit == 0 }
@@ -1016,6 +1021,13 @@ extension IntervalRecord {
                 clamped = true
             }
         }
+        /// A peak time clamped like its peak; one clamped to 0 is none.
+        func clamp(_ time: inout UnixTime?, _ range: ClosedRange<Int64>) {
+            guard let seconds = time?.seconds, !range.contains(seconds) else { return }
+            let limited = min(max(seconds, range.lowerBound), range.upperBound)
+            time = RecordCoding.peakTime(limited)
+            clamped = true
+        }
         func clampVoltages(_ low: inout Int64?, _ high: inout Int64?) {
             if var value = low {
                 clamp(&value, 0...65535)
@@ -1070,6 +1082,7 @@ extension IntervalRecord {
         let time = Int64(0)...Int64(UInt32.max)
         let quantity = Int64(0)...Self.maxQuantity
         let signed = -Self.maxQuantity...Self.maxQuantity
+        let (start, end) = (self.start.seconds, self.end.seconds)
         try check(time.contains(start), "start", start, "Unix seconds in \(time)")
         try check(time.contains(end) && end >= start, "end", end, "Unix seconds in \(time), ≥ start \(start)")
         func voltages(_ part: String, _ low: Int64?, _ high: Int64?) throws(RingError) {
@@ -1092,8 +1105,10 @@ extension IntervalRecord {
             try check(signed.contains(p1.averagePowerW), "p1.averagePowerW", p1.averagePowerW, "±2^40")
             try check(
                 p1.monthPeakDemandW <= Int64(UInt32.max), "p1.monthPeakDemandW", p1.monthPeakDemandW, "≤ UInt32.max")
-            try check(time.contains(p1.monthPeakTime), "p1.monthPeakTime", p1.monthPeakTime, "Unix seconds in \(time)")
-            if let gasTime = p1.gasTime {
+            if let peakTime = p1.monthPeakTime?.seconds {
+                try check(time.contains(peakTime), "p1.monthPeakTime", peakTime, "Unix seconds in \(time)")
+            }
+            if let gasTime = p1.gasTime?.seconds {
                 try check(time.contains(gasTime), "p1.gasTime", gasTime, "Unix seconds in \(time)")
             }
             try voltages("p1", p1.voltageMinDecivolts, p1.voltageMaxDecivolts)
@@ -1111,9 +1126,9 @@ extension IntervalRecord {
             try check(
                 (0...Int64(UInt32.max)).contains(ade.monthPeakDemandW), "ade9000.monthPeakDemandW",
                 ade.monthPeakDemandW, "0...UInt32.max")
-            try check(
-                time.contains(ade.monthPeakTime), "ade9000.monthPeakTime", ade.monthPeakTime,
-                "Unix seconds in \(time)")
+            if let peakTime = ade.monthPeakTime?.seconds {
+                try check(time.contains(peakTime), "ade9000.monthPeakTime", peakTime, "Unix seconds in \(time)")
+            }
             try voltages("ade9000", ade.voltageMinDecivolts, ade.voltageMaxDecivolts)
         }
     }

@@ -1,3 +1,5 @@
+import CivilTime
+
 /// The byte encoding of ``IntervalRecord`` inside the ring (pure; no I/O).
 ///
 /// A record is a presence bitmap (LEB128 varint) followed by the fields whose bit is set, each a LEB128 varint
@@ -38,7 +40,7 @@ enum RecordCoding {
     struct Context: Equatable, Sendable {
         /// End of the previous record, Unix seconds.
         var end: Int64
-        /// Month peak demand (W) and its time as last reported by a P1 part.
+        /// Month peak demand (W) and its time (Unix seconds, 0 = none) as last reported by a P1 part.
         var peakW: Int64
         var peakTime: Int64
         /// Last sequence number of the previous record (the next record starts at `lastSequence + 1`).
@@ -50,23 +52,36 @@ enum RecordCoding {
         /// The context after `record`.
         func advanced(by record: IntervalRecord) -> Context {
             var next = self
-            next.end = record.end
+            next.end = record.end.seconds
             next.lastSequence = record.lastSequence
             if let p1 = record.p1 {
                 next.peakW = p1.monthPeakDemandW
-                next.peakTime = p1.monthPeakTime
+                next.peakTime = RecordCoding.seconds(p1.monthPeakTime)
             }
             if let ade = record.ade9000 {
                 next.adePeakW = ade.monthPeakDemandW
-                next.adePeakTime = ade.monthPeakTime
+                next.adePeakTime = RecordCoding.seconds(ade.monthPeakTime)
             }
             return next
         }
     }
 
+    // MARK: Times
+
+    // The encoding holds Unix seconds; a peak time of 0 is "none" (`nil`).
+
+    /// A peak time as the encoding holds it: Unix seconds, 0 for none.
+    static func seconds(_ peakTime: UnixTime?) -> Int64 { peakTime?.seconds ?? 0 }
+
+    /// A peak time from the encoding's Unix seconds (0: none).
+    static func peakTime(_ seconds: Int64) -> UnixTime? { seconds == 0 ? nil : UnixTime(seconds: seconds) }
+
     // MARK: Encoding
 
     static func encode(_ record: IntervalRecord, after context: Context, nominalInterval: Int64) -> [UInt8] {
+        let start = record.start.seconds
+        let end = record.end.seconds
+        let duration = end &- start
         var mask: UInt64 = 0
         var body: [UInt8] = []
         body.reserveCapacity(24)
@@ -76,7 +91,7 @@ enum RecordCoding {
             write(&body)
         }
         if let p1 = record.p1 {
-            let residual = p1.averagePowerW &- powerEstimate(p1.netEnergyWh, duration: record.duration)
+            let residual = p1.averagePowerW &- powerEstimate(p1.netEnergyWh, duration: duration)
             field(0, p1.importTariff1Wh != 0) { $0.appendRingVarint(p1.importTariff1Wh) }
             field(1, residual != 0) { $0.appendRingZigzag(residual) }
             field(2, p1.maxImportPowerW != 0) { $0.appendRingVarint(p1.maxImportPowerW) }
@@ -93,20 +108,21 @@ enum RecordCoding {
             field(9, p1.exportTariff2Wh != 0) { $0.appendRingVarint(p1.exportTariff2Wh) }
             field(10, p1.maxExportPowerW != 0) { $0.appendRingVarint(p1.maxExportPowerW) }
             field(11, p1.waterLitres != 0) { $0.appendRingVarint(p1.waterLitres) }
-            let peakChanged = p1.monthPeakDemandW != context.peakW || p1.monthPeakTime != context.peakTime
+            let peakTime = seconds(p1.monthPeakTime)
+            let peakChanged = p1.monthPeakDemandW != context.peakW || peakTime != context.peakTime
             field(12, peakChanged) {
                 $0.appendRingVarint(p1.monthPeakDemandW)
-                $0.appendRingZigzag(record.end &- p1.monthPeakTime)
+                $0.appendRingZigzag(end &- peakTime)
             }
             if mask == 0 { mask |= 1 << 13 }
         }
-        field(14, record.duration != nominalInterval) { $0.appendRingVarint(record.duration) }
-        field(15, record.start != context.end) { $0.appendRingZigzag(record.start &- context.end) }
+        field(14, duration != nominalInterval) { $0.appendRingVarint(duration) }
+        field(15, start != context.end) { $0.appendRingZigzag(start &- context.end) }
         field(16, record.lastSequence != record.firstSequence) {
             $0.appendRingVarint(Int64(record.lastSequence &- record.firstSequence))
         }
         field(17, !record.flags.isEmpty) { $0.append(record.flags.rawValue) }
-        let gasTime = record.p1.flatMap { $0.gasLitres != 0 ? $0.gasTime : nil }
+        let gasTime = record.p1.flatMap { $0.gasLitres != 0 ? $0.gasTime?.seconds : nil }
         field(18, record.ade9000 != nil) { body in
             guard let ade = record.ade9000 else { return }
             var adeMask: UInt64 = 0
@@ -121,7 +137,7 @@ enum RecordCoding {
                 adeField(2 * index, phase.importWh != 0) { $0.appendRingVarint(phase.importWh) }
                 adeField(2 * index + 1, phase.exportWh != 0) { $0.appendRingVarint(phase.exportWh) }
             }
-            let residual = ade.averagePowerW &- powerEstimate(ade.netEnergyWh, duration: record.duration)
+            let residual = ade.averagePowerW &- powerEstimate(ade.netEnergyWh, duration: duration)
             adeField(6, residual != 0) { $0.appendRingZigzag(residual) }
             adeField(7, ade.maxPowerW != 0) { $0.appendRingZigzag(ade.maxPowerW) }
             adeField(8, ade.voltageMinDecivolts != nil) {
@@ -131,16 +147,16 @@ enum RecordCoding {
                 $0.appendRingVoltageMax(ade.voltageMaxDecivolts ?? 0, min: ade.voltageMinDecivolts)
             }
             adeField(10, ade.quarterHourDemandW != 0) { $0.appendRingVarint(ade.quarterHourDemandW) }
-            let adePeakChanged =
-                ade.monthPeakDemandW != context.adePeakW || ade.monthPeakTime != context.adePeakTime
+            let adePeakTime = seconds(ade.monthPeakTime)
+            let adePeakChanged = ade.monthPeakDemandW != context.adePeakW || adePeakTime != context.adePeakTime
             adeField(11, adePeakChanged) {
                 $0.appendRingVarint(ade.monthPeakDemandW)
-                $0.appendRingZigzag(record.end &- ade.monthPeakTime)
+                $0.appendRingZigzag(end &- adePeakTime)
             }
             body.appendRingVarint(adeMask)
             body.append(contentsOf: adeBody)
         }
-        field(19, gasTime != nil) { $0.appendRingZigzag(record.end &- (gasTime ?? 0)) }
+        field(19, gasTime != nil) { $0.appendRingZigzag(end &- (gasTime ?? 0)) }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(body.count + 3)
         bytes.appendRingVarint(mask)
@@ -201,17 +217,19 @@ enum RecordCoding {
         guard span <= Int64(UInt32.max) else { throw DecodeError(offset: reader.position, reason: "sequence span") }
         let flags = has(17) ? IntervalRecord.Flags(rawValue: try reader.byte()) : []
         let first = context.lastSequence &+ 1
+        // Raw seconds as decoded (a forged image may hold anything): validate() rejects what is out of range.
+        let end = start &+ duration
         var record = IntervalRecord(
-            start: start, end: start &+ duration, flags: flags,
+            start: UnixTime(seconds: start), end: UnixTime(seconds: end), flags: flags,
             firstSequence: first, lastSequence: first &+ UInt32(span))
         if var part = p1 {
             part.averagePowerW = powerEstimate(part.netEnergyWh, duration: duration) &+ residual
             if peakChanged {
                 part.monthPeakDemandW = peak.0
-                part.monthPeakTime = record.end &- peak.1
+                part.monthPeakTime = peakTime(end &- peak.1)
             } else {
                 part.monthPeakDemandW = context.peakW
-                part.monthPeakTime = context.peakTime
+                part.monthPeakTime = peakTime(context.peakTime)
             }
             record.p1 = part
         }
@@ -235,10 +253,10 @@ enum RecordCoding {
             if adeHas(10) { ade.quarterHourDemandW = try reader.quantity() }
             if adeHas(11) {
                 ade.monthPeakDemandW = try reader.quantity()
-                ade.monthPeakTime = record.end &- (try reader.zigzag())
+                ade.monthPeakTime = peakTime(end &- (try reader.zigzag()))
             } else {
                 ade.monthPeakDemandW = context.adePeakW
-                ade.monthPeakTime = context.adePeakTime
+                ade.monthPeakTime = peakTime(context.adePeakTime)
             }
             record.ade9000 = ade
         }
@@ -248,7 +266,7 @@ enum RecordCoding {
             guard has(5), var part = record.p1 else {
                 throw DecodeError(offset: reader.position, reason: "gas time without gas")
             }
-            part.gasTime = record.end &- back
+            part.gasTime = UnixTime(seconds: end &- back)
             record.p1 = part
         }
         return record

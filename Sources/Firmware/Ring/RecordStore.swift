@@ -1,3 +1,4 @@
+import CivilTime
 import Logging
 import Synchronization
 
@@ -27,13 +28,13 @@ public protocol RecordStoring: Actor {
     func commitDeferredAcknowledgements() throws(RingError)
     /// Fill and wear counters for the health report.
     var statistics: RecordStoreStatistics { get }
-    /// The end of the last record appended to a ring that outlives the process (file, EEPROM), Unix seconds;
-    /// `nil` for a RAM ring or when no record was ever appended. See ``LoopCheckpoint/resume(ringLastEnd:)``.
-    var lastRecordEnd: Int64? { get }
+    /// The end of the last record appended to a ring that outlives the process (file, EEPROM); `nil` for a RAM
+    /// ring or when no record was ever appended. See ``LoopCheckpoint/resume(ringLastEnd:)``.
+    var lastRecordEnd: UnixTime? { get }
 }
 
 extension RecordStoring {
-    public var lastRecordEnd: Int64? { nil }
+    public var lastRecordEnd: UnixTime? { nil }
 
     public func commitDeferredAcknowledgements() throws(RingError) {}
 
@@ -100,8 +101,8 @@ public actor RecordStore<Storage: RingStorage>: RecordStoring {
     /// Every stored record, oldest first.
     public var records: [IntervalRecord] { ring.records }
 
-    public var lastRecordEnd: Int64? {
-        guard !(ring.storage is RAMRingStorage), ring.lastRecordEnd > 0 else { return nil }
+    public var lastRecordEnd: UnixTime? {
+        guard !(ring.storage is RAMRingStorage) else { return nil }
         return ring.lastRecordEnd
     }
 

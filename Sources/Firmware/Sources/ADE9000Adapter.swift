@@ -1,12 +1,13 @@
 import ADE9000
+import CivilTime
 
 extension ADESample {
     /// The loop's view of a driver snapshot (the ADE9000 source adapter, beside the P1 one): per-phase energies
     /// accumulated by the driver in integer mWh, active power, voltage and current RMS, power factor and frequency.
-    /// - Parameter time: When the snapshot was read, Unix milliseconds.
+    /// - Parameter time: When the snapshot was read, by the board's wall clock.
     /// - Throws: `SourceError` when an energy is not a finite, non-negative number below 2⁵³ mWh (a driver or
     ///   chip fault: nothing downstream may do arithmetic on it).
-    public init(_ readings: Readings, time: Int64) throws(SourceError) {
+    public init(_ readings: Readings, time: UnixTime) throws(SourceError) {
         func milliwattHours(_ wh: Double) throws(SourceError) -> Int64 {
             let scaled = (wh * 1000).rounded(.down)
             guard scaled.isFinite, scaled >= 0, scaled < 9_007_199_254_740_992 else {

@@ -1,3 +1,4 @@
+import CivilTime
 import P1
 
 /// Why a parsed telegram cannot become a sample. A closed set: health counts by these names.
@@ -20,7 +21,7 @@ extension P1Sample {
     /// A sample the measurement loop can meter: ``init(reading:receivedAt:)`` plus the check that the telegram has
     /// an import register (a heat- or water-only telegram has nothing to put in an energy record).
     /// - Throws: ``P1SampleRejection``.
-    public static func metered(reading: P1Reading, receivedAt time: Int64) throws(P1SampleRejection) -> P1Sample {
+    public static func metered(reading: P1Reading, receivedAt time: UnixTime) throws(P1SampleRejection) -> P1Sample {
         let sample = try P1Sample(reading: reading, receivedAt: time)
         guard sample.metersEnergy else { throw .noImportRegister }
         return sample
@@ -34,7 +35,7 @@ extension P1Sample {
     /// A telegram without any import register gives a sample with ``metersEnergy`` false and zero registers.
     /// - Throws: ``P1SampleRejection/outOfRange`` when a register, power, voltage or current cannot be real (a faulty
     ///   meter or a hostile network dongle): every later sum and difference then stays far from Int64's limits.
-    public init(reading: P1Reading, receivedAt time: Int64) throws(P1SampleRejection) {
+    public init(reading: P1Reading, receivedAt time: UnixTime) throws(P1SampleRejection) {
         func integer(_ value: P1Decimal?, _ range: ClosedRange<Int64>) throws(P1SampleRejection) -> Int64? {
             guard let value else { return nil }
             guard let result = value.boundedInteger, range.contains(result) else { throw .outOfRange }
@@ -56,12 +57,12 @@ extension P1Sample {
         func milli(_ device: P1Reading.MBusDevice) throws(P1SampleRejection) -> Int64? {
             try integer(device.value?.shifted(by: 3), Self.registerRange)
         }
-        func litres(_ medium: P1Reading.Medium) throws(P1SampleRejection) -> (Int64, Int64?)? {
+        func litres(_ medium: P1Reading.Medium) throws(P1SampleRejection) -> (Int64, UnixTime?)? {
             guard let device = reading.device(medium), device.value != nil else { return nil }
             switch device.unit {
             case .m3?, nil:
                 guard let value = try milli(device) else { return nil }
-                return (value, device.captureTime?.utcSeconds)
+                return (value, device.captureTime?.unixTime)
             default: return nil  // heat (GJ) or an unknown unit: not a volume
             }
         }
@@ -69,7 +70,7 @@ extension P1Sample {
         var details = Details()
         details.country = reading.country.rawValue
         details.p1Version = reading.p1Version
-        details.meterTime = reading.meterTime?.utcSeconds
+        details.meterTime = reading.meterTime?.unixTime
         details.equipmentID = reading.equipmentId
         details.tariff = reading.tariff
         details.tariffName = reading.tariff.map { reading.country.tariffName($0) }
@@ -89,10 +90,10 @@ extension P1Sample {
                 MBus(
                     channel: device.channel, medium: device.medium.rawValue, identifier: device.identifier,
                     valueMilli: try milli(device), unit: device.unit?.symbol,
-                    captureTime: device.captureTime?.utcSeconds))
+                    captureTime: device.captureTime?.unixTime))
         }
         for peak in reading.demand?.history ?? [] {
-            guard let month = peak.month?.utcSeconds, let value = peak.value,
+            guard let month = peak.month?.unixTime, let value = peak.value,
                 let watts = try integer(value.shifted(by: 3), Self.powerRange)
             else { continue }
             details.peakHistory.append(MonthPeak(monthStart: month, peakW: watts))
@@ -109,7 +110,7 @@ extension P1Sample {
             voltagesDecivolts: voltages, gasLitres: gas?.0, waterLitres: water?.0,
             quarterHourDemandW: try integer(reading.demand?.currentAverageW, Self.powerRange),
             monthPeakDemandW: try integer(reading.demand?.monthMaximumW, Self.powerRange),
-            monthPeakTime: reading.demand?.monthMaximumTime?.utcSeconds, details: details)
+            monthPeakTime: reading.demand?.monthMaximumTime?.unixTime, details: details)
         self.metersEnergy = metersEnergy
         var sent: Sent = []
         if reading.importWh.tariffs.contains(where: { $0 != nil }) { sent.insert(.importTariffs) }
@@ -155,8 +156,8 @@ extension P1RejectionKind {
 
 extension P1Event {
     /// What the loop makes of one event of the P1 reader: a sample it can meter, or a rejection by reason.
-    /// - Parameter time: When the bytes arrived, Unix milliseconds (the board's clock, not the meter's).
-    public init(_ event: P1StreamEvent, receivedAt time: Int64) {
+    /// - Parameter time: When the bytes arrived, by the board's clock (not the meter's).
+    public init(_ event: P1StreamEvent, receivedAt time: UnixTime) {
         switch event {
         case .telegram(let telegram):
             do throws(P1SampleRejection) {
@@ -172,4 +173,9 @@ extension P1Event {
             self = .rejected(.decryption)
         }
     }
+}
+
+extension P1Timestamp {
+    /// The instant the meter's timestamp names (its text is local time with a summer-time letter; this is UTC).
+    var unixTime: UnixTime { UnixTime(seconds: utcSeconds) }
 }

@@ -1,4 +1,5 @@
 import ADE9000
+import CivilTime
 import Firmware
 import FoundationEssentials
 import HAL
@@ -76,14 +77,14 @@ protocol ADEDevice {
     var isSimulated: Bool { get }
     /// PART_ID and VERSION read at start-up.
     var chipIdentity: CalibrationFile.ChipIdentity? { get }
-    /// Simulator only: moves virtual time to `wallTime` (Unix ms) before a read; hardware: nothing.
-    mutating func advance(to wallTime: Int64)
+    /// Simulator only: moves virtual time to `wallTime` before a read; hardware: nothing.
+    mutating func advance(to wallTime: UnixTime)
     mutating func readSnapshot() throws(ADE9000Error) -> Readings
     /// What the loop publishes (`SnapshotScope.loop`): after EGYRDY on IRQ0 when the board says `use_irq: true`
     /// (polling when the interrupt stops coming), else at once.
     mutating func readLoopSnapshot() throws(ADE9000Error) -> Readings
-    /// Now, Unix ms, on the clock the chip runs on (the wall clock; the simulator's virtual time mapped onto it).
-    func now() -> Int64
+    /// Now, on the clock the chip runs on (the wall clock; the simulator's virtual time mapped onto it).
+    func now() -> UnixTime
     mutating func dumpRegisters() throws(ADE9000Error) -> [(info: RegisterInfo, value: UInt32)]
     mutating func calibrate(
         reference: ReferenceLoad, options: CalibrationOptions, operatorPrompt: (CalibrationStep) -> Bool
@@ -123,7 +124,8 @@ struct DriverDevice<Bus: SPIDevice>: ADEDevice {
     struct Simulation {
         let chip: ADE9000Simulator
         let time: VirtualTime
-        let startWall: Int64
+        /// The wall time at which virtual time was zero.
+        let startWall: UnixTime
     }
 
     var driver: ADE9000<Bus>
@@ -138,9 +140,9 @@ struct DriverDevice<Bus: SPIDevice>: ADEDevice {
         driver.identity.map { CalibrationFile.ChipIdentity(partID: $0.partID, version: $0.version) }
     }
 
-    mutating func advance(to wallTime: Int64) {
+    mutating func advance(to wallTime: UnixTime) {
         guard let simulation else { return }
-        let target = Duration.milliseconds(max(0, wallTime - simulation.startWall))
+        let target = max(.zero, wallTime - simulation.startWall)
         if target > simulation.time.now { simulation.time.advance(to: target) }
     }
 
@@ -153,10 +155,9 @@ struct DriverDevice<Bus: SPIDevice>: ADEDevice {
         return try driver.readWhenEnergyReady(timeout: period + period / 2)
     }
 
-    func now() -> Int64 {
-        guard let simulation else { return SystemClock.unixMilliseconds() }
-        let (seconds, attoseconds) = simulation.time.now.components
-        return simulation.startWall + seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    func now() -> UnixTime {
+        guard let simulation else { return RunWallClock.system() }
+        return simulation.startWall + simulation.time.now
     }
 
     mutating func dumpRegisters() throws(ADE9000Error) -> [(info: RegisterInfo, value: UInt32)] {
@@ -271,7 +272,7 @@ struct DeviceSampler: ADESampler {
 
     /// Reads what the loop publishes and dates it when the registers were read (after any IRQ0 wait), not
     /// with the tick's time.
-    mutating func sample(at time: Int64) throws(SourceError) -> ADESample {
+    mutating func sample(at time: UnixTime) throws(SourceError) -> ADESample {
         device.advance(to: time)
         let readings: Readings
         do {
@@ -395,7 +396,7 @@ enum ADESetup {
             logger.info("simulated ADE9000 started", metadata: ["scenario": "\(scenario.name)"])
             return DriverDevice(
                 driver: driver,
-                simulation: .init(chip: chip, time: time, startWall: SystemClock.unixMilliseconds()),
+                simulation: .init(chip: chip, time: time, startWall: RunWallClock.system()),
                 useInterrupt: ade.useIRQ ?? false)
         }
         guard let spi = ade.spi else {

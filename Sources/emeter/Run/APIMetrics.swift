@@ -1,3 +1,4 @@
+import CivilTime
 import CoreMetrics
 import Firmware
 import Forwarding
@@ -125,8 +126,8 @@ final class APIMetrics: Sendable {
     }
 
     /// A forwarder's state: records waiting for it in the ring, what its drain counted (records acknowledged,
-    /// failed attempts), and when it last delivered (Unix s; `nil`: not yet).
-    func forwarder(_ name: String, backlog: Int?, delivered: Int?, failedAttempts: Int?, lastSuccess: Int64?) {
+    /// failed attempts), and when it last delivered (`nil`: not yet; the gauge holds Unix seconds).
+    func forwarder(_ name: String, backlog: Int?, delivered: Int?, failedAttempts: Int?, lastSuccess: UnixTime?) {
         state.withLock { state in
             let isNew = state.forwarders[name] == nil
             var forwarder =
@@ -157,7 +158,7 @@ final class APIMetrics: Sendable {
                 forwarder.failed = failedAttempts
             }
             if let lastSuccess {
-                forwarder.lastSuccess.record(lastSuccess)
+                forwarder.lastSuccess.record(lastSuccess.seconds)  // the gauge is Unix seconds
             } else if isNew {
                 forwarder.lastSuccess.record(0)
             }

@@ -23,11 +23,11 @@ final class APIState: Sendable {
         var forwarders: [ForwarderState] = []
     }
 
-    /// A forwarder as the live page shows it: records waiting in the ring for it, when it last delivered (Unix s).
+    /// A forwarder as the live page shows it: records waiting in the ring for it, when it last delivered.
     struct ForwarderState: Sendable, Equatable {
         var name: String
         var backlog: Int
-        var lastSuccess: Int64?
+        var lastSuccess: UnixTime?
     }
 
     /// The meter's time zone, for HomeWizard's `YYMMDDhhmmss` timestamps.
@@ -77,15 +77,15 @@ final class APIState: Sendable {
         }
     }
 
-    /// The 1-minute history from `since` (Unix s) on, and the time of its newest minute.
-    func history(since: (Int64) -> Int64) -> (newest: Int64?, points: [PowerHistory.Point]) {
+    /// The 1-minute history from `since` on, and the start of its newest minute.
+    func history(since: (UnixTime) -> UnixTime) -> (newest: UnixTime?, points: [PowerHistory.Point]) {
         history.withLock { history in
             guard let newest = history.newestMinute else { return (nil, []) }
             return (newest, history.points(since: since(newest)))
         }
     }
 
-    /// A health report and each forwarder's state (records waiting, last delivery, Unix s) with it.
+    /// A health report and each forwarder's state (records waiting, last delivery) with it.
     func health(_ health: Health, forwarders: [ForwarderState]) {
         snapshot.withLock { snapshot in
             snapshot.health = health

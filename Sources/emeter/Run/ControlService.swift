@@ -113,7 +113,7 @@ actor ControlService {
     }
 
     /// A command (MQTT, local API) for the output `name`.
-    func command(_ name: String, on: Bool, at time: Int64, from source: String) -> ControlEvent? {
+    func command(_ name: String, on: Bool, at time: UnixTime, from source: String) -> ControlEvent? {
         guard let index = outputs.firstIndex(where: { $0.name == name }) else {
             logger.warning("command for an unknown output `\(name)` ignored")
             return nil

@@ -165,8 +165,8 @@ enum HomeWizardAPI {
     }
 
     /// `YYMMDDhhmmss` in local time, as an integer (`250106200000`).
-    static func timestamp(_ unixSeconds: Int64, localTime: LocalTime) -> Int64 {
-        let fields = localTime.fields(at: unixSeconds)
+    static func timestamp(_ time: UnixTime, localTime: LocalTime) -> Int64 {
+        let fields = localTime.fields(at: time)
         let date = Int64(fields.year % 100) * 10_000 + Int64(fields.month) * 100 + Int64(fields.day)
         let time = Int64(fields.hour) * 10_000 + Int64(fields.minute) * 100 + Int64(fields.second)
         return date * 1_000_000 + time

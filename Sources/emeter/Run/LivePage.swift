@@ -1,3 +1,4 @@
+import CivilTime
 import Firmware
 
 /// The live page at `GET /` and the JSON it reads besides `GET /api/v1/live`: one HTML file with its CSS and script
@@ -14,13 +15,13 @@ enum LivePage {
         let (newest, points) = state.history { PowerHistory.dayStart(containing: $0, in: local) }
         var json = JSONWriter(capacity: 64 + points.count * 24)
         json.objectStart()
-        json.field("day_start", newest.map { PowerHistory.dayStart(containing: $0, in: local) })
-        json.field("newest", newest)
+        json.field("day_start", newest.map { PowerHistory.dayStart(containing: $0, in: local).seconds })
+        json.field("newest", newest?.seconds)
         json.key("points")
         json.arrayStart()
         for point in points {
             json.arrayStart()
-            json.int(point.minute)
+            json.int(point.minute.seconds)
             json.int(point.powerW)
             json.arrayEnd()
         }

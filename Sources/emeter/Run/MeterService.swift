@@ -145,7 +145,8 @@ struct MeterService: Service {
                     group.addTask {
                         for await command in mqtt.commands {
                             let event = await control.command(
-                                command.output, on: command.on, at: SystemClock.unixSeconds(), from: "MQTT")
+                                command.output, on: command.on, at: UnixTime.wallClockSeconds(),
+                                from: "MQTT")
                             if let event { await output.report(event) }
                         }
                     }
@@ -212,13 +213,14 @@ struct MeterService: Service {
 
     /// Trusted time from the kernel's synchronisation flag (`adjtimex`) or the meter's clock, on the monotonic clock
     /// (`ContinuousClock`, which never steps).
-    static func trustedTime(wallClock: @escaping @Sendable () -> Int64) -> TrustedTime {
+    static func trustedTime(wallClock: @escaping @Sendable () -> UnixTime) -> TrustedTime {
         let origin = ContinuousClock.now
         return TrustedTime(
             synchronization: KernelClockSynchronization(), wallClock: wallClock,
             monotonicClock: {
+                // Whole milliseconds, the resolution of the dates it makes.
                 let elapsed = origin.duration(to: .now).components
-                return elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000
+                return .seconds(elapsed.seconds) + .milliseconds(elapsed.attoseconds / 1_000_000_000_000_000)
             })
     }
 

@@ -1,3 +1,4 @@
+import CivilTime
 import Dispatch
 import FoundationEssentials
 import HAL
@@ -48,7 +49,7 @@ enum P1Endpoint: Sendable, Equatable, CustomStringConvertible {
 /// tries again with a growing pause (0.5 s doubling to 10 s), until `stop()`.
 final class P1ReaderThread: Sendable {
     enum Event: Sendable {
-        case stream(P1StreamEvent, receivedAt: Int64)
+        case stream(P1StreamEvent, receivedAt: UnixTime)
         case detected(SerialConfiguration)
         case portError(String)
     }
@@ -70,8 +71,8 @@ final class P1ReaderThread: Sendable {
     let lastTelegram: (@Sendable ([UInt8]) -> Void)?
     private let logger: Logger
     private let onEvent: @Sendable (Event) -> Void
-    /// The board's wall clock, Unix milliseconds: when a telegram was received.
-    private let wallClock: @Sendable () -> Int64
+    /// The board's wall clock: when a telegram was received.
+    private let wallClock: @Sendable () -> UnixTime
     private let stopped = Mutex(false)
     private let finished = DispatchSemaphore(value: 0)
 
@@ -84,7 +85,7 @@ final class P1ReaderThread: Sendable {
         endpoint: P1Endpoint, serial: SerialConfiguration?, decryptor: P1Decryptor?, dataRequest: DataRequestLine,
         detectionWindow: Duration = .seconds(22), frameCounterPath: String? = nil, share: P1ShareServer? = nil,
         shareDecrypted: Bool = false, lastTelegram: (@Sendable ([UInt8]) -> Void)? = nil,
-        wallClock: @escaping @Sendable () -> Int64 = SystemClock.unixMilliseconds, logger: Logger,
+        wallClock: @escaping @Sendable () -> UnixTime = RunWallClock.system, logger: Logger,
         onEvent: @escaping @Sendable (Event) -> Void
     ) {
         self.wallClock = wallClock

@@ -1,3 +1,4 @@
+import CivilTime
 import Firmware
 import HAL
 import Logging
@@ -19,10 +20,10 @@ struct P1Source {
     /// Starts reading, or returns `nil` when the board has no `p1:` section.
     /// - Throws: `RunFailure` naming the board field, with the exit status for it.
     /// - Parameter stateDirectory: Where an encrypted meter's last frame counter is kept (`p1-frame-counter`).
-    /// - Parameter wallClock: The board's wall clock, Unix milliseconds (stamps every telegram).
+    /// - Parameter wallClock: The board's wall clock (stamps every telegram).
     static func start(
         board: BoardFile, boardPath: String, stateDirectory: String? = nil, share: P1ShareServer? = nil,
-        api: APIState? = nil, wallClock: @escaping @Sendable () -> Int64 = SystemClock.unixMilliseconds, logger: Logger,
+        api: APIState? = nil, wallClock: @escaping @Sendable () -> UnixTime = RunWallClock.system, logger: Logger,
         onEvent: @escaping @Sendable (P1Event) -> Void
     ) throws -> P1Source? {
         guard let p1 = board.p1 else { return nil }

@@ -3,12 +3,12 @@ import CivilTime
 /// The live page's chart data: the power as 1-minute averages, in memory only, filled from the live readings.
 ///
 /// A ring of at most ``capacity`` closed minutes (48 h) plus the minute in progress: bounded memory whatever the
-/// uptime. Times are the samples' own (Unix ms in, Unix s out), never the wall clock, so "today" is the day of the
+/// uptime. Times are the samples' own, never the wall clock, so "today" is the day of the
 /// newest sample. A sample older than the minute in progress (the board's clock stepped back) is dropped.
 struct PowerHistory: Sendable, Equatable {
-    /// One minute: its start (Unix s) and the mean power of the samples in it (W, + import).
+    /// One minute: its start and the mean power of the samples in it (W, + import).
     struct Point: Sendable, Equatable {
-        var minute: Int64
+        var minute: UnixTime
         var powerW: Int64
     }
 
@@ -20,7 +20,7 @@ struct PowerHistory: Sendable, Equatable {
     private var start = 0
     private let limit: Int
     /// The minute in progress: its start, the sum and count of its samples.
-    private var open: (minute: Int64, sum: Int64, count: Int64)?
+    private var open: (minute: UnixTime, sum: Int64, count: Int64)?
 
     init(capacity: Int = PowerHistory.capacity) {
         limit = max(1, capacity)
@@ -30,15 +30,15 @@ struct PowerHistory: Sendable, Equatable {
         a.points() == b.points()
     }
 
-    /// The time (Unix s) of the newest minute, `nil` before the first sample.
-    var newestMinute: Int64? { open?.minute }
+    /// The start of the newest minute, `nil` before the first sample.
+    var newestMinute: UnixTime? { open?.minute }
 
     /// Closed minutes held (the ring's fill).
     var closedCount: Int { ring.count }
 
-    /// A live reading's power at `time` (Unix ms).
-    mutating func add(time: Int64, powerW: Int64) {
-        let minute = CivilTime.floorDiv(time, 60_000) * 60
+    /// A live reading's power at `time`.
+    mutating func add(time: UnixTime, powerW: Int64) {
+        let minute = time.floored(toMultipleOf: .seconds(60))
         if let current = open {
             if minute < current.minute { return }
             if minute == current.minute {
@@ -50,8 +50,8 @@ struct PowerHistory: Sendable, Equatable {
         open = (minute, powerW, 1)
     }
 
-    /// The minutes from `since` (Unix s) on, oldest first, the minute in progress last (its mean so far).
-    func points(since: Int64 = .min) -> [Point] {
+    /// The minutes from `since` on, oldest first, the minute in progress last (its mean so far).
+    func points(since: UnixTime = .distantPast) -> [Point] {
         var result: [Point] = []
         result.reserveCapacity(ring.count + 1)
         for index in 0..<ring.count {
@@ -80,12 +80,14 @@ struct PowerHistory: Sendable, Equatable {
         return sum >= 0 ? (sum + half) / count : -((-sum + half) / count)
     }
 
-    /// The UTC instant (Unix s) at which the local day containing `time` (Unix s) began (00:00 local).
-    static func dayStart(containing time: Int64, in local: LocalTime) -> Int64 {
-        let date = CivilTime.civil(unixSeconds: time + local.offset(at: time))
+    /// The instant at which the local day containing `time` began (00:00 local).
+    static func dayStart(containing time: UnixTime, in local: LocalTime) -> UnixTime {
+        // Civil arithmetic in Unix seconds, as CivilTime has it.
+        let seconds = time.seconds
+        let date = CivilTime.civil(unixSeconds: seconds + local.offset(at: seconds))
         let localMidnight = CivilTime.seconds(
             year: date.year, month: date.month, day: date.day, hour: 0, minute: 0, second: 0)
         // EU summer time switches at 01:00 UTC, never at local midnight: the offset just before it holds.
-        return localMidnight - local.offset(at: localMidnight - local.standardOffset - 3600)
+        return UnixTime(seconds: localMidnight - local.offset(at: localMidnight - local.standardOffset - 3600))
     }
 }

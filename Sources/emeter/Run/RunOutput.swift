@@ -1,3 +1,4 @@
+import CivilTime
 import Firmware
 import Forwarding
 import HAL
@@ -34,11 +35,11 @@ actor RunOutput: LoopOutput {
     let control: ControlService?
     /// Data-quality alerts (`nil`: off).
     private var alerts: AlertMonitor?
-    /// When each forwarder last delivered a record (ring consumer name → Unix s), from the drains.
+    /// When each forwarder last delivered a record (ring consumer name → time), from the drains.
     let deliveries: DeliveryLog
     /// The HTTP API's state (`nil`: no `api:`): the last P1 sample and the metrics.
     let api: APIState?
-    private var lastAlertTick: Int64 = 0
+    private var lastAlertTick: UnixTime?
 
     init(
         device: String, store: any RecordStoring, live: Bool, health: Bool, forwarders: [any Forwarder] = [],
@@ -61,7 +62,7 @@ actor RunOutput: LoopOutput {
     func ticked() async {
         notifier?.loopAlive()
         guard alerts != nil else { return }
-        let now = SystemClock.unixSeconds()
+        let now = UnixTime.wallClockSeconds()
         guard now != lastAlertTick else { return }  // once a second, whatever the poll rate
         lastAlertTick = now
         let statistics = await store.statistics
@@ -106,11 +107,11 @@ actor RunOutput: LoopOutput {
     func closed(_ record: IntervalRecord) async {
         do {
             let sequence = try await store.append(record)
-            logger.debug("record stored", metadata: ["sequence": "\(sequence)", "start": "\(record.start)"])
+            logger.debug("record stored", metadata: ["sequence": "\(sequence)", "start": "\(record.start.seconds)"])
         } catch {
             logger.error(
                 "offline ring refused a record; printing it instead",
-                metadata: ["error": "\(error)", "start": "\(record.start)"])
+                metadata: ["error": "\(error)", "start": "\(record.start.seconds)"])
             emit(Payloads.record(record, device: device))
         }
     }
@@ -157,9 +158,9 @@ actor RunOutput: LoopOutput {
     }
 }
 
-/// When each forwarder last delivered a record (ring consumer name → Unix s), written by the drains.
+/// When each forwarder last delivered a record (ring consumer name → time, to the second), written by the drains.
 final class DeliveryLog: Sendable {
-    let times = Mutex<[String: Int64]>([:])
+    let times = Mutex<[String: UnixTime]>([:])
     private let counts = Mutex<[String: Int]>([:])
 
     /// A drain's counters changed: when its delivered count grew, it delivered now.
@@ -169,7 +170,7 @@ final class DeliveryLog: Sendable {
             return delivered > counts[consumer, default: 0]
         }
         guard grew else { return }
-        let now = SystemClock.unixSeconds()
+        let now = UnixTime.wallClockSeconds()
         times.withLock { $0[consumer] = now }
     }
 }
