@@ -1,3 +1,4 @@
+import CivilTime
 import Firmware
 import Simulator
 import Synchronization
@@ -63,7 +64,7 @@ func eventually(_ condition: () -> Bool) async -> Bool {
     var sleeps: [Duration] = []
     // What each sleep does beyond the time asked for.
     var oversleeps: [Duration] = [.milliseconds(30), .zero, .milliseconds(2_250), .milliseconds(-40), .zero, .zero]
-    let ticker = Ticker(clock: clock, period: .seconds(1), wallClock: { 42 })
+    let ticker = Ticker(clock: clock, period: .seconds(1), wallClock: { UnixTime(milliseconds: 42) })
     ticker.runBlocking(
         sleep: { asked in
             sleeps.append(asked)
@@ -74,7 +75,7 @@ func eventually(_ condition: () -> Bool) async -> Bool {
     #expect(ticks.map(\.index) == [1, 2, 5, 6])
     #expect(ticks.map(\.missed) == [0, 0, 2, 0])
     #expect(ticks.map(\.lateness) == [.milliseconds(30), .zero, .milliseconds(250), .zero])
-    #expect(ticks.allSatisfy { $0.wallTime == 42 })
+    #expect(ticks.allSatisfy { $0.wallTime == UnixTime(milliseconds: 42) })
     // Deadlines stay drift-free: after the 30 ms late first tick, the second sleep asks for 970 ms; the early
     // wake-up (40 ms short) sleeps the rest.
     #expect(sleeps == [.seconds(1), .milliseconds(970), .seconds(1), .milliseconds(750), .milliseconds(40)])

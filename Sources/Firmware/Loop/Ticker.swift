@@ -90,7 +90,7 @@ public struct Ticker<C: Clock>: Sendable where C.Duration == Duration {
 
         /// The tick for a wake-up at `now` (at or after ``deadline``), or `nil` when whole periods were slept
         /// through: those deadlines are skipped and counted, and the next one is waited for instead of bunching.
-        mutating func fired(at now: C.Instant, wallTime: Int64) -> Tick? {
+        mutating func fired(at now: C.Instant, wallTime: UnixTime) -> Tick? {
             let late = deadline.duration(to: now)
             if late >= period {
                 let behind = Int64(late / period)
