@@ -156,4 +156,14 @@ func parseReadingEqualsTheLiveReading(name: String) throws {
         json.time(value)
         #expect(json.text == "\"\(Payloads.iso8601(value))\"", "\(value)")
     }
+    // One writer for many times, as for a telegram: the day it converted last is remembered, so times of the same
+    // day, the next, and back again must each still get their own date.
+    let sequence: [Int64] = [
+        1_743_296_399, 1_743_296_400, 1_743_292_800, 1_743_206_399, 1_743_296_399, -1, 0, -1, 951_782_399,
+    ]
+    var json = JSONWriter()
+    json.arrayStart()
+    for value in sequence + values { json.time(value) }
+    json.arrayEnd()
+    #expect(json.text == "[" + (sequence + values).map { "\"\(Payloads.iso8601($0))\"" }.joined(separator: ",") + "]")
 }

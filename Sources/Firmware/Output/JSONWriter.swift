@@ -18,6 +18,9 @@ public struct JSONWriter: ~Copyable {
     public private(set) var count = 0
     /// Whether the next value at the current level needs a comma before it.
     private var needsComma = false
+    /// The civil date of the last day ``time(_:)`` wrote: a telegram's timestamps share a day or two, and the
+    /// day-to-date conversion was 4 % of `emeter p1 parse --format json`.
+    private var lastDay: (days: Int64, year: Int, month: Int, day: Int) = (.min, 0, 0, 0)
 
     public init(capacity: Int = 512) {
         self.capacity = max(capacity, 64)
@@ -314,7 +317,11 @@ public struct JSONWriter: ~Copyable {
     public mutating func time(_ unixSeconds: Int64?) {
         guard let unixSeconds else { return null() }
         let days = unixSeconds >= 0 ? unixSeconds / 86_400 : (unixSeconds - 86_399) / 86_400
-        let date = CivilTime.civil(fromDays: days)
+        if days != lastDay.days {
+            let civil = CivilTime.civil(fromDays: days)
+            lastDay = (days, civil.year, civil.month, civil.day)
+        }
+        let date = (year: lastDay.year, month: lastDay.month, day: lastDay.day)
         guard (0...9999).contains(date.year) else { return string(Payloads.iso8601(unixSeconds)) }
         let seconds = Int(unixSeconds - days * 86_400)
         reserve(23)
