@@ -29,10 +29,10 @@ let package = Package(
         .target(name: "FuzzSupport"),
         // Sanitizer flags (`-sanitize=fuzzer,address`) come from scripts/fuzz (`-Xswiftc`), so that only Swift
         // code is instrumented and libFuzzer is linked.
-        fuzzTarget("P1Fuzz", ["P1", "Firmware"]),
-        fuzzTarget("P1RecordFuzz", ["P1", "Firmware"]),
+        fuzzTarget("P1Fuzz", ["P1", "Firmware", "CivilTime"]),
+        fuzzTarget("P1RecordFuzz", ["P1", "Firmware", "CivilTime"]),
         fuzzTarget("MQTTFuzz", ["MQTT"], [.product(name: "NIOCore", package: "swift-nio")]),
-        fuzzTarget("RingFuzz", ["Firmware"]),
+        fuzzTarget("RingFuzz", ["Firmware", "CivilTime"]),
         fuzzTarget("YAMLFuzz", ["YAML", "Simulator", "ADE9000"]),
         fuzzTarget("ADE9000Fuzz", ["ADE9000", "HAL"], [.product(name: "Logging", package: "swift-log")]),
     ],

@@ -151,7 +151,7 @@ enum P1Fuzz {
 
     static func exercise(_ telegram: P1Telegram) {
         checkJSON(Payloads.telegram(telegram), "Payloads.telegram")
-        if let sample = try? P1Sample(reading: telegram.reading, receivedAt: 0) {
+        if let sample = try? P1Sample(reading: telegram.reading, receivedAt: .epoch) {
             let live = Payloads.live(.p1(sample, demand: DemandView(meterOf: sample)), device: "fuzz")
             checkJSON(live, "Payloads.live")
         }

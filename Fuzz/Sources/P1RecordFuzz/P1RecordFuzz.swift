@@ -1,3 +1,4 @@
+import CivilTime
 import Firmware
 import FuzzSupport
 import P1
@@ -53,7 +54,7 @@ enum P1RecordFuzz {
             time += step == 0xFF ? -30_000 : Int64(step) * 1000 + Int64(index * 137 % 1000)
             index += 1
             do {
-                let sample = try P1Sample.metered(reading: telegram.reading, receivedAt: time)
+                let sample = try P1Sample.metered(reading: telegram.reading, receivedAt: UnixTime(milliseconds: time))
                 let (closed, accepted) = aggregator.add(sample)
                 store(closed, in: &ring, appended: &appended)
                 if accepted {
@@ -62,10 +63,12 @@ enum P1RecordFuzz {
                 }
             } catch {
                 aggregator.flag(.sourceError)
-                store(aggregator.advance(to: time), in: &ring, appended: &appended)
+                store(aggregator.advance(to: UnixTime(milliseconds: time)), in: &ring, appended: &appended)
             }
         }
-        store(aggregator.advance(to: time + aggregator.length * 1000), in: &ring, appended: &appended)
+        store(
+            aggregator.advance(to: UnixTime(milliseconds: time + aggregator.length * 1000)), in: &ring,
+            appended: &appended)
 
         // The committed image loads back to the ring's records, each with the contents appended.
         do {

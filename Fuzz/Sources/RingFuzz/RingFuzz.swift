@@ -1,3 +1,4 @@
+import CivilTime
 import Firmware
 
 #if canImport(Glibc)
@@ -85,9 +86,10 @@ enum RingFuzz {
 
         // Appending commits an image that loads back to the same records.
         let last = ring.records.last
-        let start = min(max(last?.end ?? 1_700_000_000, 0), Int64(UInt32.max) - 120)
+        let start = min(max(last?.end.seconds ?? 1_700_000_000, 0), Int64(UInt32.max) - 120)
         let record = IntervalRecord(
-            start: start, end: start + 60, p1: P1Interval(importTariff1Wh: 12, averagePowerW: 720))
+            start: UnixTime(seconds: start), end: UnixTime(seconds: start + 60),
+            p1: P1Interval(importTariff1Wh: 12, averagePowerW: 720))
         do {
             try ring.append(record)
         } catch {
