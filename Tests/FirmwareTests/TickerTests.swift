@@ -1,55 +1,40 @@
 import CivilTime
 import Firmware
-import Simulator
-import Synchronization
 import TestSupport
 import Testing
 
-/// Waits (bounded) until `condition` holds, yielding to other tasks.
-func eventually(_ condition: () -> Bool) async -> Bool {
-    for _ in 0..<10_000 {
-        if condition() { return true }
-        await Task.yield()
-    }
-    return condition()
+/// Runs `ticker` until `count` ticks, with a sleep that advances `clock` by the time asked plus the next of
+/// `oversleeps` (a loaded kernel waking late; none once they run out).
+private func ticks(
+    of ticker: Ticker<ManualClock>, on clock: ManualClock, count: Int, oversleeps: [Duration]
+) -> [Tick] {
+    var late = oversleeps
+    var seen: [Tick] = []
+    ticker.runBlocking(
+        sleep: { clock.advance(by: $0 + (late.isEmpty ? .zero : late.removeFirst())) },
+        shouldStop: { seen.count == count }
+    ) { seen.append($0) }
+    return seen
 }
 
-@Test func ticksFollowDriftFreeDeadlines() async {
+@Test func ticksFollowDriftFreeDeadlines() {
     let clock = ManualClock()
-    let ticks = Mutex<[Tick]>([])
     let ticker = Ticker(clock: clock, period: .milliseconds(100), wallClock: { .epoch })
-    let task = Task {
-        await ticker.run(count: 5) { tick in ticks.withLock { $0.append(tick) } }
-    }
-    for expected in 1...5 {
-        #expect(await eventually { clock.sleeperCount == 1 })
-        // Wake late by 30 ms each time: the next deadline still comes from the schedule, not from now.
-        clock.advance(by: .milliseconds(expected == 1 ? 130 : 100))
-        #expect(await eventually { ticks.withLock { $0.count } == expected })
-    }
-    await task.value
-    let seen = ticks.withLock { $0 }
+    // Every wake-up 30 ms late: each sleep asks only for the time left to the next deadline (70 ms).
+    let seen = ticks(of: ticker, on: clock, count: 5, oversleeps: Array(repeating: .milliseconds(30), count: 5))
     #expect(seen.map(\.index) == [1, 2, 3, 4, 5])
     #expect(seen.map(\.lateness) == Array(repeating: .milliseconds(30), count: 5))
     #expect(seen.allSatisfy { $0.missed == 0 })
+    // Drift-free: five ticks 30 ms late each end at 530 ms, not 5 × 130 ms.
+    #expect(clock.now.offset == .milliseconds(530))
 }
 
-@Test func missedDeadlinesAreCountedAndSkippedNotBunched() async {
+@Test func missedDeadlinesAreCountedAndSkippedNotBunched() {
     let clock = ManualClock()
-    let ticks = Mutex<[Tick]>([])
     let ticker = Ticker(clock: clock, period: .seconds(1), wallClock: { .epoch })
-    let task = Task {
-        await ticker.run(count: 2) { tick in ticks.withLock { $0.append(tick) } }
-    }
-    #expect(await eventually { clock.sleeperCount == 1 })
-    clock.advance(by: .seconds(1))
-    #expect(await eventually { ticks.withLock { $0.count } == 1 })
-    #expect(await eventually { clock.sleeperCount == 1 })
-    // A stall: the ticker wakes at 5.5 s. Deadlines 2, 3 and 4 are more than a period late: skipped and
+    // A stall: the second wake-up comes at 5.5 s. Deadlines 2, 3 and 4 are more than a period late: skipped and
     // counted; deadline 5 fires (500 ms late) — one tick, not a burst of four.
-    clock.advance(by: .milliseconds(4500))
-    await task.value
-    let seen = ticks.withLock { $0 }
+    let seen = ticks(of: ticker, on: clock, count: 2, oversleeps: [.zero, .milliseconds(3500)])
     #expect(seen.count == 2)
     #expect(seen[1].index == 5)
     #expect(seen[1].missed == 3)

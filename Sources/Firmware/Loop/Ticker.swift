@@ -26,8 +26,6 @@ public struct Tick: Sendable, Equatable {
 public struct Ticker<C: Clock>: Sendable where C.Duration == Duration {
     public let clock: C
     public let period: Duration
-    /// How late the clock may wake us to save power (default 50 µs; the lateness target is 2 ms at p99).
-    public var tolerance: Duration = .microseconds(50)
     /// The board's wall clock, read when a tick fires.
     public let wallClock: @Sendable () -> UnixTime
 
@@ -37,27 +35,9 @@ public struct Ticker<C: Clock>: Sendable where C.Duration == Duration {
         self.wallClock = wallClock
     }
 
-    /// Ticks until `count` ticks were yielded (`nil`: until the task is cancelled).
-    public func run(count: Int64? = nil, _ body: (Tick) async -> Void) async {
-        var schedule = Schedule(start: clock.now, period: period)
-        var yielded: Int64 = 0
-        while !Task.isCancelled {
-            if let count, yielded >= count { return }
-            do {
-                // An explicit small tolerance: with `nil` the runtime may coalesce the wake-up by milliseconds.
-                try await clock.sleep(until: schedule.deadline, tolerance: tolerance)
-            } catch {
-                return  // cancelled
-            }
-            guard let tick = schedule.fired(at: clock.now, wallTime: wallClock()) else { continue }
-            await body(tick)
-            yielded += 1
-        }
-    }
-
-    /// The same deadlines on a thread of its own (`emeter run`'s timer thread): `sleep` blocks the calling thread
-    /// for the time left to each deadline, so no async work (the HTTP API, a forwarder, a slow actor) can delay a
-    /// wake-up. Returns when `shouldStop` is true, checked before each sleep and before each tick.
+    /// Ticks on the calling thread (`emeter run`'s timer thread): `sleep` blocks it for the time left to each
+    /// deadline, so no async work (the HTTP API, a forwarder, a slow actor) can delay a wake-up. Returns when
+    /// `shouldStop` is true, checked before each sleep and before each tick.
     public func runBlocking(
         sleep: (Duration) -> Void, shouldStop: () -> Bool, _ body: (Tick) -> Void
     ) {
@@ -73,8 +53,7 @@ public struct Ticker<C: Clock>: Sendable where C.Duration == Duration {
         }
     }
 
-    /// Deadline arithmetic shared by both ways of running: `start + index × period`, skipping (and counting)
-    /// deadlines slept through.
+    /// Deadline arithmetic: `start + index × period`, skipping (and counting) deadlines slept through.
     struct Schedule {
         let start: C.Instant
         let period: Duration

@@ -117,10 +117,11 @@ struct MeterService: Service {
         let timer: LoopTimer
         let loopExecutor: ThreadExecutor
         do {
+            // The executor first: a timer left running after a failed start would tick into nothing.
+            loopExecutor = try ThreadExecutor(name: "emeter-loop")
             timer = try LoopTimer.start(
                 Ticker(clock: ContinuousClock(), period: pollInterval, wallClock: wallClock), logger: logger
             ) { tick in continuation.yield(.tick(tick)) }
-            loopExecutor = try ThreadExecutor(name: "emeter-loop")
         } catch {
             throw RunFailure(description: "\(error)", exitCode: ExitStatus.ioError)
         }
