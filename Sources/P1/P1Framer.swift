@@ -466,10 +466,17 @@ public struct P1Framer: Sendable {
                     reason: reason, header: header, byteCount: telegramLength, transmittedCRC: transmitted,
                     computedCRC: computed)))
     }
-    /// `6796`: a CRC as the meter prints it (four upper-case hex digits).
 
+    /// `6796`: a CRC as the meter prints it (four upper-case hex digits). Written straight into a small string
+    /// (no allocation): `emeter p1 parse --format json` calls it for every telegram, and the former array of
+    /// characters cost 3 % of it.
     public static func hex4(_ value: UInt16) -> String {
-        let digits = Array("0123456789ABCDEF")
-        return String([12, 8, 4, 0].map { digits[Int(value >> UInt16($0) & 0xF)] })
+        String(unsafeUninitializedCapacity: 4) { digits in
+            for index in 0..<4 {
+                let nibble = UInt8(truncatingIfNeeded: value >> UInt16(12 - 4 * index)) & 0xF
+                digits[index] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "A") + nibble - 10
+            }
+            return 4
+        }
     }
 }

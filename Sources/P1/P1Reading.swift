@@ -21,10 +21,11 @@ public enum P1Country: String, Sendable, Hashable, Codable, CaseIterable {
 
     /// Applies the heuristic documented on the type.
     public static func detect(_ telegram: P1Telegram) -> P1Country {
-        for line in telegram.lines {
-            switch line.field {
+        let lines = telegram.lines
+        for index in lines.indices {  // in place: no copy of each line
+            switch lines[index].field {
             case .belgianVersion, .mbusReadingBelgiumGas: return .belgium
-            case .maximumDemandHistory: if case .peakHistory = line.value { return .belgium }
+            case .maximumDemandHistory: if case .peakHistory = lines[index].value { return .belgium }
             default: break
             }
         }
@@ -207,9 +208,13 @@ public struct P1Reading: Sendable, Hashable, Codable {
         var equipment: String?
         var serial: String?
         func energy(_ value: P1Value) -> P1Decimal? { Self.base(value, defaultKilo: true) }
-        for line in telegram.lines {
-            guard let field = line.field else { continue }
-            let value = line.value
+        // Read in place: `for line in telegram.lines` copied every line and its value (retains and releases,
+        // 3 % of `emeter p1 parse --format json`).
+        let lines = telegram.lines
+        for index in lines.indices {
+            guard let field = lines[index].field else { continue }
+            let value = lines[index].value
+            let channel = lines[index].channel
             switch field {
             case .p1Version: p1Version = value.text
             case .belgianVersion: p1Version = value.text.map { P1Value.decodeHexDigitsIfText($0) }
@@ -273,7 +278,7 @@ public struct P1Reading: Sendable, Hashable, Codable {
             case .breakerState: breakerState = value.decimal.map { Int($0.roundedInteger) }
             case .mbusDeviceType, .mbusIdentifier, .mbusIdentifierBelgium, .mbusReading, .mbusReadingBelgiumGas,
                 .mbusLegacyReading, .mbusValve:
-                let channel = Int(line.channel)
+                let channel = Int(channel)
                 // The device is updated in place in `devices` (appended on its first line).
                 let slot: Int
                 if let existing = devices.firstIndex(where: { $0.channel == channel }) {

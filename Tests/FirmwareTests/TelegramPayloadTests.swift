@@ -105,6 +105,41 @@ func parseReadingEqualsTheLiveReading(name: String) throws {
     #expect(json.text == #""a\"b\\c\u0001\u007fé\n""#)
 }
 
+/// The writer scans 8 bytes at a time and copies clean text at once: every length around the word size, with one
+/// byte that needs an escape at every position (or none), in a writer that must grow, against a byte-by-byte
+/// reference.
+@Test func jsonStringEscapingAgreesWithAByteByByteReference() {
+    func reference(_ bytes: [UInt8]) -> String {
+        var out = "\""
+        for byte in bytes {
+            switch byte {
+            case 0x22: out += "\\\""
+            case 0x5C: out += "\\\\"
+            case 0x0A: out += "\\n"
+            case 0x0D: out += "\\r"
+            case 0x09: out += "\\t"
+            case 0..<0x20, 0x7F: out += "\\u00" + String(byte, radix: 16).leftPadded(to: 2)
+            default: out.unicodeScalars.append(Unicode.Scalar(byte))
+            }
+        }
+        return out + "\""
+    }
+    for length in 0...33 {
+        for special: UInt8 in [0x22, 0x5C, 0x0A, 0x01, 0x1F, 0x7F] {
+            for position in -1..<length {
+                var bytes = (0..<length).map { UInt8(ascii: "a") + UInt8($0 % 26) }
+                if position >= 0 { bytes[position] = special }
+                var json = JSONWriter(capacity: 1)
+                json.arrayStart()
+                json.string(String(decoding: bytes, as: UTF8.self))
+                json.string("x")
+                json.arrayEnd()
+                #expect(json.text == "[" + reference(bytes) + ",\"x\"]", "length \(length), 0x\(special) at \(position)")
+            }
+        }
+    }
+}
+
 @Test func jsonNumbersAndTimesAreExact() {
     var json = JSONWriter()
     json.arrayStart()
@@ -166,4 +201,8 @@ func parseReadingEqualsTheLiveReading(name: String) throws {
     for value in sequence + values { json.time(value) }
     json.arrayEnd()
     #expect(json.text == "[" + (sequence + values).map { "\"\(Payloads.iso8601($0))\"" }.joined(separator: ",") + "]")
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

@@ -205,3 +205,11 @@ private func v22() throws -> [UInt8] { try Fixtures.bytes("nl_dsmr22_iskra_mt382
         #expect(telegram["1-0:1.8.1"] == "1.000 kWh")
     }
 }
+
+@Test func crcsArePrintedAsFourUpperCaseHexDigits() {
+    #expect(P1Framer.hex4(0x6796) == "6796")
+    #expect(P1Framer.hex4(0x0A0F) == "0A0F")
+    #expect(P1Framer.hex4(0) == "0000")
+    #expect(P1Framer.hex4(0xFFFF) == "FFFF")
+    #expect(P1Framer.hex4(0xBEEF).utf8.count == 4)
+}

@@ -18,16 +18,22 @@ public struct JSONWriter: ~Copyable {
     public private(set) var count = 0
     /// Whether the next value at the current level needs a comma before it.
     private var needsComma = false
-    /// The civil date of the last day ``time(_:)`` wrote: a telegram's timestamps share a day or two, and the
-    /// day-to-date conversion was 4 % of `emeter p1 parse --format json`.
-    private var lastDay: (days: Int64, year: Int, month: Int, day: Int) = (.min, 0, 0, 0)
+    /// The civil dates of the days ``time(_:)`` wrote lately, by day number modulo ``dayCacheSize``: pairs of the
+    /// day number and its date packed as `year << 16 | month << 8 | day`. The day-to-date conversion was 4 % of
+    /// `emeter p1 parse --format json`, and a telegram repeats the same dozen days (meter time, gas and water
+    /// capture times, a year of monthly peaks) in every telegram. Allocated by the first time written.
+    private var days: UnsafeMutablePointer<Int64>?
+    private static var dayCacheSize: Int { 32 }
 
     public init(capacity: Int = 512) {
         self.capacity = max(capacity, 64)
         base = .allocate(capacity: self.capacity)
     }
 
-    deinit { base.deallocate() }
+    deinit {
+        base.deallocate()
+        days?.deallocate()
+    }
 
     /// What has been written so far (a copy).
     public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
@@ -174,28 +180,54 @@ public struct JSONWriter: ~Copyable {
         reserve(utf8.count + 3)
         separateReserved()
         store(UInt8(ascii: "\""))
-        // Runs of bytes that need no escape are copied at once, found 8 bytes at a time: meter values rarely
-        // have any.
-        var runStart = 0
-        var index = 0
-        while index < utf8.count {
-            if utf8.count - index >= 8, let start = utf8.baseAddress {
-                let word = UInt64(littleEndian: UnsafeRawPointer(start + index).loadUnaligned(as: UInt64.self))
-                if !Self.mayNeedEscape(word) {
-                    index += 8
-                    continue
-                }
+        // Meter values, OBIS codes, units and keys almost never need an escape, so the text is copied first and
+        // checked as it goes; only text that turns out to need one is written again, escaped. Short text (most of
+        // it: OBIS codes, units) is copied and checked byte by byte: a Swift small string is handed over as a
+        // fresh copy on the stack, and wider loads across that copy would stall on store forwarding. Longer text
+        // is checked 8 bytes at a time, then copied at once.
+        let length = utf8.count
+        var clean: Bool
+        if let start = utf8.baseAddress, length <= 16 {
+            var flags: UInt8 = 0
+            for index in 0..<length {
+                let byte = start[index]
+                base[count &+ index] = byte
+                flags |= Self.needsEscape(byte) ? 1 : 0
             }
-            if Self.needsEscape(utf8[index]) {
+            clean = flags == 0
+        } else {
+            clean = Self.cleanPrefix(utf8) == length
+            if clean, let start = utf8.baseAddress { (base + count).update(from: start, count: length) }
+        }
+        if clean {
+            count &+= length
+        } else {
+            var runStart = 0
+            for index in 0..<length where Self.needsEscape(utf8[index]) {
                 copy(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
                 escape(utf8[index])
                 runStart = index + 1
             }
-            index += 1
+            copy(UnsafeBufferPointer(rebasing: utf8[runStart...]))
+            reserve(2)
         }
-        copy(UnsafeBufferPointer(rebasing: utf8[runStart...]))
-        put(UInt8(ascii: "\""))
+        store(UInt8(ascii: "\""))
         needsComma = true
+    }
+
+    /// How many bytes at the start of `utf8` certainly need no escape: 8-byte words that ``mayNeedEscape(_:)``
+    /// clears, then single bytes up to the first that ``needsEscape(_:)``.
+    @inline(__always)
+    private static func cleanPrefix(_ utf8: UnsafeBufferPointer<UInt8>) -> Int {
+        guard let start = utf8.baseAddress else { return 0 }
+        var index = 0
+        while utf8.count - index >= 8 {
+            let word = UInt64(littleEndian: UnsafeRawPointer(start + index).loadUnaligned(as: UInt64.self))
+            if mayNeedEscape(word) { break }
+            index &+= 8
+        }
+        while index < utf8.count, !needsEscape(start[index]) { index &+= 1 }
+        return index
     }
 
     @inline(__always)
@@ -316,14 +348,23 @@ public struct JSONWriter: ~Copyable {
     /// quarter of `emeter p1 parse`.
     public mutating func time(_ unixSeconds: Int64?) {
         guard let unixSeconds else { return null() }
-        let days = unixSeconds >= 0 ? unixSeconds / 86_400 : (unixSeconds - 86_399) / 86_400
-        if days != lastDay.days {
-            let civil = CivilTime.civil(fromDays: days)
-            lastDay = (days, civil.year, civil.month, civil.day)
+        // Floor division and a non-negative remainder, with no intermediate that could overflow.
+        var dayNumber = unixSeconds / 86_400
+        var seconds = Int(unixSeconds % 86_400)
+        if seconds < 0 {
+            dayNumber -= 1
+            seconds += 86_400
         }
-        let date = (year: lastDay.year, month: lastDay.month, day: lastDay.day)
-        guard (0...9999).contains(date.year) else { return string(Payloads.iso8601(unixSeconds)) }
-        let seconds = Int(unixSeconds - days * 86_400)
+        let cache = days ?? Self.makeDayCache()
+        days = cache
+        let entry = cache + 2 * Int(UInt64(bitPattern: dayNumber) % UInt64(Self.dayCacheSize))
+        if entry[0] != dayNumber {
+            let civil = CivilTime.civil(fromDays: dayNumber)
+            guard (0...9999).contains(civil.year) else { return string(Payloads.iso8601(unixSeconds)) }
+            entry[0] = dayNumber
+            entry[1] = Int64(civil.year) << 16 | Int64(civil.month) << 8 | Int64(civil.day)
+        }
+        let date = (year: Int(entry[1] >> 16), month: Int(entry[1] >> 8 & 0xFF), day: Int(entry[1] & 0xFF))
         reserve(23)
         separateReserved()
         store(UInt8(ascii: "\""))
@@ -342,6 +383,17 @@ public struct JSONWriter: ~Copyable {
         store(UInt8(ascii: "Z"))
         store(UInt8(ascii: "\""))
         needsComma = true
+    }
+
+    /// An empty day cache: every slot holds day `Int64.min`, which ``time(_:)`` never asks for (its day numbers
+    /// stay within ±2⁴⁷).
+    private static func makeDayCache() -> UnsafeMutablePointer<Int64> {
+        let cache = UnsafeMutablePointer<Int64>.allocate(capacity: 2 * dayCacheSize)
+        for slot in 0..<dayCacheSize {
+            (cache + 2 * slot).initialize(to: .min)
+            (cache + 2 * slot + 1).initialize(to: 0)
+        }
+        return cache
     }
 
     /// Stores `value` (0…99) as two digits; the caller reserved room.

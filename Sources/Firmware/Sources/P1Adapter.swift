@@ -42,13 +42,17 @@ extension P1Sample {
             return result
         }
         func split(_ registers: P1Reading.Registers) throws(P1SampleRejection) -> (Int64, Int64)? {
-            var tariffs: [Int64?] = []
-            for tariff in registers.tariffs { tariffs.append(try integer(tariff, Self.registerRange)) }
-            if tariffs.allSatisfy({ $0 == nil }) {
-                return try integer(registers.total, Self.registerRange).map { ($0, 0) }
+            var first: Int64 = 0
+            var others: Int64 = 0
+            var sent = false
+            for (index, tariff) in registers.tariffs.enumerated() {
+                guard let value = try integer(tariff, Self.registerRange) else { continue }
+                sent = true
+                // Registers within 0…2⁴⁰ cannot overflow.
+                if index == 0 { first = value } else { others += value }
             }
-            // Four registers within 0…2⁴⁰ cannot overflow.
-            return (tariffs[0] ?? 0, tariffs[1...].reduce(0) { $0 + ($1 ?? 0) })
+            if !sent { return try integer(registers.total, Self.registerRange).map { ($0, 0) } }
+            return (first, others)
         }
         let imported = try split(reading.importWh) ?? (0, 0)
         let metersEnergy = reading.importWh.total != nil || reading.importWh.tariffs.contains { $0 != nil }
@@ -74,7 +78,21 @@ extension P1Sample {
         details.equipmentID = reading.equipmentId
         details.tariff = reading.tariff
         details.tariffName = reading.tariff.map { reading.country.tariffName($0) }
+        // Each list is given its final capacity first: one allocation each instead of two or three while it
+        // grows (13 allocations per telegram were 4 % of `emeter p1 parse --format json`).
         var voltages: [Int64] = []
+        if reading.phases.contains(where: { $0.voltageV != nil }) { voltages.reserveCapacity(reading.phases.count) }
+        if reading.phases.contains(where: { $0.currentA != nil }) {
+            details.currentsMilliamps.reserveCapacity(reading.phases.count)
+        }
+        if reading.phases.contains(where: { $0.powerImportW != nil }) {
+            details.phasePowerImportW.reserveCapacity(reading.phases.count)
+        }
+        if reading.phases.contains(where: { $0.powerExportW != nil }) {
+            details.phasePowerExportW.reserveCapacity(reading.phases.count)
+        }
+        if !reading.mbus.isEmpty { details.mbus.reserveCapacity(reading.mbus.count) }
+        if let history = reading.demand?.history, !history.isEmpty { details.peakHistory.reserveCapacity(history.count) }
         for phase in reading.phases {
             if let volts = try integer(phase.voltageV?.shifted(by: 1), Self.decivoltRange) { voltages.append(volts) }
             if let amps = try integer(phase.currentA?.shifted(by: 3), Self.milliampRange) {
