@@ -124,6 +124,15 @@ func parseReadingEqualsTheLiveReading(name: String) throws {
         }
         return out + "\""
     }
+    // Every ASCII byte, alone and in the middle of a short and of a long text.
+    for byte: UInt8 in 0..<0x80 {
+        for (before, after) in [(0, 0), (5, 6), (11, 20)] {
+            let bytes = [UInt8](repeating: 0x41, count: before) + [byte] + [UInt8](repeating: 0x42, count: after)
+            var json = JSONWriter()
+            json.string(String(decoding: bytes, as: UTF8.self))
+            #expect(json.text == reference(bytes), "byte 0x\(String(byte, radix: 16)) after \(before) bytes")
+        }
+    }
     for length in 0...33 {
         for special: UInt8 in [0x22, 0x5C, 0x0A, 0x01, 0x1F, 0x7F] {
             for position in -1..<length {
@@ -134,7 +143,8 @@ func parseReadingEqualsTheLiveReading(name: String) throws {
                 json.string(String(decoding: bytes, as: UTF8.self))
                 json.string("x")
                 json.arrayEnd()
-                #expect(json.text == "[" + reference(bytes) + ",\"x\"]", "length \(length), 0x\(special) at \(position)")
+                #expect(
+                    json.text == "[" + reference(bytes) + ",\"x\"]", "length \(length), 0x\(special) at \(position)")
             }
         }
     }

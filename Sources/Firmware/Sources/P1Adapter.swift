@@ -62,11 +62,14 @@ extension P1Sample {
             try integer(device.value?.shifted(by: 3), Self.registerRange)
         }
         func litres(_ medium: P1Reading.Medium) throws(P1SampleRejection) -> (Int64, UnixTime?)? {
-            guard let device = reading.device(medium), device.value != nil else { return nil }
-            switch device.unit {
+            // The first device of `medium`, read in place (`reading.device(_:)` copies the device).
+            let devices = reading.mbus
+            guard let index = devices.firstIndex(where: { $0.medium == medium }), let value = devices[index].value
+            else { return nil }
+            switch devices[index].unit {
             case .m3?, nil:
-                guard let value = try milli(device) else { return nil }
-                return (value, device.captureTime?.unixTime)
+                guard let litres = try integer(value.shifted(by: 3), Self.registerRange) else { return nil }
+                return (litres, devices[index].captureTime?.unixTime)
             default: return nil  // heat (GJ) or an unknown unit: not a volume
             }
         }
