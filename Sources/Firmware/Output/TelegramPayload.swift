@@ -34,17 +34,7 @@ extension Payloads {
         telegram.lines.withUnsafeBufferPointer { lines in
             for index in lines.indices {
                 json.key(lines[index].obisText)
-                // The common cases matched in place: passing the value on copied and destroyed it (3 %).
-                switch lines[index].value {
-                case .number(let number, let unit):
-                    json.objectStart()
-                    measurement(number, unit, into: &json)
-                    json.objectEnd()
-                case .timestamp(let time):
-                    json.time(time?.utcSeconds)
-                default:
-                    value(lines[index].value, into: &json)
-                }
+                value(lines[index].value, into: &json)
             }
         }
         json.objectEnd()

@@ -95,7 +95,9 @@ extension P1Sample {
             details.phasePowerExportW.reserveCapacity(reading.phases.count)
         }
         if !reading.mbus.isEmpty { details.mbus.reserveCapacity(reading.mbus.count) }
-        if let history = reading.demand?.history, !history.isEmpty { details.peakHistory.reserveCapacity(history.count) }
+        if let history = reading.demand?.history, !history.isEmpty {
+            details.peakHistory.reserveCapacity(history.count)
+        }
         for phase in reading.phases {
             if let volts = try integer(phase.voltageV?.shifted(by: 1), Self.decivoltRange) { voltages.append(volts) }
             if let amps = try integer(phase.currentA?.shifted(by: 3), Self.milliampRange) {
