@@ -216,3 +216,21 @@ func parseReadingEqualsTheLiveReading(name: String) throws {
 extension String {
     fileprivate func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }
+
+/// The per-phase lists of a sample hold up to three values inline; a fourth is refused, never a trap.
+@Test func phaseValuesHoldThreePhasesInline() {
+    var values: PhaseValues = []
+    #expect(values.isEmpty)
+    for value: Int64 in [2301, 2295, 2312] {
+        let appended = values.append(value)
+        #expect(appended)
+    }
+    let fourth = values.append(2400)
+    #expect(!fourth)
+    #expect(Array(values) == [2301, 2295, 2312])
+    #expect(values == [2301, 2295, 2312])
+    #expect(values != [2301, 2295])
+    #expect(values.map { $0 / 10 } == [230, 229, 231])
+    #expect(Set<PhaseValues>([values, [2301, 2295, 2312], [2301, 2295]]).count == 2)
+    #expect(Array(values.enumerated().map(\.offset)) == [0, 1, 2])
+}

@@ -16,7 +16,7 @@ public struct P1Sample: Equatable, Sendable {
     public var powerImportW: Int64
     public var powerExportW: Int64
     /// Per-phase voltages present in the telegram (`1-0:32/52/72.7.0`), 0.1 V.
-    public var voltagesDecivolts: [Int64]
+    public var voltagesDecivolts: PhaseValues
     /// Absolute gas and water meter readings (M-Bus), litres; `nil` when the meter has none.
     public var gasLitres: Int64?
     public var waterLitres: Int64?
@@ -65,10 +65,10 @@ public struct P1Sample: Equatable, Sendable {
         public var tariff: Int?
         public var tariffName: String?
         /// Per-phase currents present (`1-0:31/51/71.7.0`), mA.
-        public var currentsMilliamps: [Int64] = []
+        public var currentsMilliamps: PhaseValues = []
         /// Per-phase active powers present (`1-0:21/41/61.7.0`, `1-0:22/42/62.7.0`), W.
-        public var phasePowerImportW: [Int64] = []
-        public var phasePowerExportW: [Int64] = []
+        public var phasePowerImportW: PhaseValues = []
+        public var phasePowerExportW: PhaseValues = []
         /// `0-0:96.7.21` and `0-0:96.7.9`.
         public var powerFailures: Int?
         public var longPowerFailures: Int?
@@ -121,7 +121,7 @@ public struct P1Sample: Equatable, Sendable {
 
     public init(
         time: UnixTime, importWh: (tariff1: Int64, tariff2: Int64), exportWh: (tariff1: Int64, tariff2: Int64),
-        powerImportW: Int64, powerExportW: Int64, voltagesDecivolts: [Int64] = [], gasLitres: Int64? = nil,
+        powerImportW: Int64, powerExportW: Int64, voltagesDecivolts: PhaseValues = [], gasLitres: Int64? = nil,
         waterLitres: Int64? = nil, quarterHourDemandW: Int64? = nil, monthPeakDemandW: Int64? = nil,
         monthPeakTime: UnixTime? = nil, details: Details = Details()
     ) {
@@ -190,4 +190,54 @@ public struct ADESample: Equatable, Sendable {
     /// Energy imported and exported over the three phases, mWh.
     public var totalImportMilliwattHours: Int64 { importMilliwattHours.reduce(0, +) }
     public var totalExportMilliwattHours: Int64 { exportMilliwattHours.reduce(0, +) }
+}
+
+/// Up to three per-phase values (L1, L2, L3 in the order the meter sent them), stored inline. A P1 sample is made
+/// for every telegram and carries four such lists: as arrays they were four heap allocations per sample.
+public struct PhaseValues: RandomAccessCollection, ExpressibleByArrayLiteral, Hashable, Sendable {
+    /// Three phases: no meter has more.
+    public static var capacity: Int { 3 }
+    private var values: (Int64, Int64, Int64) = (0, 0, 0)
+    public private(set) var count = 0
+
+    public init() {}
+
+    /// A literal in code; more than ``capacity`` values is a programmer error and traps.
+    public init(arrayLiteral elements: Int64...) {
+        precondition(elements.count <= Self.capacity, "PhaseValues holds at most \(Self.capacity) values")
+        for element in elements { append(element) }
+    }
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { count }
+
+    public subscript(position: Int) -> Int64 {
+        precondition(position >= 0 && position < count, "PhaseValues index \(position) out of 0..<\(count)")
+        switch position {
+        case 0: return values.0
+        case 1: return values.1
+        default: return values.2
+        }
+    }
+
+    /// Appends `value`; a fourth value is dropped and `false` returned (the callers add one per phase of a
+    /// three-phase reading).
+    @discardableResult
+    public mutating func append(_ value: Int64) -> Bool {
+        switch count {
+        case 0: values.0 = value
+        case 1: values.1 = value
+        case 2: values.2 = value
+        default: return false
+        }
+        count += 1
+        return true
+    }
+
+    public static func == (a: PhaseValues, b: PhaseValues) -> Bool { a.elementsEqual(b) }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(count)
+        for value in self { hasher.combine(value) }
+    }
 }

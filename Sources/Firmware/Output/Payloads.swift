@@ -216,7 +216,7 @@ public enum Payloads {
         return Int64(product)
     }
 
-    private static func array(_ values: [Int64], decimals: Int, into json: inout JSONWriter) {
+    private static func array(_ values: some Collection<Int64>, decimals: Int, into json: inout JSONWriter) {
         json.arrayStart()
         for value in values { json.fixed(value, decimals: decimals) }
         json.arrayEnd()
