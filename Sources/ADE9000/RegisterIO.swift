@@ -59,8 +59,9 @@ struct RegisterIO<Bus: SPIDevice> {
         var computed: UInt16 = 0
         for attempt in 0...max(0, retries) {
             let reply = try transact(Framing.readOperations(register))
-            switch Framing.checkReply(reply, as: Value.self) {
-            case .valid(let value):
+            switch Framing.checkReply(reply, dataCount: Value.bitWidth / 8) {
+            case .valid(let word):
+                let value = Value(truncatingIfNeeded: word)
                 if attempt > 0 {
                     crcRecoveries += 1
                     logger.notice(

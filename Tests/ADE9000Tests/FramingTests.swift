@@ -174,3 +174,19 @@ func perPhaseRegistersUseA0x20Stride(phase: Phase) {
     #expect(ADE9000Configuration(burstReads: true).config1.rawValue == 0x0002)
     #expect(ADE9000Configuration().energyPowerConfig.rawValue == 0xE021)
 }
+
+@Test func replyChecksAgreeForEveryWidth() {
+    // The golden replies above (AIRMS, VERSION); registers of up to 4 bytes take a non-generic path, wider ones
+    // the generic one.
+    #expect(Framing.checkReply([0x00, 0x12, 0x34, 0x56, 0x5A, 0xA1], as: UInt32.self) == .valid(0x0012_3456))
+    #expect(Framing.checkReply([0x00, 0x40, 0x55, 0xCB], as: UInt16.self) == .valid(0x0040))
+    #expect(Framing.checkReply([0x00, 0x40, 0x55], as: UInt16.self) == .truncated(count: 3))
+    #expect(
+        Framing.checkReply([0x00, 0x40, 0x55, 0xCA], as: UInt16.self)
+            == .crcMismatch(received: 0x55CA, computed: 0x55CB))
+    let data: [UInt8] = [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08]
+    let crc = CRC16CCITTFalse.checksum(data)
+    let reply = data + [UInt8(crc >> 8), UInt8(truncatingIfNeeded: crc)]
+    #expect(Framing.checkReply(reply, as: UInt64.self) == .valid(0x0102_0304_0506_0708))
+    #expect(Framing.checkReply(reply, as: UInt32.self) == .crcMismatch(received: 0x0506, computed: 0x89C3))
+}

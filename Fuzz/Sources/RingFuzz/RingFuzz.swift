@@ -157,10 +157,13 @@ struct CRC32 {
 }
 
 /// A ring file (`FileRingStorage` layout: slot A at 0, magic "ERFS", generation u64, CRC-32 u32, the image)
-/// in the temporary directory, rewritten for each input.
+/// in the temporary directory, rewritten for each input: `$TMPDIR`, else `/dev/shm` (tmpfs) when there is one,
+/// else `/tmp`. On ext4, truncating and rewriting the file for every input wrote it back on close: 5 % of the run
+/// time in the kernel (perf).
 enum RingFile {
     static let path: String = {
-        let directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+        let directory =
+            getenv("TMPDIR").map { String(cString: $0) } ?? (access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp")
         return "\(directory)/emeter-ring-fuzz-\(getpid()).bin"
     }()
 
