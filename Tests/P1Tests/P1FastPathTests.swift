@@ -185,3 +185,31 @@ private func referenceDecodeHex(_ hex: String) -> String? {
     #expect(P1Country.detect(P1Telegram(header: "fLu5\\253769484_A")) == .belgium)
     #expect(P1Country.detect(P1Telegram(header: "")) == .unknown)
 }
+
+@Test func aLineNumberReusedWithAnotherCodeGetsThatCodesField() throws {
+    // The builder remembers each line number's code from the telegram before: the same line carrying another
+    // M-Bus channel, the same code written with a leading zero (same field, its own text) or no code at all must
+    // each be parsed for what they are, as a fresh parser parses them.
+    func telegram(_ line: String) -> [UInt8] {
+        var text = Array("/XYZ5 code cache\r\n\r\n\(line)\r\n!".utf8)
+        text += Array(P1Framer.hex4(CRC16.checksum(text)).utf8) + [13, 10]
+        return text
+    }
+    let lines = [
+        "0-1:24.2.1(200512134558S)(00112.384*m3)", "0-2:24.2.1(200512134558S)(00872.234*m3)",
+        "00-2:24.2.1(200512134558S)(00872.234*m3)", "not a code(1)", "0-1:24.2.1(200512134558S)(00112.384*m3)",
+    ]
+    var framer = P1Framer()
+    var telegrams: [P1Telegram] = []
+    for line in lines {
+        framer.feed(telegram(line)) { if case .telegram(let telegram) = $0 { telegrams.append(telegram) } }
+    }
+    try #require(telegrams.count == 5)
+    #expect(telegrams[0].lines.map(\.channel) == [1])
+    #expect(telegrams[1].lines.map(\.channel) == [2])
+    #expect(telegrams[2].lines.map(\.obisText) == ["00-2:24.2.1"])
+    #expect(telegrams[2].lines.map(\.field) == telegrams[1].lines.map(\.field))
+    #expect(telegrams[3].lines.isEmpty && telegrams[3].unparsedLines == ["not a code(1)"])
+    #expect(telegrams[4].lines.map(\.obisText) == ["0-1:24.2.1"] && telegrams[4].lines.map(\.channel) == [1])
+    for (line, parsed) in zip(lines, telegrams) { #expect(try P1Telegram.parse(telegram(line)) == parsed) }
+}
