@@ -57,7 +57,9 @@ public enum CivilTime {
     public static func fields(unixSeconds: Int64) -> Fields {
         let days = floorDiv(unixSeconds, 86_400)
         let date = civil(fromDays: days)
-        let secs = Int(unixSeconds - days * 86_400)
+        // From the remainder: `unixSeconds - days * 86_400` overflows near Int64.min.
+        let remainder = unixSeconds % 86_400
+        let secs = Int(remainder < 0 ? remainder + 86_400 : remainder)
         let weekday = Int(((days % 7) + 11) % 7)  // 1970-01-01 was a Thursday (4)
         return Fields(
             year: date.year, month: date.month, day: date.day, hour: secs / 3600, minute: secs / 60 % 60,

@@ -189,7 +189,7 @@ func parseReadingEqualsTheLiveReading(name: String) throws {
 @Test func jsonTimesAgreeWithTheCalendar() {
     var values: [Int64] = [
         0, -1, -86_400, -86_401, 951_782_399, 951_782_400, 951_868_799, 1_743_296_399, 4_102_444_799,
-        253_402_300_799, -62_167_219_200,
+        253_402_300_799, -62_167_219_200, .min, .max, .min + 86_399, .max - 86_399,
     ]
     var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
     for _ in 0..<2000 {
