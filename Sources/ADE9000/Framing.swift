@@ -55,19 +55,8 @@ public enum Framing {
     public static func writeOperations<Value, Access: WritableAccess>(
         _ register: TypedRegister<Value, Access>, _ value: Value
     ) -> [SPIOperation] {
-        // One array, filled without generic code: the driver is generic over its bus, so this often runs
-        // unspecialized, where `commandWord(…) + bigEndianBytes(value)` cost three allocations and a generic `map`.
-        let word = register.address.rawValue << 4
-        let data = UInt64(truncatingIfNeeded: value)
-        let dataCount = Value.bitWidth / 8
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(2 + dataCount)
-        bytes.append(UInt8(truncatingIfNeeded: word >> 8))
-        bytes.append(UInt8(truncatingIfNeeded: word))
-        for index in stride(from: dataCount - 1, through: 0, by: -1) {
-            bytes.append(UInt8(truncatingIfNeeded: data >> (8 * UInt64(index))))
-        }
-        return [.write(bytes)]
+        // Writes are rare (configuration, calibration): the plain form, unlike the per-read check below.
+        [.write(commandWord(register.address, read: false) + bigEndianBytes(value))]
     }
 
     /// One read transaction: header (bit 3 set), then the data bytes and, when `withCRC`, the 2 CRC_SPI bytes.
@@ -94,33 +83,27 @@ public enum Framing {
         case truncated(count: Int)
     }
 
-    /// Splits a reply of `Value.bitWidth / 8 + 2` bytes into data and CRC and checks the CRC.
+    /// Splits a reply of `Value.bitWidth / 8 + 2` bytes into data and CRC and checks the CRC (registers of up to
+    /// 8 data bytes; ADE9000 registers have 2 or 4).
     public static func checkReply<Value: FixedWidthInteger & UnsignedInteger & Sendable>(
         _ reply: [UInt8], as _: Value.Type = Value.self
     ) -> ReplyCheck<Value> {
-        let dataCount = Value.bitWidth / 8
-        if dataCount <= 4 {
-            switch checkReply(reply, dataCount: dataCount) {
-            case .valid(let word): return .valid(Value(truncatingIfNeeded: word))
-            case .crcMismatch(let received, let computed): return .crcMismatch(received: received, computed: computed)
-            case .truncated(let count): return .truncated(count: count)
-            }
+        switch checkReply(reply, dataCount: Value.bitWidth / 8) {
+        case .valid(let word): .valid(Value(truncatingIfNeeded: word))
+        case .crcMismatch(let received, let computed): .crcMismatch(received: received, computed: computed)
+        case .truncated(let count): .truncated(count: count)
         }
-        guard reply.count >= dataCount + crcByteCount else { return .truncated(count: reply.count) }
-        let data = reply[0..<dataCount]
-        let received = UInt16(reply[dataCount]) << 8 | UInt16(reply[dataCount + 1])
-        let computed = CRC16CCITTFalse.checksum(data)
-        guard received == computed else { return .crcMismatch(received: received, computed: computed) }
-        return .valid(decodeBigEndian(data))
     }
 
-    /// ``checkReply(_:as:)`` for registers of 1 to 4 data bytes, without generic code: the driver is generic over
-    /// its bus, so the generic version often ran unspecialized (a generic `reduce` over a slice per read, with
-    /// metadata looked up at run time), which was a seventh of the ADE9000 fuzz target's time.
-    static func checkReply(_ reply: [UInt8], dataCount: Int) -> ReplyCheck<UInt32> {
+    /// ``checkReply(_:as:)`` by data byte count, without generic code: the driver is generic over its bus, so the
+    /// generic version often ran unspecialized (a generic `reduce` over a slice per read, with metadata looked up
+    /// at run time), which was a seventh of the ADE9000 fuzz target's time. `dataCount` comes from a register's
+    /// declared width (1…8), never from the wire.
+    static func checkReply(_ reply: [UInt8], dataCount: Int) -> ReplyCheck<UInt64> {
+        precondition((1...8).contains(dataCount), "register width of \(dataCount) bytes")
         guard reply.count >= dataCount + crcByteCount else { return .truncated(count: reply.count) }
-        var word: UInt32 = 0
-        for index in 0..<dataCount { word = word << 8 | UInt32(reply[index]) }
+        var word: UInt64 = 0
+        for index in 0..<dataCount { word = word << 8 | UInt64(reply[index]) }
         let received = UInt16(reply[dataCount]) << 8 | UInt16(reply[dataCount + 1])
         let computed = CRC16CCITTFalse.checksum(reply[0..<dataCount])
         guard received == computed else { return .crcMismatch(received: received, computed: computed) }

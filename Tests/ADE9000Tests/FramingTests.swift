@@ -176,8 +176,7 @@ func perPhaseRegistersUseA0x20Stride(phase: Phase) {
 }
 
 @Test func replyChecksAgreeForEveryWidth() {
-    // The golden replies above (AIRMS, VERSION); registers of up to 4 bytes take a non-generic path, wider ones
-    // the generic one.
+    // The golden replies above (AIRMS, VERSION), and a reply of 8 data bytes read as 8 and as 4.
     #expect(Framing.checkReply([0x00, 0x12, 0x34, 0x56, 0x5A, 0xA1], as: UInt32.self) == .valid(0x0012_3456))
     #expect(Framing.checkReply([0x00, 0x40, 0x55, 0xCB], as: UInt16.self) == .valid(0x0040))
     #expect(Framing.checkReply([0x00, 0x40, 0x55], as: UInt16.self) == .truncated(count: 3))

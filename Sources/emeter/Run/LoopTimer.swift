@@ -27,7 +27,7 @@ final class LoopTimer: Sendable {
                 logger.debug("timer thread", metadata: ["nice": "\(nice)"])
             } catch {
                 logger.info(
-                    "timer thread at the process's priority (allow it 5 nice steps more, e.g. LimitNICE=-15 in the unit)",
+                    "timer thread at the process's priority (allow it \(prioritySteps) nice steps more, e.g. LimitNICE=-15 in the unit)",
                     metadata: ["error": "\(error)"])
             }
             ticker.runBlocking(sleep: { BlockingThread.sleep($0) }, shouldStop: { timer.isStopped }, onTick)
